@@ -5,6 +5,12 @@ go 1.26.0
 require github.com/makiuchi-d/gozxing v0.1.1
 
 require (
+	github.com/go-pdf/fpdf v0.9.0 // indirect
+	github.com/pdfcpu/pdfcpu v0.15.0 // indirect
+	go.etcd.io/bbolt v1.5.0 // indirect
+	gocv.io/x/gocv v0.31.0 // indirect
+	golang.org/x/image v0.47.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
 )
