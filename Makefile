@@ -1,0 +1,47 @@
+# Build, test and demo of the scanning station. Every target installs what it
+# needs first (`deps`), so a fresh Debian 12 machine needs only `make demo`
+# or `make test`, run as root.
+
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+GO ?= go
+
+# Debian packages: OpenCV for gocv, libusb for gousb, SANE's scanimage and
+# its test backend, qpdf and poppler to check PDFs, libtiff-tools for G4
+# TIFF, zbar-tools as the benchmark baseline, DejaVu for printed text and
+# handwriting fonts for simulated and training digits.
+APT_PACKAGES := build-essential pkg-config libopencv-dev libusb-1.0-0-dev \
+	sane-utils qpdf poppler-utils libtiff-tools zbar-tools img2pdf \
+	fonts-dejavu-core fonts-dkg-handwriting fonts-breip fonts-bwht \
+	fonts-femkeklaver fonts-humor-sans fonts-tlwg-purisa-ttf fonts-sjfonts
+
+.PHONY: deps build test demo bench clean
+
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install$$missing" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "make deps: Go is not installed (expected in /usr/local/go)" >&2; exit 1; }
+	@$(GO) mod download
+
+build: deps
+	$(GO) build -o bin/station ./cmd/station
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+demo: build
+	./bin/station demo --data demo-data
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+clean:
+	rm -rf bin demo-data test-output
