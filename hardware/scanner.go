@@ -1,0 +1,159 @@
+// Package hardware is the station's one view of a scanner, whatever drives
+// it (SANE, a watched folder, USB, the simulator): a device that feeds a
+// stack of sheets and hands over one page image at a time.
+//
+// Adapters register themselves under a name; Open picks one by a spec such
+// as "sim" or "sim:seed=7,count=40", so the rest of the station never
+// imports an adapter directly.
+package hardware
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Page is one scanned page image as the device produced it.
+type Page struct {
+	Seq    int    // 1-based position of the page in the device's stack order; stable across retries
+	Data   []byte // the encoded image
+	Format string // jpeg, png or tiff
+	DPI    int    // nominal resolution the device scanned at
+	Side   string // front or back
+	Name   string // a file name the device suggests, e.g. 0001.jpg
+}
+
+// Page sides.
+const (
+	Front = "front"
+	Back  = "back"
+)
+
+// Source is where the sheets come from.
+type Source string
+
+// Sources a device may offer.
+const (
+	Flatbed Source = "Flatbed" // one sheet on the glass
+	ADF     Source = "ADF"     // automatic document feeder, front sides
+	Duplex  Source = "Duplex"  // feeder, both sides of every sheet
+)
+
+// Capabilities is what a device can do.
+type Capabilities struct {
+	Sources []Source
+	DPIs    []int
+	Modes   []string // e.g. gray, color, lineart
+}
+
+// Device describes a scanner.
+type Device struct {
+	ID      string // stable, unique among the devices of one adapter
+	Name    string // for people
+	Adapter string // the name the adapter registered under
+	Caps    Capabilities
+}
+
+// Options are the settings of one scan run. Zero values leave the choice
+// to the device.
+type Options struct {
+	Source Source
+	DPI    int
+	Mode   string
+}
+
+// Scanner is a scanning device.
+//
+// Scan feeds sheets until the stack is empty and calls deliver with every
+// page in order. It returns nil when the feeder ran empty, a *Fault when
+// the device reports an event, ctx.Err() when ctx is cancelled, and the
+// error of deliver when deliver fails. A page is delivered once: the stack
+// position advances only when deliver returned nil, so a page refused by
+// deliver, or a sheet that jammed or was double-fed, stays in the stack
+// and comes first on the next Scan. Nothing is lost and nothing repeats.
+// Scan is not safe for concurrent use with itself.
+type Scanner interface {
+	Device() Device
+	Scan(ctx context.Context, opts Options, deliver func(Page) error) error
+}
+
+// FaultKind is a device event that stops a scan run.
+type FaultKind string
+
+// Device events.
+const (
+	PaperJam   FaultKind = "paper jam"
+	DoubleFeed FaultKind = "double feed"
+	CoverOpen  FaultKind = "cover open"
+	DeviceGone FaultKind = "device gone"
+)
+
+// Fault is a device event reported by Scan.
+type Fault struct {
+	Kind   FaultKind
+	Device string // Device.ID
+	// After is the Seq of the last page delivered before the event, 0 when
+	// none had been delivered on this device yet.
+	After int
+}
+
+func (f *Fault) Error() string {
+	return fmt.Sprintf("scanner %s: %s after page %d", f.Device, f.Kind, f.After)
+}
+
+// Opener opens a device of an adapter; arg is the part of the spec after
+// the colon, "" when there is none.
+type Opener func(arg string) (Scanner, error)
+
+var registry struct {
+	sync.Mutex
+	openers map[string]Opener
+}
+
+// Register makes an adapter available to Open under a name. It is meant
+// for init functions and panics when the name is taken, as a programming
+// error would.
+func Register(adapter string, open Opener) {
+	registry.Lock()
+	defer registry.Unlock()
+	if adapter == "" || strings.Contains(adapter, ":") || open == nil {
+		panic(fmt.Sprintf("hardware: bad adapter registration %q", adapter))
+	}
+	if registry.openers == nil {
+		registry.openers = map[string]Opener{}
+	}
+	if _, dup := registry.openers[adapter]; dup {
+		panic("hardware: adapter registered twice: " + adapter)
+	}
+	registry.openers[adapter] = open
+}
+
+// Adapters lists the registered adapter names in order.
+func Adapters() []string {
+	registry.Lock()
+	defer registry.Unlock()
+	out := make([]string, 0, len(registry.openers))
+	for name := range registry.openers {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Open opens a device by a spec "ADAPTER" or "ADAPTER:ARG".
+func Open(spec string) (Scanner, error) {
+	name, arg, _ := strings.Cut(spec, ":")
+	registry.Lock()
+	open, ok := registry.openers[name]
+	registry.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("scanner %q: unknown adapter %q (known: %s)", spec, name, strings.Join(Adapters(), ", "))
+	}
+	s, err := open(arg)
+	if err != nil {
+		return nil, fmt.Errorf("scanner %q: %w", spec, err)
+	}
+	return s, nil
+}
