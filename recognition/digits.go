@@ -1,0 +1,87 @@
+package recognition
+
+import (
+	"image"
+	"strings"
+
+	"giascan/forms"
+)
+
+// DigitReader reads one handwritten digit from the grey crop of a cell
+// (the whole cell, border included, upright). It reports the digit ('0'…
+// '9'), whether it is sure of it (its confidence reached its threshold) and
+// whether the cell is empty. Implementations must be safe for concurrent
+// use.
+type DigitReader interface {
+	ReadDigit(cell *image.Gray) (digit byte, sure, empty bool)
+}
+
+// Cell checks of the pipeline's own, independent of the classifier: a cell
+// with next to no ink is empty whatever the classifier says, and a cell
+// with clear ink is never reported empty.
+const (
+	cellInset      = 0.8  // mm from the border
+	cellDepth      = 0.4  // as markDepth
+	cellEmptyCov   = 0.01 // below: no ink
+	cellDotSpan    = 0.2  // ink spread below: a dot
+	cellInkCov     = 0.04 // at least this coverage …
+	cellInkSpan    = 0.35 // … and spread: surely something written
+	cellMaxScale   = 12.0 // px/mm: enough for a digit, cheap at 600 dpi
+	cellMinScale   = 6.0
+	unreadableMark = '?'
+)
+
+// readDigits reads every digit field of the template. Empty cells read as
+// nothing (numbers on ППЭ-13-02 are right-aligned); a cell that holds
+// something the classifier is not sure of reads as '?', and its field goes
+// to review.
+func readDigits(r *forms.PageResult, full *plane, h *homography, black float64, tpl *forms.Template, dr DigitReader) {
+	unreadable := false
+	for _, f := range tpl.DigitFields {
+		var sb strings.Builder
+		k := clampScale(h.scaleAt(pt{f.X, f.Y}), cellMinScale, cellMaxScale)
+		fieldUnsure := false
+		for i := 0; i < f.Cells; i++ {
+			c := f.Cell(i)
+			crop := full.warp(h, c, k)
+			thr, _ := inkThreshold(crop, black, cellDepth)
+			in := c.Inset(cellInset)
+			s := measureInk(crop, mmRect(cellInset, cellInset, in.W, in.H, k), thr)
+			noInk := s.coverage < cellEmptyCov || s.spread < cellDotSpan
+			clearInk := s.coverage >= cellInkCov && s.spread >= cellInkSpan
+			if dr == nil {
+				if !noInk {
+					sb.WriteByte(unreadableMark)
+					fieldUnsure = true
+				}
+				continue
+			}
+			d, sure, empty := dr.ReadDigit(crop)
+			switch {
+			case empty && !clearInk:
+				// nothing written
+			case empty:
+				sb.WriteByte(unreadableMark)
+				fieldUnsure = true
+			case noInk && s.coverage == 0:
+				// The classifier sees a digit where there is no ink at all.
+				sb.WriteByte(unreadableMark)
+				fieldUnsure = true
+			case sure && d >= '0' && d <= '9':
+				sb.WriteByte(d)
+			default:
+				sb.WriteByte(unreadableMark)
+				fieldUnsure = true
+			}
+		}
+		r.Digits[f.ID] = sb.String()
+		if fieldUnsure {
+			unreadable = true
+			r.NeedsReview = true
+			r.Review = append(r.Review, f.ID)
+		}
+	}
+	if unreadable {
+		r.Flags = append(r.Flags, forms.FlagUnreadableDigit)
+	}
+}

@@ -1,0 +1,182 @@
+package recognition
+
+import (
+	"image"
+	"math"
+	"sync"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/oned"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"giascan/forms"
+)
+
+// codes is what the barcode and the QR code of a page said.
+type codes struct {
+	barcode  string // a valid barcode (13 digits, Luhn checked), "" if none was read
+	badCheck string // a 13-digit reading whose check digit is wrong
+	qrText   string // raw QR content, "" if none was decoded
+	qr       *forms.Identity
+}
+
+// any says whether any code was decoded at all.
+func (c codes) any() bool { return c.barcode != "" || c.badCheck != "" || c.qrText != "" }
+
+// barcodeWidth is the widest possible barcode: 13 digits in Code 128.
+var barcodeWidth = sync.OnceValue(func() float64 {
+	mods, err := forms.Code128Modules("1100000123452")
+	if err != nil {
+		return 60
+	}
+	return float64(len(mods))
+})
+
+// readCodes decodes the barcode and the QR code from template-guided crops
+// of the full page: each crop is warped upright, so the decoders see a
+// clean symbol and need no search; fallbacks widen the crop, change the
+// binarisation and finally let the decoder try harder.
+func readCodes(full *plane, h *homography, tpl *forms.Template) codes {
+	var c codes
+	c.barcode, c.badCheck = readBarcode(full, h, tpl)
+	c.qrText = readQR(full, h, tpl)
+	if c.qrText != "" {
+		if id, err := forms.ParseQR(c.qrText); err == nil {
+			c.qr = &id
+		}
+	}
+	return c
+}
+
+func clampScale(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
+
+func readBarcode(full *plane, h *homography, tpl *forms.Template) (valid, badCheck string) {
+	b := tpl.Barcode
+	k := clampScale(h.scaleAt(pt{b.X, b.Y}), 8, 16)
+	width := barcodeWidth() * b.Module
+	tight := forms.Rect{X: b.X - 2.5, Y: b.Y + 1.5, W: width + 5, H: b.H - 3}
+	wide := forms.Rect{X: b.X - 3.5, Y: b.Y - 0.5, W: width + 8, H: b.H + 1}
+	type attempt struct {
+		r      forms.Rect
+		global bool
+		harder bool
+	}
+	for _, a := range []attempt{{tight, false, false}, {tight, true, false}, {wide, false, true}, {wide, true, true}} {
+		crop := full.warp(h, a.r, k)
+		text := decode1D(crop, a.global, a.harder)
+		if text == "" {
+			continue
+		}
+		if err := forms.CheckBarcode(text); err == nil {
+			return text, ""
+		} else if len(text) == 13 {
+			badCheck = text
+		}
+	}
+	return "", badCheck
+}
+
+func readQR(full *plane, h *homography, tpl *forms.Template) string {
+	q := tpl.QR
+	k := clampScale(h.scaleAt(pt{q.X, q.Y}), 5, 10)
+	// The quiet zone is 4 modules; the crop keeps 2.5 mm of it on each side
+	// and stays clear of the top-right anchor.
+	tight := forms.Rect{X: q.X - 2.5, Y: q.Y - 2.5, W: q.Size + 5, H: q.Size + 5}
+	wide := forms.Rect{X: q.X - 5, Y: q.Y - 3, W: q.Size + 8, H: q.Size + 8}
+	for i, r := range []forms.Rect{tight, tight, wide} {
+		crop := full.warp(h, r, k)
+		if text := decodeQR(crop, i == 1, i == 2); text != "" {
+			return text
+		}
+	}
+	return ""
+}
+
+func bitmap(g *image.Gray, global bool) (*gozxing.BinaryBitmap, error) {
+	src := newGrayLuminance(g)
+	if global {
+		return gozxing.NewBinaryBitmap(gozxing.NewGlobalHistgramBinarizer(src))
+	}
+	return gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
+}
+
+func decode1D(g *image.Gray, global, harder bool) string {
+	bmp, err := bitmap(g, global)
+	if err != nil {
+		return ""
+	}
+	hints := map[gozxing.DecodeHintType]interface{}{}
+	if harder {
+		hints[gozxing.DecodeHintType_TRY_HARDER] = true
+	}
+	res, err := oned.NewCode128Reader().Decode(bmp, hints)
+	if err != nil {
+		return ""
+	}
+	return res.GetText()
+}
+
+func decodeQR(g *image.Gray, global, harder bool) string {
+	bmp, err := bitmap(g, global)
+	if err != nil {
+		return ""
+	}
+	hints := map[gozxing.DecodeHintType]interface{}{}
+	if harder {
+		hints[gozxing.DecodeHintType_TRY_HARDER] = true
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, hints)
+	if err != nil {
+		return ""
+	}
+	return res.GetText()
+}
+
+// applyIdentity fills type, barcode and context of r from the codes and
+// returns the template of the page, nil when its type is not known for
+// certain. The rules: the barcode and the QR code must agree; one of them
+// alone is enough for what it carries; a disagreement is never resolved
+// by a guess.
+func applyIdentity(r *forms.PageResult, c codes, set *forms.Set) *forms.Template {
+	review := func(ids ...string) {
+		r.NeedsReview = true
+		r.Review = append(r.Review, ids...)
+	}
+	if c.badCheck != "" && c.barcode == "" {
+		r.Flags = append(r.Flags, forms.FlagBadCheckDigit)
+	}
+	var pageType string
+	switch {
+	case c.barcode != "" && c.qr != nil:
+		if c.qr.Barcode != c.barcode {
+			r.Flags = append(r.Flags, forms.FlagBarcodeQRMismatch)
+			review("barcode", "type", "context")
+			return nil
+		}
+		r.Barcode = c.barcode
+		r.Context = forms.ContextOf(*c.qr)
+		pageType = c.qr.Type
+	case c.barcode != "":
+		r.Barcode = c.barcode
+		pageType = c.barcode[:2]
+		r.Flags = append(r.Flags, forms.FlagNoQR)
+		review("context")
+	case c.qr != nil:
+		r.Barcode = c.qr.Barcode
+		r.Context = forms.ContextOf(*c.qr)
+		pageType = c.qr.Type
+		r.Flags = append(r.Flags, forms.FlagNoBarcode)
+	default:
+		r.Flags = append(r.Flags, forms.FlagNoBarcode, forms.FlagNoQR, forms.FlagUnknownType)
+		review("barcode", "type", "context")
+		return nil
+	}
+	tpl, ok := set.Get(pageType)
+	if !ok {
+		r.Flags = append(r.Flags, forms.FlagUnknownType)
+		review("type")
+		return nil
+	}
+	r.Type = pageType
+	return tpl
+}

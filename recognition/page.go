@@ -1,0 +1,174 @@
+// Package recognition reads one scanned page: it registers the page on its
+// four anchors, reads the barcode and the QR code, then the mark boxes,
+// digit cells and zones of the page's template, and reports a
+// forms.PageResult. It is a pure function of the page image, the templates
+// and the digit classifier.
+//
+// Everything after registration works in template millimetres: only the
+// crops that are read are warped from the scan, never the whole page.
+package recognition
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"sort"
+
+	"gocv.io/x/gocv"
+
+	"giascan/forms"
+)
+
+// Recognizer reads pages against a set of templates. It is safe for
+// concurrent use.
+type Recognizer struct {
+	set    *forms.Set
+	header *forms.Template // anchors, barcode and QR: common to every page type
+	digits DigitReader
+}
+
+// New makes a recognizer. digits may be nil: every written digit cell
+// then reads as '?', which is honest but needs a person.
+func New(set *forms.Set, digits DigitReader) (*Recognizer, error) {
+	if set == nil || len(set.Types()) == 0 {
+		return nil, errors.New("recognizer: no templates")
+	}
+	header, _ := set.Get(set.Types()[0])
+	return &Recognizer{set: set, header: header, digits: digits}, nil
+}
+
+// Page reads one page, an 8-bit single-channel Mat that is neither
+// modified nor closed. File, Page and Ms of the result are the caller's.
+func (rc *Recognizer) Page(m gocv.Mat) forms.PageResult {
+	r := forms.NewPageResult("", 0)
+	if err := rc.page(&r, m); err != nil {
+		r.Error = err.Error()
+	}
+	finish(&r)
+	return r
+}
+
+// Gray reads one page held as a Go image (tests, tools).
+func (rc *Recognizer) Gray(g *image.Gray) (forms.PageResult, error) {
+	b := g.Bounds()
+	m, err := gocv.NewMatFromBytes(b.Dy(), b.Dx(), gocv.MatTypeCV8UC1, packGray(g))
+	if err != nil {
+		return forms.PageResult{}, fmt.Errorf("page to Mat: %w", err)
+	}
+	defer m.Close()
+	return rc.Page(m), nil
+}
+
+func packGray(g *image.Gray) []byte {
+	b := g.Bounds()
+	if g.Stride == b.Dx() && b.Min == (image.Point{}) {
+		return g.Pix[:b.Dx()*b.Dy()]
+	}
+	out := make([]byte, b.Dx()*b.Dy())
+	for y := 0; y < b.Dy(); y++ {
+		copy(out[y*b.Dx():(y+1)*b.Dx()], g.Pix[g.PixOffset(b.Min.X, b.Min.Y+y):])
+	}
+	return out
+}
+
+func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
+	if m.Empty() || m.Cols() < 100 || m.Rows() < 100 {
+		return errors.New("page image is empty or too small")
+	}
+	if !m.IsContinuous() {
+		c := m.Clone()
+		defer c.Close()
+		m = c
+	}
+	full, err := planeOfMat(&m)
+	if err != nil {
+		return err
+	}
+	// Nominal scale from the page size: A4 either way up.
+	long, short := float64(max(full.w, full.h)), float64(min(full.w, full.h))
+	pxmm := (long/297 + short/210) / 2
+
+	mid := gocv.NewMat()
+	defer mid.Close()
+	fm := math.Min(1, midScale/pxmm)
+	gocv.Resize(m, &mid, image.Point{}, fm, fm, gocv.InterpolationArea)
+	small := gocv.NewMat()
+	defer small.Close()
+	fsm := smallScale / (pxmm * fm)
+	gocv.Resize(mid, &small, image.Point{}, fsm, fsm, gocv.InterpolationArea)
+	midp, err := planeOfMat(&mid)
+	if err != nil {
+		return err
+	}
+	lv := measureLevels(&midp)
+
+	fs := float64(small.Cols()) / float64(full.w)
+	reg, err := register(&full, small, fs, rc.header)
+	if err != nil {
+		if !errors.Is(err, errNoAnchors) {
+			return err
+		}
+		if lv.inkFrac < blankInkFrac {
+			r.Flags = append(r.Flags, forms.FlagBlankPage)
+		} else {
+			r.Flags = append(r.Flags, forms.FlagAnchorMissing, forms.FlagUnknownType)
+			r.NeedsReview = true
+			r.Review = append(r.Review, "type", "barcode", "context")
+		}
+		qualityFlags(r, lv, nil)
+		return nil
+	}
+
+	c := readCodes(&full, &reg.h, rc.header)
+	if !c.any() {
+		// The header ink may have misled the 0/180 decision (a torn or
+		// inked page): try the page the other way up.
+		if c2 := readCodes(&full, &reg.alt, rc.header); c2.any() {
+			c = c2
+			reg.h, reg.alt = reg.alt, reg.h
+			reg.rotation, reg.altRot = reg.altRot, reg.rotation
+			reg.skew = skewOf(&reg.h, reg.rotation)
+		}
+	}
+	r.Rotation = reg.rotation
+	r.Skew = math.Round(reg.skew*100) / 100
+	qualityFlags(r, lv, &reg)
+	tpl := applyIdentity(r, c, rc.set)
+	if tpl == nil {
+		return nil
+	}
+	// The same map for the 4 px/mm copy.
+	hMid := reg.h
+	for i := 0; i < 6; i++ {
+		hMid[i] *= fm
+	}
+	readMarks(r, &full, &reg.h, reg.ink, tpl)
+	readDigits(r, &full, &reg.h, reg.ink, tpl, rc.digits)
+	readZones(r, &midp, &hMid, reg.ink, tpl)
+	return nil
+}
+
+// finish sorts and de-duplicates flags and review ids, so the output is
+// stable.
+func finish(r *forms.PageResult) {
+	r.Flags = uniqueSorted(r.Flags)
+	r.Review = uniqueSorted(r.Review)
+	if len(r.Review) > 0 {
+		r.NeedsReview = true
+	}
+}
+
+func uniqueSorted(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	if out == nil {
+		return []string{}
+	}
+	return out
+}

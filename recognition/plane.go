@@ -1,0 +1,151 @@
+package recognition
+
+import (
+	"fmt"
+	"image"
+	"math"
+
+	"gocv.io/x/gocv"
+
+	"giascan/forms"
+)
+
+// plane is a read-only view of 8-bit grey pixels, either Go memory or the
+// data of a continuous gocv.Mat; the Mat must outlive the view.
+type plane struct {
+	pix    []uint8
+	w, h   int
+	stride int
+}
+
+// planeOfMat views a continuous CV_8UC1 Mat without copying.
+func planeOfMat(m *gocv.Mat) (plane, error) {
+	if m.Type() != gocv.MatTypeCV8UC1 {
+		return plane{}, fmt.Errorf("page pixels of type %v, want 8-bit grey", m.Type())
+	}
+	if !m.IsContinuous() {
+		return plane{}, fmt.Errorf("page Mat is not continuous")
+	}
+	data, err := m.DataPtrUint8()
+	if err != nil {
+		return plane{}, fmt.Errorf("page pixels: %w", err)
+	}
+	return plane{pix: data, w: m.Cols(), h: m.Rows(), stride: m.Cols()}, nil
+}
+
+func planeOfGray(g *image.Gray) plane {
+	b := g.Bounds()
+	return plane{pix: g.Pix[g.PixOffset(b.Min.X, b.Min.Y):], w: b.Dx(), h: b.Dy(), stride: g.Stride}
+}
+
+// at returns the pixel at (x, y), white outside the image: a torn-off or
+// shifted page edge reads as paper, not as ink.
+func (p *plane) at(x, y int) uint8 {
+	if x < 0 || y < 0 || x >= p.w || y >= p.h {
+		return 255
+	}
+	return p.pix[y*p.stride+x]
+}
+
+// bilinear samples at a pixel-centre coordinate (pixel (0,0) spans 0..1).
+func (p *plane) bilinear(u, v float64) float64 {
+	u -= 0.5
+	v -= 0.5
+	x0 := int(math.Floor(u))
+	y0 := int(math.Floor(v))
+	fx, fy := u-float64(x0), v-float64(y0)
+	if x0 >= 0 && y0 >= 0 && x0+1 < p.w && y0+1 < p.h {
+		i := y0*p.stride + x0
+		a, b := float64(p.pix[i]), float64(p.pix[i+1])
+		c, d := float64(p.pix[i+p.stride]), float64(p.pix[i+p.stride+1])
+		return (a*(1-fx)+b*fx)*(1-fy) + (c*(1-fx)+d*fx)*fy
+	}
+	a, b := float64(p.at(x0, y0)), float64(p.at(x0+1, y0))
+	c, d := float64(p.at(x0, y0+1)), float64(p.at(x0+1, y0+1))
+	return (a*(1-fx)+b*fx)*(1-fy) + (c*(1-fx)+d*fx)*fy
+}
+
+// warp renders template rectangle r (mm) at k pixels per millimetre,
+// upright, from this plane through h (template mm → plane px). Bilinear
+// sampling; only the crop's pixels are computed, never the whole page.
+func (p *plane) warp(h *homography, r forms.Rect, k float64) *image.Gray {
+	w := int(math.Round(r.W * k))
+	ht := int(math.Round(r.H * k))
+	if w < 1 {
+		w = 1
+	}
+	if ht < 1 {
+		ht = 1
+	}
+	out := image.NewGray(image.Rect(0, 0, w, ht))
+	for j := 0; j < ht; j++ {
+		y := r.Y + (float64(j)+0.5)/k
+		row := out.Pix[j*out.Stride : j*out.Stride+w]
+		for i := range row {
+			x := r.X + (float64(i)+0.5)/k
+			q := h.apply(pt{x, y})
+			row[i] = uint8(p.bilinear(q.X, q.Y) + 0.5)
+		}
+	}
+	return out
+}
+
+// sampleNearest renders rectangle r at k px/mm by nearest-neighbour
+// sampling: for coverage measures on a plane already downscaled to about k.
+func (p *plane) sampleNearest(h *homography, r forms.Rect, k float64) *image.Gray {
+	w := max(1, int(math.Round(r.W*k)))
+	ht := max(1, int(math.Round(r.H*k)))
+	out := image.NewGray(image.Rect(0, 0, w, ht))
+	for j := 0; j < ht; j++ {
+		y := r.Y + (float64(j)+0.5)/k
+		row := out.Pix[j*out.Stride : j*out.Stride+w]
+		for i := range row {
+			q := h.apply(pt{r.X + (float64(i)+0.5)/k, y})
+			row[i] = p.at(int(q.X), int(q.Y))
+		}
+	}
+	return out
+}
+
+// histogram of a whole plane.
+func (p *plane) histogram() [256]int {
+	var hist [256]int
+	for y := 0; y < p.h; y++ {
+		for _, v := range p.pix[y*p.stride : y*p.stride+p.w] {
+			hist[v]++
+		}
+	}
+	return hist
+}
+
+// percentile returns the grey level below which fraction q of the counted
+// pixels lie.
+func percentile(hist *[256]int, q float64) float64 {
+	total := 0
+	for _, c := range hist {
+		total += c
+	}
+	if total == 0 {
+		return 0
+	}
+	target := int(q * float64(total))
+	acc := 0
+	for v, c := range hist {
+		acc += c
+		if acc > target {
+			return float64(v)
+		}
+	}
+	return 255
+}
+
+func grayHistogram(g *image.Gray) [256]int {
+	var hist [256]int
+	b := g.Bounds()
+	for y := 0; y < b.Dy(); y++ {
+		for _, v := range g.Pix[y*g.Stride : y*g.Stride+b.Dx()] {
+			hist[v]++
+		}
+	}
+	return hist
+}
