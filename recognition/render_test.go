@@ -99,15 +99,21 @@ func toMat(t testing.TB, g *image.Gray) gocv.Mat {
 
 // scan turns a rendered page into what a scanner might deliver: turned by
 // rot (clockwise turn needed to make it upright), skewed by skew degrees,
-// shifted by dx, dy mm and scaled. It closes m and returns a new Mat.
-func scan(m gocv.Mat, rot int, skew, dx, dy, scale, dpi float64) gocv.Mat {
+// shifted by dx, dy mm and scaled, on a scanner bed larger than the page
+// by pad mm on every side. It closes m and returns a new Mat.
+func scan(m gocv.Mat, rot int, skew, dx, dy, scale, dpi float64, pad ...float64) gocv.Mat {
 	out := gocv.NewMat()
-	// Skew, shift and scale around the centre, keeping the page size.
+	// Skew, shift and scale around the centre.
 	c := image.Pt(m.Cols()/2, m.Rows()/2)
 	rm := gocv.GetRotationMatrix2D(c, skew, scale)
-	rm.SetDoubleAt(0, 2, rm.GetDoubleAt(0, 2)+dx*dpi/25.4)
-	rm.SetDoubleAt(1, 2, rm.GetDoubleAt(1, 2)+dy*dpi/25.4)
-	gocv.WarpAffineWithParams(m, &out, rm, image.Pt(m.Cols(), m.Rows()), gocv.InterpolationLinear, gocv.BorderConstant, colorWhite)
+	p := 0.0
+	if len(pad) > 0 {
+		p = pad[0] * dpi / 25.4
+	}
+	rm.SetDoubleAt(0, 2, rm.GetDoubleAt(0, 2)+dx*dpi/25.4+p)
+	rm.SetDoubleAt(1, 2, rm.GetDoubleAt(1, 2)+dy*dpi/25.4+p)
+	size := image.Pt(m.Cols()+int(2*p), m.Rows()+int(2*p))
+	gocv.WarpAffineWithParams(m, &out, rm, size, gocv.InterpolationLinear, gocv.BorderConstant, colorWhite)
 	rm.Close()
 	m.Close()
 	var code gocv.RotateFlag
