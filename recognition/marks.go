@@ -9,9 +9,9 @@ import (
 // must both cover enough of the interior and spread across it, so a
 // stray dot is empty however dark it is.
 const (
-	markScale    = 8.0  // px/mm of box crops
+	markScale    = 6.0  // px/mm of box crops
 	markInset    = 0.8  // mm
-	markMargin   = 1.5  // mm of paper around the box in the crop, for the local paper level
+	markMargin   = 1.0  // mm of paper around the box in the crop, for the local paper level
 	markDepth    = 0.4  // ink is darker than 40 % of the way from paper to black
 	markEmptyCov = 0.03 // below: empty
 	markDotSpan  = 0.3  // ink spread below this: a dot, empty

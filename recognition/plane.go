@@ -78,13 +78,22 @@ func (p *plane) warp(h *homography, r forms.Rect, k float64) *image.Gray {
 		ht = 1
 	}
 	out := image.NewGray(image.Rect(0, 0, w, ht))
+	// Numerator and denominator of the map are linear along a row: step
+	// them instead of evaluating the map per pixel.
+	dx := 1 / k
 	for j := 0; j < ht; j++ {
 		y := r.Y + (float64(j)+0.5)/k
+		x := r.X + 0.5/k
+		nu := h[0]*x + h[1]*y + h[2]
+		nv := h[3]*x + h[4]*y + h[5]
+		nw := h[6]*x + h[7]*y + h[8]
+		su, sv, sw := h[0]*dx, h[3]*dx, h[6]*dx
 		row := out.Pix[j*out.Stride : j*out.Stride+w]
 		for i := range row {
-			x := r.X + (float64(i)+0.5)/k
-			q := h.apply(pt{x, y})
-			row[i] = uint8(p.bilinear(q.X, q.Y) + 0.5)
+			row[i] = uint8(p.bilinear(nu/nw, nv/nw) + 0.5)
+			nu += su
+			nv += sv
+			nw += sw
 		}
 	}
 	return out

@@ -12,13 +12,9 @@ import (
 	"giascan/forms"
 )
 
-// Scales of the downscaled copies, in pixels per millimetre. The anchor
-// search runs at about 63 dpi, where a 5 mm anchor is a 12-pixel blob and
-// a page is a quarter of a megapixel; zones are measured at about 100 dpi.
-const (
-	smallScale = 2.5
-	midScale   = 4.0
-)
+// midScale is the scale (px/mm) at which zones are sampled, from the
+// 4–8 px/mm copy of the page.
+const midScale = 4.0
 
 // Tolerances of the anchor geometry.
 const (
@@ -54,20 +50,20 @@ type blob struct {
 	side float64
 }
 
-// register finds the anchors on the small copy (smallScale px/mm nominal;
-// fs = small px per full px), refines them on the full page and fits the
+// register finds the anchors on the small copy (k px/mm nominal; fs =
+// small px per full px), refines them on the full page and fits the
 // template → image map.
-func register(full *plane, small gocv.Mat, fs float64, tpl *forms.Template) (registration, error) {
+func register(full *plane, small gocv.Mat, fs, k float64, tpl *forms.Template) (registration, error) {
 	sp, err := planeOfMat(&small)
 	if err != nil {
 		return registration{}, err
 	}
-	blobs, err := anchorBlobs(small, &sp)
+	blobs, err := anchorBlobs(small, &sp, k)
 	if err != nil {
 		return registration{}, err
 	}
 	landscape := sp.w > sp.h
-	corners, n := pickCorners(blobs, sp.w, sp.h, landscape)
+	corners, n := pickCorners(blobs, sp.w, sp.h, k, landscape)
 	if n < 3 {
 		return registration{}, errNoAnchors
 	}
@@ -75,7 +71,7 @@ func register(full *plane, small gocv.Mat, fs float64, tpl *forms.Template) (reg
 	var img [4]pt
 	var have [4]bool
 	var inkSum float64
-	pxmm := smallScale / fs
+	pxmm := k / fs
 	for i, b := range corners {
 		if b == nil {
 			continue
@@ -168,14 +164,14 @@ func skewOf(h *homography, rot int) float64 {
 // anchorBlobs thresholds the small page adaptively (uneven light, faint
 // print) and keeps the connected components that look like an anchor:
 // size, squareness, solidity and a clear ring around them.
-func anchorBlobs(small gocv.Mat, sp *plane) ([]blob, error) {
+func anchorBlobs(small gocv.Mat, sp *plane, k float64) ([]blob, error) {
 	hist := sp.histogram()
 	paper := percentile(&hist, 0.9)
 	dark := percentile(&hist, 0.003)
 	c := math.Max(8, 0.25*(paper-dark))
 	bin := gocv.NewMat()
 	defer bin.Close()
-	block := int(math.Round(13*smallScale)) | 1
+	block := int(math.Round(13*k)) | 1
 	gocv.AdaptiveThreshold(small, &bin, 255, gocv.AdaptiveThresholdMean, gocv.ThresholdBinaryInv, block, float32(c))
 	labels, stats, cents := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
 	defer labels.Close()
@@ -186,8 +182,8 @@ func anchorBlobs(small gocv.Mat, sp *plane) ([]blob, error) {
 	if err != nil {
 		return nil, err
 	}
-	side := anchorSide * smallScale
-	ring := anchorClear * smallScale
+	side := anchorSide * k
+	ring := anchorClear * k
 	var out []blob
 	for i := 1; i < n; i++ {
 		w := float64(stats.GetIntAt(i, int(gocv.CC_STAT_WIDTH)))
@@ -236,8 +232,7 @@ func ringDark(bp *plane, box image.Rectangle, r int) float64 {
 // pickCorners chooses at most one blob per image corner (clockwise from
 // the top-left) so that the chosen ones form the anchor rectangle; it
 // prefers four anchors to three and a better fit to a worse one.
-func pickCorners(blobs []blob, w, h int, landscape bool) ([4]*blob, int) {
-	k := smallScale
+func pickCorners(blobs []blob, w, h int, k float64, landscape bool) ([4]*blob, int) {
 	exp := [4]pt{
 		{anchorOffset * k, anchorOffset * k},
 		{float64(w) - anchorOffset*k, anchorOffset * k},
