@@ -57,12 +57,13 @@ func readBarcode(full *plane, h *homography, tpl *forms.Template) (valid, badChe
 	tight := forms.Rect{X: b.X - 2.5, Y: b.Y + 1.5, W: width + 5, H: b.H - 3}
 	wide := forms.Rect{X: b.X - 3.5, Y: b.Y - 0.5, W: width + 8, H: b.H + 1}
 	type attempt struct {
-		r      forms.Rect
-		global bool
-		harder bool
+		r              forms.Rect
+		k              float64
+		global, harder bool
 	}
-	for _, a := range []attempt{{tight, false, false}, {tight, true, false}, {wide, false, true}, {wide, true, true}} {
-		crop := full.warp(h, a.r, k)
+	for _, a := range []attempt{{tight, k, false, false}, {tight, k, true, false}, {tight, 1.4 * k, false, false},
+		{wide, k, false, true}, {wide, 1.4 * k, true, true}} {
+		crop := full.warp(h, a.r, a.k)
 		text := decode1D(crop, a.global, a.harder)
 		if text == "" {
 			continue
@@ -83,9 +84,16 @@ func readQR(full *plane, h *homography, tpl *forms.Template) string {
 	// and stays clear of the top-right anchor.
 	tight := forms.Rect{X: q.X - 2.5, Y: q.Y - 2.5, W: q.Size + 5, H: q.Size + 5}
 	wide := forms.Rect{X: q.X - 5, Y: q.Y - 3, W: q.Size + 8, H: q.Size + 8}
-	for i, r := range []forms.Rect{tight, tight, wide} {
-		crop := full.warp(h, r, k)
-		if text := decodeQR(crop, i == 1, i == 2); text != "" {
+	// A symbol that fails at one sampling often reads at another: the
+	// module grid then falls differently on the pixels.
+	type attempt struct {
+		r              forms.Rect
+		k              float64
+		global, harder bool
+	}
+	for _, a := range []attempt{{tight, k, false, false}, {tight, k, true, false}, {tight, 1.5 * k, false, false},
+		{tight, 6, true, false}, {wide, k, false, true}} {
+		if text := decodeQR(full.warp(h, a.r, a.k), a.global, a.harder); text != "" {
 			return text
 		}
 	}

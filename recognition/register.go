@@ -18,8 +18,8 @@ const midScale = 4.0
 
 // Tolerances of the anchor geometry.
 const (
-	cornerReach   = 32.0  // mm: how far from its nominal place an anchor may lie (shift, skew, scale)
-	maxScaleError = 0.10  // the anchors' spread may differ this much from the nominal page scale
+	cornerReach   = 40.0  // mm: how far from its nominal place an anchor may lie (shift, skew, scale, scanner bed margins)
+	maxScaleError = 0.20  // the anchors' spread may differ this much from the scale the image size suggests (bed margins)
 	maxShapeError = 0.03  // and their distances from the template's by this much once scaled
 	ringDarkMax   = 0.05  // fraction of the 3 mm ring around an anchor that may be dark
 	anchorSide    = 5.0   // mm
