@@ -19,6 +19,7 @@ import (
 
 	"giascan/forms"
 	"giascan/recognition"
+	"giascan/recognition/imagein"
 )
 
 func init() {
@@ -122,38 +123,23 @@ type scanFile interface {
 	Close() error
 }
 
-// openScan opens a scan file. OpenCV reads it: single-page JPEG, PNG and
-// TIFF files.
+// openScan opens a scan file (JPEG, PNG, TIFF, PDF) with the station's
+// default size limits; pages are decoded on demand.
 func openScan(path string) (scanFile, error) {
-	fi, err := os.Stat(path)
+	d, err := imagein.Open(path, imagein.Limits{})
 	if err != nil {
 		return nil, err
 	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("%s is a folder", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	f.Close()
-	return &cvFile{path: path}, nil
+	return docFile{d}, nil
 }
 
-type cvFile struct{ path string }
+// docFile adapts an imagein.Document to scanFile.
+type docFile struct{ *imagein.Document }
 
-func (f *cvFile) Pages() int { return 1 }
-
-func (f *cvFile) Page(int) (gocv.Mat, error) {
-	m := gocv.IMRead(f.path, gocv.IMReadGrayScale)
-	if m.Empty() {
-		m.Close()
-		return gocv.Mat{}, errors.New("the image could not be decoded")
-	}
-	return m, nil
+func (d docFile) Page(i int) (gocv.Mat, error) {
+	m, _, err := d.Document.Page(i)
+	return m, err
 }
-
-func (f *cvFile) Close() error { return nil }
 
 // job is one page to read; seq is its place in the output.
 type job struct {
