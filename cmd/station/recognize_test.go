@@ -2,13 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"image/png"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"giascan/forms"
+	"giascan/recognition"
 )
 
 // writePage renders a blank page of a type as a PNG at 200 dpi.
@@ -101,5 +105,64 @@ func TestRecognizeUsage(t *testing.T) {
 		if code, out, _ := runStation(t, args...); code != 2 || out != "" {
 			t.Errorf("%v: exit %d, stdout %q", args, code, out)
 		}
+	}
+}
+
+var corpusPages = flag.Int("corpus", 20, "pages per profile in TestCorpus (go test -run TestCorpus -args -corpus 300)")
+
+// TestCorpus generates a simulated corpus per scanner profile with
+// `station testscan`, reads it with `station recognize` and scores the
+// output against truth.jsonl: no value may be wrong without review.
+func TestCorpus(t *testing.T) {
+	if commands["testscan"] == nil {
+		t.Skip("station testscan is not part of this build")
+	}
+	if testing.Short() {
+		t.Skip("corpus test in -short mode")
+	}
+	// Floors actually reached on 20 pages per profile without a digit
+	// model; the digit floor is for cells left empty.
+	floors := map[string]struct{ identity, marks float64 }{
+		"clean": {100, 99.5},
+		"real":  {95, 99},
+		"hard":  {90, 98},
+	}
+	for _, profile := range []string{"clean", "real", "hard"} {
+		t.Run(profile, func(t *testing.T) {
+			dir := t.TempDir()
+			if code, _, errs := runStation(t, "testscan", "--out", dir, "--count", strconv.Itoa(*corpusPages), "--seed", "11", "--profile", profile); code != 0 {
+				t.Fatalf("testscan: exit %d: %s", code, errs)
+			}
+			start := time.Now()
+			code, out, errs := runStation(t, "recognize", "--workers", "2", dir)
+			took := time.Since(start)
+			if code != 0 {
+				t.Fatalf("recognize: exit %d: %s", code, errs)
+			}
+			truthData, err := os.ReadFile(filepath.Join(dir, "truth.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			truth, err := recognition.ReadResults(truthData)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := recognition.ReadResults([]byte(out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := recognition.Score(truth, got)
+			t.Logf("%s: %v; %.1f pages/s", profile, s, float64(len(got))/took.Seconds())
+			for _, e := range s.Silent {
+				t.Errorf("silent error: %s", e)
+			}
+			f := floors[profile]
+			if id := 100 * float64(s.IdentityOK) / float64(s.Pages); id < f.identity {
+				t.Errorf("identity %.1f%% below the floor %.1f%%", id, f.identity)
+			}
+			if mk := 100 * float64(s.MarksOK) / float64(max(1, s.Marks)); mk < f.marks {
+				t.Errorf("marks %.2f%% below the floor %.2f%%", mk, f.marks)
+			}
+		})
 	}
 }
