@@ -17,8 +17,8 @@ type DigitReader interface {
 }
 
 // Cell checks of the pipeline's own, independent of the classifier: a cell
-// with next to no ink is empty whatever the classifier says, and a cell
-// with clear ink is never reported empty.
+// is reported empty only when both the classifier and this check find next
+// to no ink in it.
 const (
 	cellInset      = 0.8  // mm from the border
 	cellDepth      = 0.4  // as markDepth
@@ -48,7 +48,6 @@ func readDigits(r *forms.PageResult, full *plane, h *homography, black float64, 
 			in := c.Inset(cellInset)
 			s := measureInk(crop, mmRect(cellInset, cellInset, in.W, in.H, k), thr)
 			noInk := s.coverage < cellEmptyCov || s.spread < cellDotSpan
-			clearInk := s.coverage >= cellInkCov && s.spread >= cellInkSpan
 			if dr == nil {
 				if !noInk {
 					sb.WriteByte(unreadableMark)
@@ -58,9 +57,11 @@ func readDigits(r *forms.PageResult, full *plane, h *homography, black float64, 
 			}
 			d, sure, empty := dr.ReadDigit(crop)
 			switch {
-			case empty && !clearInk:
+			case empty && noInk:
 				// nothing written
 			case empty:
+				// The classifier dropped as specks what the pipeline sees
+				// as ink (faint or dithered strokes): not surely empty.
 				sb.WriteByte(unreadableMark)
 				fieldUnsure = true
 			case noInk && s.coverage == 0:
