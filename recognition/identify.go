@@ -36,10 +36,23 @@ var barcodeWidth = sync.OnceValue(func() float64 {
 // of the full page: each crop is warped upright, so the decoders see a
 // clean symbol and need no search; fallbacks widen the crop, change the
 // binarisation and finally let the decoder try harder.
-func readCodes(full *plane, h *homography, tpl *forms.Template) codes {
+//
+// mid and hMid are the smoothed 4–8 px/mm copy and its map: the last resort
+// for noisy or dithered scans, where single full-resolution pixels lie.
+func readCodes(full, mid *plane, h, hMid *homography, tpl *forms.Template) codes {
 	var c codes
 	c.barcode, c.badCheck = readBarcode(full, h, tpl)
 	c.qrText = readQR(full, h, tpl)
+	if c.qrText == "" {
+		c.qrText = readQR(mid, hMid, tpl)
+	}
+	if c.barcode == "" {
+		if b, bad := readBarcode(mid, hMid, tpl); b != "" {
+			c.barcode, c.badCheck = b, ""
+		} else if c.badCheck == "" {
+			c.badCheck = bad
+		}
+	}
 	if c.qrText != "" {
 		if id, err := forms.ParseQR(c.qrText); err == nil {
 			c.qr = &id

@@ -119,11 +119,19 @@ func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
 		return nil
 	}
 
-	c := readCodes(&full, &reg.h, rc.header)
+	scaled := func(h homography) homography {
+		for i := 0; i < 6; i++ {
+			h[i] *= fm
+		}
+		return h
+	}
+	hMid, altMid := scaled(reg.h), scaled(reg.alt)
+	c := readCodes(&full, &midp, &reg.h, &hMid, rc.header)
 	if !c.any() {
 		// The header ink may have misled the 0/180 decision (a torn or
 		// inked page): try the page the other way up.
-		if c2 := readCodes(&full, &reg.alt, rc.header); c2.any() {
+		if c2 := readCodes(&full, &midp, &reg.alt, &altMid, rc.header); c2.any() {
+			hMid = altMid
 			c = c2
 			reg.h, reg.alt = reg.alt, reg.h
 			reg.rotation, reg.altRot = reg.altRot, reg.rotation
@@ -136,11 +144,6 @@ func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
 	tpl := applyIdentity(r, c, rc.set)
 	if tpl == nil {
 		return nil
-	}
-	// The same map for the 4 px/mm copy.
-	hMid := reg.h
-	for i := 0; i < 6; i++ {
-		hMid[i] *= fm
 	}
 	readMarks(r, &full, &reg.h, reg.ink, tpl)
 	readDigits(r, &full, &reg.h, reg.ink, tpl, rc.digits)
