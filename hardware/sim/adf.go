@@ -1,0 +1,217 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"giascan/forms"
+	"giascan/hardware"
+)
+
+func init() {
+	hardware.Register("sim", func(arg string) (hardware.Scanner, error) { return Open(arg) })
+}
+
+// Faults asks the simulated feeder for device events. Numbers count sheets
+// of the stack (pages in simplex); 0 means never. Each event happens once.
+type Faults struct {
+	JamAfter       int // paper jam after sheet N; sheet N+1 stays in the stack
+	DoubleFeedAt   int // double feed detected at sheet N; it stays in the stack
+	CoverOpenAfter int // cover opened after sheet N
+	GoneAfter      int // device dropped off the bus after sheet N
+}
+
+// ADF is a simulated scanner with an automatic document feeder loaded with
+// a planned stream. It implements hardware.Scanner (adapter "sim").
+//
+// A device-gone event ends the Scan that hit it; the next Scan finds the
+// device back, as after replugging it, with the stack where it was.
+type ADF struct {
+	mu        sync.Mutex
+	dev       hardware.Device
+	sheets    []Sheet
+	set       Settings
+	faults    Faults
+	fired     map[hardware.FaultKind]bool
+	pos       int  // next sheet to feed
+	backDue   bool // duplex: the front of sheet pos went out, its back did not
+	delivered int  // pages delivered so far; the next page's Seq is delivered+1
+	truth     map[int]forms.PageResult
+}
+
+// New loads a simulated feeder with count pages of the stream of seed.
+func New(seed int64, count int, set Settings, faults Faults) (*ADF, error) {
+	if err := set.check(); err != nil {
+		return nil, err
+	}
+	sheets, err := Plan(seed, count)
+	if err != nil {
+		return nil, err
+	}
+	id := fmt.Sprintf("sim-%d-%d-%s", seed, count, set.Profile)
+	return &ADF{
+		dev: hardware.Device{ID: id, Name: fmt.Sprintf("Simulated ADF scanner (%s scans)", set.Profile), Adapter: "sim",
+			Caps: hardware.Capabilities{
+				Sources: []hardware.Source{hardware.ADF, hardware.Duplex},
+				DPIs:    []int{150, 200, 240, 300, 400, 600},
+				Modes:   []string{ModeGray, ModeColor, ModeLineart},
+			}},
+		sheets: sheets, set: set, faults: faults,
+		fired: map[hardware.FaultKind]bool{}, truth: map[int]forms.PageResult{},
+	}, nil
+}
+
+// Open makes a feeder from a spec argument: comma-separated key=value
+// pairs seed, count, profile (clean, real, hard), jam, double, cover,
+// gone (sheet numbers as in Faults). Defaults: seed=1, count=20,
+// profile=real, no faults. Example: "seed=7,count=40,profile=hard,jam=5".
+func Open(arg string) (*ADF, error) {
+	seed, count, profile := int64(1), 20, Real
+	var f Faults
+	for _, kv := range strings.Split(arg, ",") {
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("sim: %q is not key=value", kv)
+		}
+		var err error
+		switch k {
+		case "seed":
+			seed, err = strconv.ParseInt(v, 10, 64)
+		case "profile":
+			profile, err = ParseProfile(v)
+		case "count":
+			count, err = strconv.Atoi(v)
+		case "jam":
+			f.JamAfter, err = strconv.Atoi(v)
+		case "double":
+			f.DoubleFeedAt, err = strconv.Atoi(v)
+		case "cover":
+			f.CoverOpenAfter, err = strconv.Atoi(v)
+		case "gone":
+			f.GoneAfter, err = strconv.Atoi(v)
+		default:
+			err = errors.New("unknown key")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sim: %s: %w", kv, err)
+		}
+	}
+	return New(seed, count, Settings{Profile: profile}, f)
+}
+
+// Device describes the simulated scanner.
+func (a *ADF) Device() hardware.Device { return a.dev }
+
+// Sheets is the planned stack, front sides in feeding order.
+func (a *ADF) Sheets() []Sheet { return slices.Clone(a.sheets) }
+
+// Truth returns the expected recognizer output of a delivered front page
+// by its Seq, with File set to the page's Name.
+func (a *ADF) Truth(seq int) (forms.PageResult, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t, ok := a.truth[seq]
+	return t, ok
+}
+
+// fault returns the event due before feeding sheet pos, if any.
+func (a *ADF) fault() *hardware.Fault {
+	// due says whether an event set for sheet n (1-based, 0 = never) is
+	// to happen when the feeder is at index pos.
+	due := func(kind hardware.FaultKind, n, pos int) bool {
+		return n > 0 && !a.fired[kind] && pos == n
+	}
+	var kind hardware.FaultKind
+	switch {
+	case due(hardware.DoubleFeed, a.faults.DoubleFeedAt, a.pos+1):
+		kind = hardware.DoubleFeed
+	case due(hardware.PaperJam, a.faults.JamAfter, a.pos):
+		kind = hardware.PaperJam
+	case due(hardware.CoverOpen, a.faults.CoverOpenAfter, a.pos):
+		kind = hardware.CoverOpen
+	case due(hardware.DeviceGone, a.faults.GoneAfter, a.pos):
+		kind = hardware.DeviceGone
+	default:
+		return nil
+	}
+	a.fired[kind] = true
+	return &hardware.Fault{Kind: kind, Device: a.dev.ID, After: a.delivered}
+}
+
+// Scan feeds the rest of the stack; see hardware.Scanner. Options.DPI and
+// Options.Mode, when set, override the profile's choice for every page.
+func (a *ADF) Scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if deliver == nil {
+		return errors.New("sim: scan without a receiver for the pages")
+	}
+	duplex := false
+	switch opts.Source {
+	case "", hardware.ADF:
+	case hardware.Duplex:
+		duplex = true
+	default:
+		return fmt.Errorf("sim: source %q: this scanner has only a feeder (ADF, Duplex)", opts.Source)
+	}
+	if opts.DPI != 0 && !slices.Contains(a.dev.Caps.DPIs, opts.DPI) {
+		return fmt.Errorf("sim: %d dpi is not one of %v", opts.DPI, a.dev.Caps.DPIs)
+	}
+	if opts.Mode != "" && !slices.Contains(a.dev.Caps.Modes, opts.Mode) {
+		return fmt.Errorf("sim: mode %q is not one of %v", opts.Mode, a.dev.Caps.Modes)
+	}
+	set := a.set
+	set.DPI, set.Mode = opts.DPI, opts.Mode
+	if !duplex {
+		a.backDue = false // a simplex run never sends the back it owed
+	}
+	for a.pos < len(a.sheets) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !a.backDue {
+			if f := a.fault(); f != nil {
+				return f
+			}
+		}
+		s := a.sheets[a.pos]
+		var sc Scan
+		var err error
+		side := hardware.Front
+		if a.backDue {
+			side = hardware.Back
+			sc, err = RenderBack(s, set)
+		} else {
+			sc, err = Render(s, set)
+		}
+		if err != nil {
+			return fmt.Errorf("sim: %w", err)
+		}
+		seq := a.delivered + 1
+		page := hardware.Page{Seq: seq, Data: sc.Data, Format: sc.Format, DPI: sc.DPI, Side: side,
+			Name: fmt.Sprintf("%04d.%s", seq, sc.Ext)}
+		if err := deliver(page); err != nil {
+			return err
+		}
+		a.delivered++
+		if side == hardware.Front {
+			sc.Truth.File = page.Name
+			a.truth[seq] = sc.Truth
+		}
+		if duplex && !a.backDue {
+			a.backDue = true
+		} else {
+			a.backDue = false
+			a.pos++
+		}
+	}
+	return nil
+}
