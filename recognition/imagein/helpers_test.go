@@ -327,3 +327,18 @@ func withPHYs(png []byte, dpi float64) []byte {
 	at := 8 + 12 + 13 // signature, IHDR
 	return append(append(bytes.Clone(png[:at]), chunk...), png[at:]...)
 }
+
+// rawTIFF writes a little-endian TIFF with one directory at offset 8 whose
+// entries are LONG values with count 1, in the order given.
+func rawTIFF(entries [][2]uint32) []byte {
+	b := []byte("II*\x00\x08\x00\x00\x00")
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(entries)))
+	for _, e := range entries {
+		b = binary.LittleEndian.AppendUint16(b, uint16(e[0]))
+		b = binary.LittleEndian.AppendUint16(b, 4)
+		b = binary.LittleEndian.AppendUint32(b, 1)
+		b = binary.LittleEndian.AppendUint32(b, e[1])
+	}
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	return append(b, make([]byte, 128)...)
+}

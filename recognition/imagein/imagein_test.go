@@ -432,6 +432,28 @@ func TestBadInput(t *testing.T) {
 		binary.LittleEndian.PutUint32(bad[ifd+2+12+8:], 100000)
 		expectErr(t, pageErr(t, bad, 0, Limits{}), ErrTooLarge, "")
 	})
+	t.Run("tiff tiles larger than the page", func(t *testing.T) {
+		// 1×1000000 pixels is within the limit, but 123 tiles of
+		// 8192×8192 would make libtiff decode 8 Gpx.
+		bad := rawTIFF([][2]uint32{{256, 1}, {257, 1000000}, {258, 8}, {259, 1}, {262, 1},
+			{322, 8192}, {323, 8192}, {324, 8}, {325, 1}})
+		expectErr(t, pageErr(t, bad, 0, Limits{}), ErrTooLarge, "tiles")
+	})
+	t.Run("tiff value count beyond the file", func(t *testing.T) {
+		// A kept tag whose count points far outside the file must not
+		// size any buffer (found by fuzzing).
+		bad := rawTIFF([][2]uint32{{256, 10}, {257, 10}, {258, 8}, {262, 1}, {273, 8}, {279, 100}})
+		ifd := binary.LittleEndian.Uint32(bad[4:])
+		e := bad[ifd+2+12*3:] // 262 Photometric → ColorMap with 3 G entries
+		binary.LittleEndian.PutUint16(e, 320)
+		binary.LittleEndian.PutUint32(e[4:], 3<<30)
+		expectErr(t, pageErr(t, bad, 0, Limits{}), ErrCorrupt, "outside the file")
+	})
+	t.Run("jpeg with too many scans", func(t *testing.T) {
+		bad := append(bytes.Clone(jpg[:len(jpg)-2]), bytes.Repeat([]byte{0xFF, 0xDA, 0, 2}, 200)...)
+		bad = append(bad, 0xFF, 0xD9)
+		expectErr(t, pageErr(t, bad, 0, Limits{}), ErrUnsupported, "scans")
+	})
 	t.Run("pixel limit", func(t *testing.T) {
 		expectErr(t, pageErr(t, png, 0, Limits{MaxPixels: 300*424 - 1}), ErrTooLarge, "limit")
 		expectErr(t, pageErr(t, pdf, 0, Limits{MaxPixels: 1000}), ErrTooLarge, "")

@@ -53,6 +53,9 @@ type jpegHeader struct {
 	precision     int
 	sof           byte // the frame marker, C0…CF
 	dpiX, dpiY    float64
+	// scans counts the scan headers; a progressive JPEG normally has
+	// about ten, and each one costs libjpeg a pass over the whole image.
+	scans int
 	// complete is true when an EOI marker follows the scan data; libjpeg
 	// silently pads a cut-off file with grey, so this is the only way to
 	// tell a truncated scan from a good one.
@@ -127,6 +130,7 @@ func parseJPEG(data []byte) (jpegHeader, error) {
 			// In entropy-coded data 0xFF is always followed by 0x00 or a
 			// restart marker, so FF D9 after the first scan is the end.
 			h.complete = bytes.LastIndex(data[pos:], []byte{0xFF, 0xD9}) >= 0
+			h.scans = 1 + bytes.Count(data[pos:], []byte{0xFF, 0xDA})
 			return h, nil
 		}
 	}
@@ -176,6 +180,10 @@ func openJPEG(data []byte, limits Limits) (pager, error) {
 	return s, nil
 }
 
+// maxJPEGScans is far above what any scanner writes (baseline: 1,
+// progressive: about 10).
+const maxJPEGScans = 100
+
 // jpegSupported refuses what Debian's libjpeg-turbo cannot decode, so the
 // page gets a precise reason instead of OpenCV's generic failure.
 func jpegSupported(h jpegHeader) error {
@@ -190,6 +198,10 @@ func jpegSupported(h jpegHeader) error {
 	}
 	if h.components != 1 && h.components != 3 && h.components != 4 {
 		return errorf(ErrUnsupported, "JPEG with %d components", h.components)
+	}
+	if h.scans > maxJPEGScans {
+		// A known way to make libjpeg spend minutes on a small file.
+		return errorf(ErrUnsupported, "JPEG with %d scans", h.scans)
 	}
 	if h.height == 0 {
 		// A DNL-defined height: libjpeg does not support it.

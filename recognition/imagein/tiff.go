@@ -366,9 +366,14 @@ func (d *tiffDoc) single(dir ifd) (*singleImage, error) {
 		if err != nil {
 			return nil, err
 		}
-		// OpenCV allocates one tile's worth of pixels, whatever the data.
-		if err := d.limits.checkSize(int64(min(tw, maxSide+1)), int64(min(th, maxSide+1))); err != nil {
-			return nil, fmt.Errorf("tile size: %w", err)
+		// OpenCV allocates one tile's worth of pixels and libtiff decodes
+		// every tile whole, so tiles much larger than the page would cost
+		// far more than the page itself.
+		if tw == 0 || th == 0 || tw > maxSide || th > maxSide {
+			return nil, errorf(ErrCorrupt, "TIFF tile size %d×%d", tw, th)
+		}
+		if across, down := (w+tw-1)/tw, (h+th-1)/th; across*down*tw*th > 4*uint64(d.limits.MaxPixels) {
+			return nil, errorf(ErrTooLarge, "TIFF tiles of %d×%d for a %d×%d page", tw, th, w, h)
 		}
 	}
 	offs, ok, err := t.uints(dir, offTag)
@@ -407,10 +412,20 @@ func (d *tiffDoc) single(dir ifd) (*singleImage, error) {
 // tags, their out-of-line values, then the page's strips or tiles.
 func (t *tiffFile) rewrap(dir ifd, offTag, cntTag uint16, offs, counts []uint64, total uint64) ([]byte, error) {
 	tags := make([]uint16, 0, len(dir))
-	for tag := range dir {
-		if keepTags[tag] || tag == offTag || tag == cntTag {
+	for tag, e := range dir {
+		if tag == offTag || tag == cntTag {
 			tags = append(tags, tag)
+			continue
 		}
+		if !keepTags[tag] {
+			continue
+		}
+		// Checked before any sizing: the count of a value that is not in
+		// the file is unbounded and must not size the new buffer.
+		if e.val == nil {
+			return nil, errorf(ErrCorrupt, "TIFF tag %d points outside the file", tag)
+		}
+		tags = append(tags, tag)
 	}
 	sort.Slice(tags, func(a, b int) bool { return tags[a] < tags[b] })
 	n := uint64(len(tags))
@@ -422,8 +437,7 @@ func (t *tiffFile) rewrap(dir ifd, offTag, cntTag uint16, offs, counts []uint64,
 		if tag == offTag || tag == cntTag {
 			return arrays
 		}
-		e := dir[tag]
-		return uint64(e.count) * tiffTypeSize[e.typ]
+		return uint64(len(dir[tag].val))
 	}
 	for _, tag := range tags {
 		if s := valueSize(tag); s > 4 {
@@ -460,9 +474,6 @@ func (t *tiffFile) rewrap(dir ifd, offTag, cntTag uint16, offs, counts []uint64,
 			}
 		} else {
 			src := dir[tag]
-			if src.val == nil {
-				return nil, errorf(ErrCorrupt, "TIFF tag %d points outside the file", tag)
-			}
 			bo.PutUint16(e[2:], src.typ)
 			bo.PutUint32(e[4:], src.count)
 			val = src.val
