@@ -193,7 +193,9 @@ func expose(grey []uint8, w, h int, p scanParams, r *rand.Rand) ([]uint8, int) {
 		channels = 3
 		tint = [3]float32{float32(uniform(r, 0.9, 0.97)), float32(uniform(r, 0.95, 0.99)), 1} // B, G, R: warm paper
 	}
-	threshold := float32(p.black+p.white) / 2
+	// Lineart scanners set the threshold high enough to keep faint print
+	// and pencil, still above the 15 % dropout grey.
+	threshold := float32(p.black + 0.75*(p.white-p.black))
 	var levels [256]float32 // paper and ink levels of each grey value
 	for i := range levels {
 		levels[i] = black + span*float32(i)

@@ -179,6 +179,13 @@ func drawParams(r *rand.Rand, set Settings) (scanParams, error) {
 	default:
 		return p, fmt.Errorf("unknown scan mode %q (want gray, color or lineart)", set.Mode)
 	}
+	if p.bilevel {
+		// A lineart scan is thresholded by the scanner after its shading
+		// correction, on a quiet signal: speckle and shadows of a grey
+		// scan do not survive into it.
+		p.noise = math.Min(p.noise, 4)
+		p.light = math.Min(p.light, 0.05)
+	}
 	return p, nil
 }
 
