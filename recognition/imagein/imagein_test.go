@@ -90,6 +90,28 @@ func TestPNG(t *testing.T) {
 	}
 }
 
+// TestPNG16 checks that 16-bit samples are scaled to 8 bits, not cut.
+func TestPNG16(t *testing.T) {
+	g := drawPage(300, 424, 1, true)
+	m16 := gocv.NewMatWithSize(424, 300, gocv.MatTypeCV16UC1)
+	defer m16.Close()
+	for y := 0; y < 424; y++ {
+		for x := 0; x < 300; x++ {
+			m16.SetShortAt(y, x, int16(uint16(g.GrayAt(x, y).Y)*257))
+		}
+	}
+	buf, err := gocv.IMEncode(".png", m16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer buf.Close()
+	mats, infos := decodeAll(t, bytes.Clone(buf.GetBytes()), "deep.png")
+	checkPage(t, mats[0], 300, 424, 1, true, 0)
+	if infos[0].BitsPerSample != 16 || infos[0].Model != ModelGrey {
+		t.Errorf("info %+v", infos[0])
+	}
+}
+
 func TestTIFFVariants(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
