@@ -31,9 +31,9 @@ type tempFile interface {
 type osFS struct{}
 
 func (osFS) CreateTemp(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
-func (osFS) Rename(from, to string) error                      { return os.Rename(from, to) }
-func (osFS) Remove(name string) error                          { return os.Remove(name) }
-func (osFS) MkdirAll(dir string) error                         { return os.MkdirAll(dir, 0o750) }
+func (osFS) Rename(from, to string) error                     { return os.Rename(from, to) }
+func (osFS) Remove(name string) error                         { return os.Remove(name) }
+func (osFS) MkdirAll(dir string) error                        { return os.MkdirAll(dir, 0o750) }
 
 // SyncDir fsyncs a folder so that the names created in it or renamed into
 // it survive a power loss; without it a renamed page may vanish.
