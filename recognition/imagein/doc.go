@@ -16,6 +16,11 @@
 // OpenCV, CCITTFaxDecode by golang.org/x/image/ccitt, raw and Flate samples
 // copied into a Mat). A page without an image is an error for that page.
 //
+// Building needs OpenCV 4 with its pkg-config file (Debian: libopencv-dev,
+// pkg-config); this package compiles a small C++ file against it. The
+// tests read committed files and need no tools; remaking those files
+// (IMAGEIN_REGENERATE=1) needs Debian's libtiff-tools and img2pdf.
+//
 // Ownership: Page returns a new Mat on every call. The caller owns it and
 // must Close it; the Document keeps no reference to it. The Document holds the
 // file's bytes and parsed structure only, and Close releases them.
