@@ -25,7 +25,8 @@ const ZeroHash = "00000000000000000000000000000000000000000000000000000000000000
 // keeps a damaged file from making Verify read gigabytes into one line.
 const MaxEntrySize = 1 << 20
 
-// Actor of the entries the station writes itself.
+// Station is the actor of the entries the station writes itself, as
+// opposed to an operator's login.
 const Station = "station"
 
 // Subject names what an entry is about. Members that do not apply are
@@ -55,16 +56,16 @@ type Event struct {
 
 // Entry is one entry of the log, as written.
 type Entry struct {
-	Seq     int64
-	Time    time.Time
-	Actor   string
-	Action  string
-	Subject Subject
-	Before  json.RawMessage
-	After   json.RawMessage
-	Reason  string
-	Prev    string
-	Hash    string
+	Seq     int64           // position in the log, from 1
+	Time    time.Time       // UTC, whole milliseconds
+	Actor   string          // operator login or Station
+	Action  string          // see the Action constants
+	Subject Subject         // what the entry is about
+	Before  json.RawMessage // state before, compacted; nil when none
+	After   json.RawMessage // state after, compacted; nil when none
+	Reason  string          // operator's reason; "" when none
+	Prev    string          // Hash of the previous entry; ZeroHash for the first
+	Hash    string          // SHA-256 of the canonical bytes, lowercase hex
 
 	text []byte // canonical text, as written; what Hash covers
 }

@@ -27,6 +27,7 @@ type BrokenError struct {
 	Reason string
 }
 
+// Error says where the log breaks and why, in one line.
 func (e *BrokenError) Error() string {
 	return fmt.Sprintf("broken at entry %d (line %d): %s", e.Seq, e.Line, e.Reason)
 }
@@ -46,6 +47,7 @@ type Warning struct {
 	Text string
 }
 
+// String says what the warning is about and where, in one line.
 func (w Warning) String() string {
 	if w.Seq == 0 {
 		return fmt.Sprintf("line %d: %s", w.Line, w.Text)
