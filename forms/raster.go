@@ -44,9 +44,6 @@ func Rasterize(d *Drawing, dpi float64) (*image.Gray, error) {
 	return img, nil
 }
 
-// MMToPixels converts millimetres to pixels at dpi, the scale Rasterize uses.
-func MMToPixels(mm, dpi float64) float64 { return mm * dpi / 25.4 }
-
 type rasterizer struct {
 	img   *image.Gray
 	scale float64 // pixels per millimetre
@@ -236,13 +233,13 @@ func (r *rasterizer) end(box image.Rectangle, g float32) {
 	r.mask.Stride = w
 	r.mask.Rect = image.Rect(0, 0, w, h)
 	r.vec.Draw(&r.mask, r.mask.Rect, image.Opaque, image.Point{})
-	CompositeMask(r.img, &r.mask, box.Min, g)
+	compositeMask(r.img, &r.mask, box.Min, g)
 }
 
-// CompositeMask paints grey level g (0 black .. 255 white) into img through
+// compositeMask paints grey level g (0 black .. 255 white) into img through
 // an alpha mask whose top-left pixel lands at at. Parts outside img are
 // clipped.
-func CompositeMask(img *image.Gray, mask *image.Alpha, at image.Point, g float32) {
+func compositeMask(img *image.Gray, mask *image.Alpha, at image.Point, g float32) {
 	dst := image.Rectangle{Min: at, Max: at.Add(mask.Rect.Size())}.Intersect(img.Rect)
 	for y := dst.Min.Y; y < dst.Max.Y; y++ {
 		mrow := mask.Pix[(y-at.Y)*mask.Stride+(dst.Min.X-at.X):]
