@@ -32,7 +32,8 @@ type Faults struct {
 // A device-gone event ends the Scan that hit it; the next Scan finds the
 // device back, as after replugging it, with the stack where it was.
 type ADF struct {
-	mu        sync.Mutex
+	scanning  sync.Mutex // one Scan at a time
+	mu        sync.Mutex // guards truth, which a receiver may read during a Scan
 	dev       hardware.Device
 	sheets    []Sheet
 	set       Settings
@@ -149,8 +150,8 @@ func (a *ADF) fault() *hardware.Fault {
 // Scan feeds the rest of the stack; see hardware.Scanner. Options.DPI and
 // Options.Mode, when set, override the profile's choice for every page.
 func (a *ADF) Scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.scanning.Lock()
+	defer a.scanning.Unlock()
 	if deliver == nil {
 		return errors.New("sim: scan without a receiver for the pages")
 	}
@@ -198,14 +199,18 @@ func (a *ADF) Scan(ctx context.Context, opts hardware.Options, deliver func(hard
 		seq := a.delivered + 1
 		page := hardware.Page{Seq: seq, Data: sc.Data, Format: sc.Format, DPI: sc.DPI, Side: side,
 			Name: fmt.Sprintf("%04d.%s", seq, sc.Ext)}
+		if side == hardware.Front {
+			// Known before delivery, so the receiver may look it up; a page
+			// refused comes again with the same Seq and the same truth.
+			sc.Truth.File = page.Name
+			a.mu.Lock()
+			a.truth[seq] = sc.Truth
+			a.mu.Unlock()
+		}
 		if err := deliver(page); err != nil {
 			return err
 		}
 		a.delivered++
-		if side == hardware.Front {
-			sc.Truth.File = page.Name
-			a.truth[seq] = sc.Truth
-		}
 		if duplex && !a.backDue {
 			a.backDue = true
 		} else {

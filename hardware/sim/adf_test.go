@@ -132,6 +132,9 @@ func TestRefusedPageComesAgain(t *testing.T) {
 	calls := 0
 	err := a.Scan(context.Background(), fastScan, func(p hardware.Page) error {
 		calls++
+		if tr, ok := a.Truth(p.Seq); !ok || tr.File != p.Name {
+			t.Errorf("page %d: no truth while it is delivered", p.Seq)
+		}
 		if calls == 2 {
 			return refuse
 		}
