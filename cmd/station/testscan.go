@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"giascan/forms"
 	"giascan/hardware/sim"
 )
 
@@ -72,19 +71,7 @@ func runTestscan(ctx context.Context, e *env, args []string) error {
 	}
 
 	start := time.Now()
-	truth, err := renderAll(ctx, *out, sheets, sim.Settings{Profile: prof}, *workers)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	for _, t := range truth {
-		if err := enc.Encode(t); err != nil {
-			return fmt.Errorf("truth: %w", err)
-		}
-	}
-	// The truth goes last: a folder with truth.jsonl is complete.
-	if err := writeAtomic(*out, truthFile, buf.Bytes()); err != nil {
+	if err := renderAll(ctx, *out, sheets, sim.Settings{Profile: prof}, *workers); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "testscan: %d pages (%s) and %s in %s, %.1f s\n",
@@ -118,73 +105,132 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// renderAll renders and writes every page with a pool of workers and
-// returns the truth in page order. On failure or cancellation it removes
-// the pages it wrote, so a folder never holds half a run.
-func renderAll(ctx context.Context, dir string, sheets []sim.Sheet, set sim.Settings, workers int) ([]forms.PageResult, error) {
+// result is one rendered page: its file name and its truth line.
+type result struct {
+	index int
+	name  string
+	line  []byte
+	err   error
+}
+
+// renderAll renders and writes every page with a pool of workers, then
+// the truth in page order. Truth lines are written as pages complete, so
+// memory stays small for long runs. On failure or cancellation it removes
+// what it wrote, so a folder never holds half a run.
+func renderAll(ctx context.Context, dir string, sheets []sim.Sheet, set sim.Settings, workers int) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	width := max(4, len(strconv.Itoa(len(sheets))))
-	truth := make([]forms.PageResult, len(sheets))
-	written := make([]string, len(sheets))
-	jobs := make(chan int)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-		cancel()
+	written := make([]string, 0, len(sheets))
+	tmp, err := os.CreateTemp(dir, "."+truthFile+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", truthFile, err)
 	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			for _, name := range written {
+				os.Remove(filepath.Join(dir, name))
+			}
+		}
+	}()
+
+	jobs := make(chan int)
+	results := make(chan result)
+	var wg sync.WaitGroup
 	for w := 0; w < min(workers, len(sheets)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				sc, err := sim.Render(sheets[i], set)
-				if err != nil {
-					fail(err)
-					continue
-				}
-				name := fmt.Sprintf("%0*d.%s", width, i+1, sc.Ext)
-				if err := writeAtomic(dir, name, sc.Data); err != nil {
-					fail(err)
-					continue
-				}
-				written[i] = name
-				sc.Truth.File = filepath.Join(dir, name)
-				truth[i] = sc.Truth
+				results <- renderOne(dir, sheets[i], set, i, width)
 			}
 		}()
 	}
-feed:
-	for i := range sheets {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	err := firstErr
-	if err == nil {
-		err = ctx.Err()
-	}
-	if err != nil {
-		for _, name := range written {
-			if name != "" {
-				os.Remove(filepath.Join(dir, name))
+	go func() { // the feeder: stops early when the run is cancelled
+		defer close(jobs)
+		for i := range sheets {
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
 			}
 		}
-		return nil, err
+	}()
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+
+	// Collect every result, even after a failure, so that every worker
+	// ends and every file written is known; lines go out in page order.
+	out := bufio.NewWriter(tmp)
+	pending := map[int][]byte{}
+	next := 0
+	var firstErr error
+	for r := range results {
+		if r.name != "" {
+			written = append(written, r.name)
+		}
+		if r.err != nil {
+			if firstErr == nil {
+				firstErr = r.err
+			}
+			cancel()
+			continue
+		}
+		pending[r.index] = r.line
+		for line, ok := pending[next]; ok && firstErr == nil; line, ok = pending[next] {
+			if _, werr := out.Write(line); werr != nil {
+				firstErr = fmt.Errorf("write %s: %w", truthFile, werr)
+				cancel()
+			}
+			delete(pending, next)
+			next++
+		}
 	}
-	return truth, nil
+	if firstErr != nil {
+		return firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if next != len(sheets) {
+		return fmt.Errorf("testscan: %d of %d pages rendered", next, len(sheets))
+	}
+	// The truth goes last: a folder with truth.jsonl is complete.
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", truthFile, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", truthFile, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", truthFile, err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, truthFile)); err != nil {
+		return fmt.Errorf("write %s: %w", truthFile, err)
+	}
+	return nil
+}
+
+// renderOne renders page i, writes its image and returns its truth line.
+func renderOne(dir string, s sim.Sheet, set sim.Settings, i, width int) result {
+	sc, err := sim.Render(s, set)
+	if err != nil {
+		return result{index: i, err: err}
+	}
+	name := fmt.Sprintf("%0*d.%s", width, i+1, sc.Ext)
+	if err := writeAtomic(dir, name, sc.Data); err != nil {
+		return result{index: i, err: err}
+	}
+	sc.Truth.File = filepath.Join(dir, name)
+	line, err := json.Marshal(sc.Truth)
+	if err != nil {
+		return result{index: i, name: name, err: fmt.Errorf("truth of page %d: %w", i+1, err)}
+	}
+	return result{index: i, name: name, line: append(line, '\n')}
 }
 
 // writeAtomic writes a file under a temporary name and renames it into
