@@ -532,10 +532,14 @@ func consistent(t string, sheet int) bool {
 	case forms.TypeBO2Sheet2:
 		return sheet == 2
 	case forms.TypeDBO2:
-		return sheet >= 3
+		return sheet >= 3 && sheet <= maxSheet
 	}
-	return true
+	return sheet >= 0 && sheet <= maxSheet
 }
+
+// maxSheet is the largest L the QR contract allows (1–2 digits); a larger
+// one would also make the gap search run for ever.
+const maxSheet = 99
 
 func blankType(sheet int) string {
 	switch sheet {

@@ -21,7 +21,7 @@ const examFile = `{"level": 9, "subject": "02", "date": "2025-05-27", "region": 
     {"number": "0016"}]},
   {"code": "0102", "auditoriums": [{"number": "0001"}]}]}`
 
-func testExam(t *testing.T) *exam.Exam {
+func testExam(t testing.TB) *exam.Exam {
 	t.Helper()
 	e, err := exam.Parse([]byte(examFile))
 	if err != nil {
@@ -33,13 +33,13 @@ func testExam(t *testing.T) *exam.Exam {
 // stack builds the pages of one auditorium as the recognizer reports them,
 // numbering them in feed order.
 type stack struct {
-	t     *testing.T
+	t     testing.TB
 	ppe   string
 	aud   string
 	pages []Page
 }
 
-func newStack(t *testing.T, ppe, aud string) *stack { return &stack{t: t, ppe: ppe, aud: aud} }
+func newStack(t testing.TB, ppe, aud string) *stack { return &stack{t: t, ppe: ppe, aud: aud} }
 
 // page returns a recognised answer page of kit and sheet with the QR
 // context of ppe/aud; the barcode serial is derived from kit and sheet so
@@ -121,7 +121,7 @@ type scenario struct {
 	dupScan, review, formPage int
 }
 
-func buildScenario(t *testing.T) *scenario {
+func buildScenario(t testing.TB) *scenario {
 	sc := &scenario{}
 	a := newStack(t, "0101", "0012")
 	// Kit 45: complete, but ДБО №2 sheets 3 and 5 — sheet 4 is lost.
@@ -197,7 +197,7 @@ func buildScenario(t *testing.T) *scenario {
 	return sc
 }
 
-func mustBarcode(t *testing.T, typ string, serial uint64) string {
+func mustBarcode(t testing.TB, typ string, serial uint64) string {
 	t.Helper()
 	b, err := forms.MakeBarcode(typ, serial)
 	if err != nil {
@@ -529,3 +529,49 @@ func TestReportJSONShape(t *testing.T) {
 		t.Errorf("empty report: %s", data)
 	}
 }
+
+// FuzzReconcile feeds arbitrary recognizer lines as one auditorium's stack:
+// whatever the recognizer says, the report is made, counts every sheet at
+// most once and ties every page problem to a page that was fed.
+func FuzzReconcile(f *testing.F) {
+	sc := buildScenario(f)
+	var lines []string
+	for _, p := range sc.in.Scans[0].Pages {
+		b, _ := json.Marshal(p.Result)
+		lines = append(lines, string(b))
+	}
+	f.Add(strings.Join(lines, "\n"))
+	f.Add(`{"type":"11","barcode":"1100000000007","context":{"level":9,"region":"11","ppe":"0101","auditorium":"0012","subject":"02","date":"20250527","kit":"0000012345"}}`)
+	f.Add(`{"type":"23","barcode":"x","context":{"level":9,"region":"11","ppe":"0101","auditorium":"0012","subject":"02","date":"20250527","kit":"0000000000","sheet":2}}`)
+	e := testExam(f)
+	f.Fuzz(func(t *testing.T, data string) {
+		var pages []Page
+		for i, line := range strings.Split(data, "\n") {
+			var r forms.PageResult
+			if json.Unmarshal([]byte(line), &r) != nil {
+				continue
+			}
+			pages = append(pages, Page{Seq: i + 1, Result: r})
+		}
+		rep, err := Reconcile(Input{Exam: e, Scans: []Scan{{PPE: "0101", Number: "0012", Pages: pages}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := rep.PPE[0].Auditoriums[0]
+		s := a.Scanned
+		if s.BO1+s.BO2S1+s.BO2S2+s.DBO2+s.Other > len(pages) {
+			t.Fatalf("counted %+v from %d pages", s, len(pages))
+		}
+		for _, p := range append(a.Problems, rep.Unassigned...) {
+			if p.Seq < 0 || p.Seq > len(strings.Split(data, "\n")) || p.Detail == "" {
+				t.Fatalf("bad problem %+v", p)
+			}
+		}
+	})
+}
+
+// t0 lets fuzz seeds be built with the test helpers outside a test.
+type t0 struct{ testing.TB }
+
+func (t0) Helper()           {}
+func (t0) Fatal(args ...any) { panic(fmt.Sprint(args...)) }
