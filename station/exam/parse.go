@@ -19,6 +19,7 @@ type Problem struct {
 	Msg  string
 }
 
+// String renders the problem as `path: message`.
 func (p Problem) String() string {
 	if p.Path == "" {
 		return p.Msg
@@ -32,6 +33,7 @@ type InvalidError struct {
 	Problems []Problem
 }
 
+// Error lists every problem in one line, in file order.
 func (e *InvalidError) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
