@@ -33,7 +33,7 @@ type InvalidError struct {
 	Problems []Problem
 }
 
-// Error lists every problem in one line, in file order.
+// Error lists every problem in one line, in the order they were found.
 func (e *InvalidError) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
