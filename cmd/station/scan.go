@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"slices"
@@ -223,6 +222,8 @@ type scanRun struct {
 	pool    *scanner.Pool[store.Page]
 	outMu   sync.Mutex
 	newSeqs int
+	enter   chan error    // Enter presses on stdin, after a device event
+	done    chan struct{} // closed when the run ends
 }
 
 func (r *scanRun) say(format string, args ...any) {
@@ -242,6 +243,8 @@ func jsonOf(v any) json.RawMessage {
 
 func (r *scanRun) run(ctx context.Context, already int) error {
 	place, dev := r.a.place, r.dev.Device()
+	r.done = make(chan struct{})
+	defer close(r.done)
 	r.session = fmt.Sprintf("%s-%s-%s", time.Now().UTC().Format("20060102T150405.000"), place.PPE, place.Auditorium)
 
 	// A session still on record was cut short (power loss, kill): say so
@@ -399,16 +402,30 @@ func (r *scanRun) resume(ctx context.Context, f *hardware.Fault) error {
 		return stop
 	}
 	r.say("Нажмите Enter, чтобы продолжить сканирование (Ctrl+C — остановить).")
-	line := make(chan error, 1)
-	// The reader ends with the line or with stdin; the scan waits for it
-	// or for ctx, whichever comes first.
-	go func() {
-		_, err := bufio.NewReader(io.LimitReader(r.e.stdin, 1<<16)).ReadString('\n')
-		line <- err
-	}()
+	if r.enter == nil {
+		// One reader for the whole run, so that no typed line is lost to
+		// a buffer. It ends when stdin does; a scan waits for it or for
+		// ctx, whichever comes first.
+		r.enter = make(chan error)
+		go func() {
+			br := bufio.NewReader(r.e.stdin)
+			for {
+				_, err := br.ReadString('\n')
+				select {
+				case r.enter <- err:
+				case <-r.done:
+					return
+				}
+				if err != nil {
+					close(r.enter)
+					return
+				}
+			}
+		}()
+	}
 	select {
-	case err := <-line:
-		if err != nil {
+	case err, ok := <-r.enter:
+		if !ok || err != nil {
 			return stop
 		}
 		return nil
