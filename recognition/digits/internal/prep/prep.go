@@ -83,15 +83,16 @@ func prepare(v []float32, w, h int) Cell {
 	// Printed border remnants are straight rows or columns along an edge
 	// that are darker than paper over nearly their whole length.
 	keep := make([]bool, w*h) // false where a border remnant was cleared
+	held := make([]bool, w*h) // border kept under a stroke
 	for i := range keep {
 		keep[i] = true
 	}
-	clearBorders(v, keep, w, h, paper-float32(math.Max(lineContrast, 2*sigma)))
+	clearBorders(v, keep, held, w, h, paper-float32(math.Max(lineContrast, 2*sigma)))
 
 	// Paper and ink levels of what is left.
 	rest := make([]float32, 0, len(v))
 	for i, k := range keep {
-		if k {
+		if k && !held[i] {
 			rest = append(rest, v[i])
 		}
 	}
@@ -109,7 +110,10 @@ func prepare(v []float32, w, h int) Cell {
 	if contrast < noiseFloor {
 		return Cell{Empty: true}
 	}
-	weak := paper - float32(math.Max(0.4*contrast, 3.5*sigma))
+	// Hysteresis: pixels darker than weak belong to ink only when they
+	// connect to a pixel darker than strong. The low weak level keeps the
+	// thin, light parts of a stroke (blurred at 150 dpi) with the rest.
+	weak := paper - float32(math.Max(0.25*contrast, 3*sigma))
 	strong := paper - float32(math.Max(0.65*contrast, math.Max(5*sigma, minContrast)))
 
 	mask := make([]bool, w*h)
@@ -133,7 +137,7 @@ func prepare(v []float32, w, h int) Cell {
 		x0, y0 = min(x0, c.x0), min(y0, c.y0)
 		x1, y1 = max(x1, c.x1), max(y1, c.y1)
 		inkPx += c.area
-		maxExt = max(maxExt, c.extent())
+		maxExt = max(maxExt, ownExtent(c, held, w))
 	}
 	cell := Cell{Ink: float64(inkPx) / float64(w*h)}
 	if float64(maxExt) < dotExtent*float64(h) {
@@ -194,7 +198,12 @@ func prepare(v []float32, w, h int) Cell {
 // A row is a line when nearly all of it is darker than thr: that holds for
 // a border however faint its anti-aliased sliver is, and for no written
 // stroke, which never spans a whole row of the cell.
-func clearBorders(v []float32, keep []bool, w, h int, thr float32) {
+//
+// Where a stroke meets the line from inside (a digit touching the border,
+// or the base of a 2 lying on it) the line pixels of those columns are
+// kept, so that the stroke is not cut short; they are marked in held so
+// that the printed black does not count when measuring the pen's ink.
+func clearBorders(v []float32, keep, held []bool, w, h int, thr float32) {
 	bandY := max(2, int(math.Ceil(borderBand*float64(h))))
 	bandX := max(2, int(math.Ceil(borderBand*float64(w))))
 	line := func(n int, at func(int) float32) bool {
@@ -206,36 +215,66 @@ func clearBorders(v []float32, keep []bool, w, h int, thr float32) {
 		}
 		return float64(dark) >= lineFill*float64(n)
 	}
-	isRow := func(y int) bool { return line(w, func(x int) float32 { return v[y*w+x] }) }
-	isCol := func(x int) bool { return line(h, func(y int) float32 { return v[y*w+x] }) }
-	clearRows := func(a, b int) {
-		for y := max(a, 0); y <= min(b, h-1); y++ {
-			for x := 0; x < w; x++ {
-				keep[y*w+x] = false
+	// Each edge in its own coordinates: i runs along the edge (length n),
+	// j inwards from it (depth m); px maps them to a pixel index.
+	type edge struct {
+		n, m, band int
+		px         func(i, j int) int
+		last, end  int
+	}
+	edges := []*edge{
+		{n: w, m: h, band: bandY, px: func(i, j int) int { return j*w + i }},
+		{n: w, m: h, band: bandY, px: func(i, j int) int { return (h-1-j)*w + i }},
+		{n: h, m: w, band: bandX, px: func(i, j int) int { return i*w + j }},
+		{n: h, m: w, band: bandX, px: func(i, j int) int { return i*w + (w - 1 - j) }},
+	}
+	// First find every line, so that where two borders meet in a corner
+	// neither is taken for a stroke crossing the other.
+	zone := make([]bool, w*h)
+	for _, e := range edges {
+		e.last = innermost(min(e.band, e.m), func(j int) bool {
+			return line(e.n, func(i int) float32 { return v[e.px(i, j)] })
+		})
+		if e.last < 0 {
+			continue
+		}
+		e.end = min(e.last+1, e.m-1) // the line and its anti-aliased fringe
+		for i := 0; i < e.n; i++ {
+			for j := 0; j <= e.end; j++ {
+				zone[e.px(i, j)] = true
 			}
 		}
 	}
-	clearCols := func(a, b int) {
-		for x := max(a, 0); x <= min(b, w-1); x++ {
-			for y := 0; y < h; y++ {
-				keep[y*w+x] = false
+	for _, e := range edges {
+		if e.last < 0 {
+			continue
+		}
+		probe := min(e.end+1, e.m-1)
+		for i := 0; i < e.n; i++ {
+			// Does a stroke continue inwards in this column (or next to it)?
+			stroke := false
+			for ii := max(i-1, 0); ii <= min(i+1, e.n-1); ii++ {
+				if p := e.px(ii, probe); v[p] <= thr && !zone[p] {
+					stroke = true
+				}
+			}
+			for j := 0; j <= e.end; j++ {
+				p := e.px(i, j)
+				if stroke && j > e.last-lineDepth(e.last) {
+					held[p] = keep[p]
+					continue // keep the line under the stroke
+				}
+				keep[p] = false
+				held[p] = false
 			}
 		}
-	}
-	// Innermost line row within the band of each edge.
-	if y := innermost(bandY, isRow); y >= 0 {
-		clearRows(0, y+1)
-	}
-	if y := innermost(bandY, func(i int) bool { return isRow(h - 1 - i) }); y >= 0 {
-		clearRows(h-2-y, h-1)
-	}
-	if x := innermost(bandX, isCol); x >= 0 {
-		clearCols(0, x+1)
-	}
-	if x := innermost(bandX, func(i int) bool { return isCol(w - 1 - i) }); x >= 0 {
-		clearCols(w-2-x, w-1)
 	}
 }
+
+// lineDepth is how many rows back from the innermost line row the line
+// itself may reach; beyond that lies paper outside the cell, which is
+// always cleared.
+func lineDepth(last int) int { return min(last+1, 4) }
 
 // innermost returns the largest i < band for which line(i) holds, or -1.
 func innermost(band int, line func(int) bool) int {
@@ -245,6 +284,24 @@ func innermost(band int, line func(int) bool) int {
 		}
 	}
 	return -1
+}
+
+// ownExtent is the extent of a component without the border pixels kept
+// under it: a dot touching the border is still a dot.
+func ownExtent(c *comp, held []bool, w int) int {
+	x0, y0, x1, y1 := math.MaxInt, math.MaxInt, -1, -1
+	for _, i := range c.pix {
+		if held[i] {
+			continue
+		}
+		x, y := i%w, i/w
+		x0, y0 = min(x0, x), min(y0, y)
+		x1, y1 = max(x1, x), max(y1, y)
+	}
+	if x1 < 0 {
+		return 0
+	}
+	return max(x1-x0+1, y1-y0+1)
 }
 
 // comp is a connected component of the ink mask.
@@ -315,7 +372,7 @@ func selectInk(comps []*comp, w, h int) []*comp {
 	var big *comp
 	kept := comps[:0]
 	for _, c := range comps {
-		if c.area < speck {
+		if c.area < speck || sliver(c, w, h) {
 			continue
 		}
 		kept = append(kept, c)
@@ -338,9 +395,6 @@ func selectInk(comps []*comp, w, h int) []*comp {
 		if small && gap(c, big) > near {
 			continue
 		}
-		if sliver(c, w, h) {
-			continue
-		}
 		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].pix[0] < out[j].pix[0] })
@@ -350,13 +404,22 @@ func selectInk(comps []*comp, w, h int) []*comp {
 // sliver tells a thin, short mark lying along an edge: what is left of a
 // neighbour's stroke poking over the border, or of a border piece the line
 // test missed. A written "1" along an edge is longer than that.
+// A mark hugging an edge within a couple of pixels, however long, is a
+// border the line test missed (too faint, or only partly in the crop).
 func sliver(c *comp, w, h int) bool {
-	const depth, length = 0.12, 0.35
+	const depth, length, hug = 0.12, 0.35, 0.05
 	bw, bh := float64(c.x1-c.x0+1), float64(c.y1-c.y0+1)
-	if (c.x0 == 0 || c.x1 == w-1) && bw < depth*float64(w) && bh < length*float64(h) {
-		return true
+	if c.x0 == 0 || c.x1 == w-1 {
+		if bw < depth*float64(w) && bh < length*float64(h) || bw <= max(2, hug*float64(w)) {
+			return true
+		}
 	}
-	return (c.y0 == 0 || c.y1 == h-1) && bh < depth*float64(h) && bw < length*float64(w)
+	if c.y0 == 0 || c.y1 == h-1 {
+		if bh < depth*float64(h) && bw < length*float64(w) || bh <= max(2, hug*float64(h)) {
+			return true
+		}
+	}
+	return false
 }
 
 // gap is the distance between the bounding boxes of two components.

@@ -6,6 +6,7 @@ import (
 	"image/jpeg"
 	"math"
 	"math/rand/v2"
+	"sync"
 )
 
 // Labels of samples besides the digits 0–9.
@@ -24,12 +25,49 @@ type Generator struct {
 	// MinDPI and MaxDPI bound the scan resolution; the resolution of each
 	// cell is drawn log-uniformly between them.
 	MinDPI, MaxDPI float64
+	// Strokes is the share of digits drawn from the built-in stroke
+	// models instead of a font (0 for fonts only).
+	Strokes float64
 }
 
 // NewGenerator returns a generator over fonts at 150–600 dpi.
 func NewGenerator(fonts []*Font) *Generator {
 	return &Generator{Fonts: fonts, MinDPI: 150, MaxDPI: 600}
 }
+
+// Drawn marks are turned into distance fields, which costs more than
+// rendering a cell; a fixed pool of each kind, made once from a fixed
+// seed, is drawn from instead. Random placement, pen and distortion make
+// the cells from one pooled shape differ anyway.
+const (
+	poolPerDigit = 60
+	poolMarks    = 120
+)
+
+type pools struct {
+	digits                    [10][]*Shape
+	scribbles, crosses, blobs []*Shape
+}
+
+var markPools = sync.OnceValue(func() *pools {
+	rng := rand.New(rand.NewPCG(0x706f6f6c, 1))
+	p := &pools{}
+	for d := range p.digits {
+		for len(p.digits[d]) < poolPerDigit {
+			if s := strokeDigit(rng, d); s != nil {
+				p.digits[d] = append(p.digits[d], s)
+			}
+		}
+	}
+	for i := 0; i < poolMarks; i++ {
+		p.scribbles = append(p.scribbles, scribble(rng, 3+rng.IntN(7)))
+		p.crosses = append(p.crosses, crossOut(rng))
+		p.blobs = append(p.blobs, blob(rng))
+	}
+	return p
+})
+
+func pick(rng *rand.Rand, s []*Shape) *Shape { return s[rng.IntN(len(s))] }
 
 // Cell draws one cell with the given label (0–9, Reject or Blank).
 func (g *Generator) Cell(rng *rand.Rand, label int) *image.Gray {
@@ -75,6 +113,13 @@ type mark struct {
 	pix   float32    // grid pixels per image pixel
 	warp  *warp
 	faint float64 // 1 for full ink, less for a lighter stroke
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 func uniform(rng *rand.Rand, a, b float64) float64 { return a + (b-a)*rng.Float64() }
@@ -202,18 +247,21 @@ func (g *Generator) font(rng *rand.Rand) *Font { return g.Fonts[rng.IntN(len(g.F
 
 func (g *Generator) addDigit(rng *rand.Rand, sc *scene, d int) {
 	s := g.font(rng).Digits[d]
+	if rng.Float64() < g.Strokes {
+		s = pick(rng, markPools().digits[d])
+	}
 	sc.marks = append(sc.marks, sc.place(rng, s, sc.randomPlacement(rng, shapeAspect(s))))
 }
 
 func (g *Generator) addReject(rng *rand.Rand, sc *scene) {
 	switch rng.IntN(7) {
 	case 0, 1: // a scribble
-		s := scribble(rng, 3+rng.IntN(7))
+		s := pick(rng, markPools().scribbles)
 		sc.marks = append(sc.marks, sc.place(rng, s, sc.randomPlacement(rng, shapeAspect(s))))
 	case 2: // a crossed-out digit
 		g.addDigit(rng, sc, rng.IntN(10))
 		d := sc.marks[len(sc.marks)-1]
-		s := crossOut(rng)
+		s := pick(rng, markPools().crosses)
 		p := sc.randomPlacement(rng, shapeAspect(s))
 		// Over the digit, about its size.
 		p.cx, p.cy = d.fwd[2]+d.fwd[0]*float64(d.s.X0+d.s.X1)/2+d.fwd[1]*float64(d.s.Y0+d.s.Y1)/2,
@@ -241,12 +289,12 @@ func (g *Generator) addReject(rng *rand.Rand, sc *scene) {
 			sc.marks = append(sc.marks, sc.place(rng, s, p))
 		}
 	case 5: // a filled blob
-		s := blob(rng)
+		s := pick(rng, markPools().blobs)
 		p := sc.randomPlacement(rng, shapeAspect(s))
 		p.height = uniform(rng, 2.5, 6)
 		sc.marks = append(sc.marks, sc.place(rng, s, p))
 	default: // a short stroke: a dash or a comma
-		s := scribble(rng, 2+rng.IntN(2))
+		s := pick(rng, markPools().scribbles)
 		p := sc.randomPlacement(rng, shapeAspect(s))
 		p.height = uniform(rng, 1.3, 2.6)
 		if rng.Float64() < 0.5 {
@@ -308,11 +356,11 @@ func (sc *scene) render(rng *rand.Rand) *image.Gray {
 	half := sc.border / 2
 	for y := 0; y < h; y++ {
 		my := oy + (float64(y)+0.5)/ppm
-		dy := math.Min(math.Abs(my), math.Abs(my-sc.ch))
+		dy := min(abs(my), abs(my-sc.ch))
 		for x := 0; x < w; x++ {
 			mx := ox + (float64(x)+0.5)/ppm
-			d := math.Min(dy, math.Min(math.Abs(mx), math.Abs(mx-sc.cw)))
-			bc := math.Max(0, math.Min(1, (half-d)*ppm+0.5))
+			d := min(dy, abs(mx), abs(mx-sc.cw))
+			bc := max(0, min(1, (half-d)*ppm+0.5))
 			paper := sc.paper + sc.gradX*(float64(x)/float64(w)-0.5) + sc.gradY*(float64(y)/float64(h)-0.5)
 			v[y*w+x] = paper * (1 - sc.ink*float64(inkCov[y*w+x])) * (1 - sc.borderInk*bc)
 		}

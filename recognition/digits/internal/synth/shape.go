@@ -10,7 +10,6 @@ package synth
 import (
 	"fmt"
 	"image"
-	"image/draw"
 	"math"
 	"os"
 
@@ -233,8 +232,6 @@ func glyph(face font.Face, r rune) (*Shape, error) {
 // strokeShape draws a polyline (grid coordinates) with a round pen of
 // radius r on a w × h grid and returns it as a shape.
 func strokeShape(w, h int, r float64, lines ...[][2]float64) (*Shape, error) {
-	img := image.NewAlpha(image.Rect(0, 0, w, h))
-	draw.Draw(img, img.Bounds(), image.Transparent, image.Point{}, draw.Src)
 	mask := make([]bool, w*h)
 	for _, pts := range lines {
 		for i := 0; i+1 < len(pts); i++ {
@@ -245,7 +242,7 @@ func strokeShape(w, h int, r float64, lines ...[][2]float64) (*Shape, error) {
 			by1 := int(math.Min(float64(h-1), math.Ceil(math.Max(a[1], b[1])+r+1)))
 			for y := by0; y <= by1; y++ {
 				for x := bx0; x <= bx1; x++ {
-					if segDist(float64(x)+0.5, float64(y)+0.5, a, b) <= r {
+					if !mask[y*w+x] && segDist2(float64(x)+0.5, float64(y)+0.5, a, b) <= r*r {
 						mask[y*w+x] = true
 					}
 				}
@@ -255,14 +252,15 @@ func strokeShape(w, h int, r float64, lines ...[][2]float64) (*Shape, error) {
 	return NewShape(mask, w, h)
 }
 
-// segDist is the distance from (x, y) to the segment a–b.
-func segDist(x, y float64, a, b [2]float64) float64 {
+// segDist2 is the squared distance from (x, y) to the segment a–b.
+func segDist2(x, y float64, a, b [2]float64) float64 {
 	dx, dy := b[0]-a[0], b[1]-a[1]
 	l2 := dx*dx + dy*dy
 	t := 0.0
 	if l2 > 0 {
 		t = ((x-a[0])*dx + (y-a[1])*dy) / l2
-		t = math.Max(0, math.Min(1, t))
+		t = max(0, min(1, t))
 	}
-	return math.Hypot(x-a[0]-t*dx, y-a[1]-t*dy)
+	ex, ey := x-a[0]-t*dx, y-a[1]-t*dy
+	return ex*ex + ey*ey
 }
