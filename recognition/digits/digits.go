@@ -90,6 +90,9 @@ func (m *Model) Classify(crop *image.Gray) Result {
 	if cell.Empty {
 		return Result{Empty: true, Ink: cell.Ink}
 	}
+	if cell.Ink == 0 {
+		return Result{} // a mark too faint to isolate: unreadable
+	}
 	w := m.work.Get().(*nn.Work)
 	logits := m.net.Forward(w, cell.Input.Pixels[:], cell.Input.Features[:])
 	var p [numClasses]float64

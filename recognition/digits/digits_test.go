@@ -243,3 +243,15 @@ func BenchmarkClassify(b *testing.B) {
 		})
 	}
 }
+
+// TestFaintCellIsUnreadable checks that a very light mark of digit size
+// is neither empty nor certain: it must go to review.
+func TestFaintCellIsUnreadable(t *testing.T) {
+	m := loadModel(t)
+	img := paint(60, 80, 235, 1, 11)
+	fillRect(img, 28, 15, 33, 65, 215) // a "1" 20 grey levels darker than paper
+	r := m.Classify(img)
+	if r.Empty || r.Certain() {
+		t.Errorf("faint stroke: empty %v, digit %d at %.2f; want unreadable", r.Empty, r.Digit, r.Confidence)
+	}
+}

@@ -25,7 +25,7 @@
 // TestHeldOutFont), the model reads 98.0 % of digits right (top-1); 85.7 %
 // of the cells reach Threshold (0.9), and among those 99.8 % are right
 // (3 confident mistakes). Of 600 non-digit marks 1.0 % reach Threshold;
-// 99.3 % of blank cells read as empty and none as a certain digit.
+// 99.0 % of blank cells read as empty and none as a certain digit.
 //
 // Confidence is a calibrated probability; a caller reports a digit as
 // certain only at or above Threshold and reports "?" for review otherwise.

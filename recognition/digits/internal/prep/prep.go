@@ -43,7 +43,9 @@ type Cell struct {
 	// to be read with confidence but too much to call the cell empty; the
 	// caller should treat the cell as unreadable rather than empty.
 	Faint bool
-	// Ink is the fraction of the crop's pixels that are kept ink.
+	// Ink is the fraction of the crop's pixels that are kept ink. It is
+	// zero, and Input is blank, for a Faint cell whose mark was too light
+	// to be isolated at all.
 	Ink float64
 }
 
@@ -56,6 +58,7 @@ const (
 	dotExtent      = 0.17 // a mark no longer than this (≈1.3 mm) is a dot or speck
 	minContrast    = 28.0 // grey levels between paper and ink below which there is no ink
 	strongContrast = 55.0 // ink at least this dark is surely pen, not paper shade
+	faintContrast  = 14.0 // below this nothing is told from paper shading
 )
 
 // Prepare analyses a cell crop. Crops smaller than 6 × 6 pixels are
@@ -108,6 +111,13 @@ func prepare(v []float32, w, h int) Cell {
 	contrast := float64(paper - dark)
 	noiseFloor := math.Max(5*sigma, minContrast)
 	if contrast < noiseFloor {
+		// Too light to be pen on a normal scan. Still, a coherent mark of
+		// digit size that clearly stands out of the noise may be a very
+		// faint digit, and calling it empty would be a wrong value
+		// reported as certain: it is reported as unreadable instead.
+		if contrast >= math.Max(5*sigma, faintContrast) && faintMark(v, keep, paper-float32(contrast/2), w, h) {
+			return Cell{Faint: true}
+		}
 		return Cell{Empty: true}
 	}
 	// Hysteresis: pixels darker than weak belong to ink only when they
@@ -190,6 +200,23 @@ func prepare(v []float32, w, h int) Cell {
 	cell.Input.Features[0] = float32(y1-y0+1) / float32(h)
 	cell.Input.Features[1] = float32(x1-x0+1) / float32(w)
 	return cell
+}
+
+// faintMark tells whether the pixels darker than thr hold a mark of digit
+// size (a component at least a third of the cell high or wide) away from
+// the edges, where shading of the scan does not make one.
+func faintMark(v []float32, keep []bool, thr float32, w, h int) bool {
+	mask := make([]bool, w*h)
+	for i, p := range v {
+		mask[i] = keep[i] && p <= thr
+	}
+	for _, c := range components(mask, mask, w, h) {
+		if float64(c.extent()) >= float64(h)/3 && !sliver(c, w, h) &&
+			c.x0 > 0 && c.y0 > 0 && c.x1 < w-1 && c.y1 < h-1 {
+			return true
+		}
+	}
+	return false
 }
 
 // clearBorders finds rows and columns near the crop edges that are

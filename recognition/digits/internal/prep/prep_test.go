@@ -60,3 +60,14 @@ func TestStrayDotIsEmpty(t *testing.T) {
 		t.Error("a stray dot is not empty")
 	}
 }
+
+// TestFaintDigitIsNotEmpty draws a "1" only 20 grey levels darker than the
+// paper: too light to read, but it must not be reported as an empty cell.
+func TestFaintDigitIsNotEmpty(t *testing.T) {
+	img := bordered(60, 80)
+	fill(img, 28, 15, 33, 65, 215)
+	c := Prepare(img)
+	if c.Empty || !c.Faint {
+		t.Errorf("faint stroke: empty %v, faint %v; want not empty and faint", c.Empty, c.Faint)
+	}
+}

@@ -110,7 +110,7 @@ func Generate(g *synth.Generator, n int, seed uint64, workers int) *Data {
 			label = synth.Blank
 		}
 		cell := prep.Prepare(g.Cell(rng, label))
-		if cell.Empty {
+		if cell.Empty || cell.Ink == 0 {
 			return // nothing for the network to learn from
 		}
 		if label == synth.Blank {
@@ -298,15 +298,18 @@ func Predict(net *nn.Net, data *Data, workers int) [][]float64 {
 // negative log-likelihood of data, so that confidences are calibrated.
 func FitTemperature(net *nn.Net, data *Data, workers int) float32 {
 	saved := net.Temperature
-	net.Temperature = 1
+	defer func() { net.Temperature = saved }()
 	logits := make([][]float32, data.Len())
-	w := net.NewWork()
-	_ = workers
-	for i := range logits {
-		in := &data.Inputs[i]
-		logits[i] = append([]float32(nil), net.Forward(w, in.Pixels[:], in.Features[:])...)
+	works := make([]*nn.Work, max(1, workers))
+	for i := range works {
+		works[i] = net.NewWork()
 	}
-	net.Temperature = saved
+	parallel(len(works), len(works), func(w int) {
+		for i := w; i < data.Len(); i += len(works) {
+			in := &data.Inputs[i]
+			logits[i] = append([]float32(nil), net.Forward(works[w], in.Pixels[:], in.Features[:])...)
+		}
+	})
 	best, bestNLL := float32(1), math.Inf(1)
 	p := make([]float64, net.Classes)
 	for t := float32(0.5); t <= 4; t += 0.05 {
@@ -320,7 +323,6 @@ func FitTemperature(net *nn.Net, data *Data, workers int) float32 {
 			best, bestNLL = t, nll
 		}
 	}
-	net.Temperature = saved
 	return best
 }
 
