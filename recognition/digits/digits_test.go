@@ -255,3 +255,29 @@ func TestFaintCellIsUnreadable(t *testing.T) {
 		t.Errorf("faint stroke: empty %v, digit %d at %.2f; want unreadable", r.Empty, r.Digit, r.Confidence)
 	}
 }
+
+// TestBelowRangeNeverCertain draws cells at 60–95 dpi, below the range the
+// model was built for (crops down to about 13 × 17 pixels): nothing may be
+// read as a certain digit, and digits must not pass for empty cells.
+func TestBelowRangeNeverCertain(t *testing.T) {
+	m := loadModel(t)
+	g := heldOutGenerator(t)
+	g.MinDPI, g.MaxDPI = 60, 95
+	const n = 500
+	sure, empty := 0, 0
+	for i := 0; i < n; i++ {
+		r := m.Classify(g.Cell(rand.New(rand.NewPCG(12, uint64(i))), i%10))
+		if r.Empty {
+			empty++
+		} else if r.Certain() {
+			sure++
+		}
+	}
+	t.Logf("below 100 dpi: %d of %d digits empty, %d certain", empty, n, sure)
+	if sure > 0 {
+		t.Errorf("%d digits read as certain below the supported resolution", sure)
+	}
+	if empty > n/100 {
+		t.Errorf("%d of %d digits read as empty below the supported resolution", empty, n)
+	}
+}
