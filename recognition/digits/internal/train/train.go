@@ -33,10 +33,10 @@ type Options struct {
 	Holdout string // name of the font kept out of training (forms.HandwritingFonts)
 	Samples int    // training cells
 	Valid   int    // cells for fitting the temperature
-	Epochs  int
-	Batch   int
-	LR      float64
-	Workers int
+	Epochs  int     // passes over the training cells
+	Batch   int     // cells per optimiser step
+	LR      float64 // peak learning rate of Adam (warm-up, then cosine decay)
+	Workers int     // goroutines; the weights do not depend on it
 	Net     nn.Config
 	Log     io.Writer // progress; nil for none
 }
