@@ -30,9 +30,9 @@ var DefaultNet = nn.Config{C1: 10, C2: 20, Hidden: 80, Features: prep.NumFeature
 // Options control a training run.
 type Options struct {
 	Seed    uint64
-	Holdout string // name of the font kept out of training (forms.HandwritingFonts)
-	Samples int    // training cells
-	Valid   int    // cells for fitting the temperature
+	Holdout string  // name of the font kept out of training (forms.HandwritingFonts)
+	Samples int     // training cells
+	Valid   int     // cells for fitting the temperature
 	Epochs  int     // passes over the training cells
 	Batch   int     // cells per optimiser step
 	LR      float64 // peak learning rate of Adam (warm-up, then cosine decay)
