@@ -58,7 +58,7 @@ func runRecognize(ctx context.Context, e *env, args []string) error {
 	if len(paths) == 0 {
 		return badInput("no PATH given: want image files or folders")
 	}
-	rc, err := recognition.New(forms.Builtin(), nil)
+	rc, err := newRecognizer()
 	if err != nil {
 		return err
 	}

@@ -44,11 +44,6 @@ const (
 // progressEvery is how often (in pages) progress goes to stderr.
 const progressEvery = 25
 
-// newScanRecognizer builds the recognizer for scanned pages.
-func newScanRecognizer() (*recognition.Recognizer, error) {
-	return recognition.New(forms.Builtin(), nil)
-}
-
 // scanArgs are the checked flags of a scan.
 type scanArgs struct {
 	data    string
@@ -194,7 +189,7 @@ func runScan(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return badInput("--device %s: %v", a.device, err)
 	}
-	rc, err := newScanRecognizer()
+	rc, err := newRecognizer()
 	if err != nil {
 		return err
 	}
