@@ -31,8 +31,12 @@ func adds() []addFunc {
 			return b.AddPage(Page{Seq: 1, Type: "11", Barcode: "1100000000012", Kit: "0000012345", File: "p0001.tif"}, strings.NewReader("page one"))
 		},
 		func(b *Builder) error { return b.AddProtocol("ppe-13-02.pdf", strings.NewReader("%PDF-1.7 protocol")) },
-		func(b *Builder) error { return b.AddAudit("audit.jsonl", strings.NewReader("{\"event\":\"closed\"}\n")) },
-		func(b *Builder) error { return b.AddPage(Page{Seq: 3, Type: "23", File: "p0003.tif"}, strings.NewReader("")) },
+		func(b *Builder) error {
+			return b.AddAudit("audit.jsonl", strings.NewReader("{\"event\":\"closed\"}\n"))
+		},
+		func(b *Builder) error {
+			return b.AddPage(Page{Seq: 3, Type: "23", File: "p0003.tif"}, strings.NewReader(""))
+		},
 	}
 }
 
