@@ -43,6 +43,7 @@ type ADF struct {
 	backDue   bool // duplex: the front of sheet pos went out, its back did not
 	delivered int  // pages delivered so far; the next page's Seq is delivered+1
 	truth     map[int]forms.PageResult
+	how       []variant // planted rendering by stack position (plant.go); nil without plants
 }
 
 // New loads a simulated feeder with count pages of the stream of seed.
@@ -69,11 +70,14 @@ func New(seed int64, count int, set Settings, faults Faults) (*ADF, error) {
 
 // Open makes a feeder from a spec argument: comma-separated key=value
 // pairs seed, count, profile (clean, real, hard), jam, double, cover,
-// gone (sheet numbers as in Faults). Defaults: seed=1, count=20,
-// profile=real, no faults. Example: "seed=7,count=40,profile=hard,jam=5".
+// gone (sheet numbers as in Faults), and the keys of Plants (from,
+// dupscan, dupbarcode, foreign, drop, gap, smudge, removed). Defaults:
+// seed=1, count=20, profile=real, no faults, nothing planted. Example:
+// "seed=7,count=40,profile=hard,jam=5".
 func Open(arg string) (*ADF, error) {
 	seed, count, profile := int64(1), 20, Real
 	var f Faults
+	var plants Plants
 	for _, kv := range strings.Split(arg, ",") {
 		if kv == "" {
 			continue
@@ -99,13 +103,21 @@ func Open(arg string) (*ADF, error) {
 		case "gone":
 			f.GoneAfter, err = strconv.Atoi(v)
 		default:
+			if IsPlantKey(k) {
+				err = plants.Set(k, v)
+				break
+			}
 			err = errors.New("unknown key")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("sim: %s: %w", kv, err)
 		}
 	}
-	return New(seed, count, Settings{Profile: profile}, f)
+	a, err := New(seed, count, Settings{Profile: profile}, f)
+	if err != nil || plants.Zero() {
+		return a, err
+	}
+	return a, a.plant(plants)
 }
 
 // Device describes the simulated scanner.
@@ -191,7 +203,7 @@ func (a *ADF) Scan(ctx context.Context, opts hardware.Options, deliver func(hard
 			side = hardware.Back
 			sc, err = RenderBack(s, set)
 		} else {
-			sc, err = Render(s, set)
+			sc, err = a.renderFront(s, set)
 		}
 		if err != nil {
 			return fmt.Errorf("sim: %w", err)
