@@ -32,7 +32,8 @@ import (
 
 // Stack is what the device under test must be loaded with.
 type Stack struct {
-	// Pages is the number of pages in the feeder, scanned simplex.
+	// Pages is the number of pages in the feeder, scanned simplex. The
+	// suite asks for at most 10, what SANE's test backend feeds in a run.
 	Pages int
 	// GoneAfter, when above 0, makes the device drop off once after that
 	// many pages were scanned: the Scan that hits it returns a *Fault of
@@ -130,6 +131,7 @@ func testEmptyFeeder(t *testing.T, open OpenFunc) {
 func testRefused(t *testing.T, open OpenFunc) {
 	const n = 5
 	s := open(t, Stack{Pages: n})
+	goroutines := runtime.NumGoroutine()
 	var refused *hardware.Page
 	first, err := scanOnce(context.Background(), s, func(p hardware.Page) bool {
 		if p.Seq == 3 && refused == nil {
@@ -148,6 +150,7 @@ func testRefused(t *testing.T, open OpenFunc) {
 		t.Fatalf("%d pages accepted before the refusal, want 2", len(first))
 	}
 	checkPages(t, first, 1)
+	checkLeftovers(t, goroutines)
 	rest := scanAll(t, s)
 	checkPages(t, rest, 3)
 	if len(rest) != n-2 {
@@ -164,6 +167,7 @@ func testRefused(t *testing.T, open OpenFunc) {
 func testDeviceGone(t *testing.T, open OpenFunc) {
 	const n, after = 5, 2
 	s := open(t, Stack{Pages: n, GoneAfter: after})
+	goroutines := runtime.NumGoroutine()
 	first, err := scanOnce(context.Background(), s, nil)
 	var f *hardware.Fault
 	if !errors.As(err, &f) || f.Kind != hardware.DeviceGone {
@@ -176,6 +180,7 @@ func testDeviceGone(t *testing.T, open OpenFunc) {
 		t.Fatalf("%d pages before the device went, want %d", len(first), after)
 	}
 	checkPages(t, first, 1)
+	checkLeftovers(t, goroutines)
 	rest := scanAll(t, s)
 	if len(rest) != n-after {
 		t.Fatalf("%d pages after the device came back, want %d", len(rest), n-after)
