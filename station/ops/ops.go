@@ -1,0 +1,345 @@
+// Package ops holds the operator's corrections of an exam's scans and the
+// report they lead to: rescanning, replacing, inserting, deleting and
+// moving pages, identifying unreadable pages, confirming reviewed values
+// and the ППЭ-13-02-МАШ, and closing auditoriums. Each correction checks
+// its input before it changes anything, changes the store, and records an
+// audit entry with who, what, before and after. The command line and the
+// web interface both call these functions, so a correction means the same
+// wherever it is made.
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"giascan/forms"
+	"giascan/hardware"
+	"giascan/recognition/imagein"
+	"giascan/scanner"
+	"giascan/station/audit"
+	"giascan/station/exam"
+	"giascan/station/store"
+)
+
+// InputError is a correction refused for its input: nothing was changed.
+// Its text is one Russian sentence naming the problem and what to do.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+func refuse(format string, a ...any) error { return &InputError{fmt.Sprintf(format, a...)} }
+
+// IsInput tells whether err is a refusal of the input.
+func IsInput(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie)
+}
+
+// Reader recognises one page image; file names it in messages. The
+// station's recognizer is passed in so that this package need not build
+// one for corrections that never read a page.
+type Reader func(ctx context.Context, data []byte, file string) forms.PageResult
+
+// Ops applies corrections to one data folder's store and audit log.
+type Ops struct {
+	St  *store.Store
+	Log *audit.Log
+	// Read recognises new images (rescan, replace, insert). Without it
+	// they stay unrecognised and the report calls them unreadable until
+	// `station scan` reads them.
+	Read Reader
+}
+
+// New returns the corrections of a store and its audit log.
+func New(st *store.Store, log *audit.Log, read Reader) *Ops {
+	return &Ops{St: st, Log: log, Read: read}
+}
+
+func jsonOf(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// record appends an audit entry. A correction already stored but not on
+// record is an error the operator must hear about.
+func (o *Ops) record(actor, action string, subj audit.Subject, before, after any, reason string) error {
+	ev := audit.Event{Actor: actor, Action: action, Subject: subj, Reason: reason}
+	if before != nil {
+		ev.Before = jsonOf(before)
+	}
+	if after != nil {
+		ev.After = jsonOf(after)
+	}
+	if _, err := o.Log.Append(ev); err != nil {
+		return fmt.Errorf("исправление сохранено, но журнал аудита не пишется: %w; обратитесь к техническому специалисту", err)
+	}
+	return nil
+}
+
+func checkActor(actor string) error {
+	if strings.TrimSpace(actor) == "" || actor == audit.Station {
+		return refuse("не указан оператор: укажите свой логин (--user)")
+	}
+	return nil
+}
+
+func subjectOf(p store.Page) audit.Subject {
+	s := audit.Subject{PPE: p.PPE, Auditorium: p.Auditorium, Page: p.Seq}
+	if p.Result != nil {
+		s.Barcode = p.Result.Barcode
+	}
+	return s
+}
+
+// pageState is what an audit entry shows of a page.
+type pageState struct {
+	Seq     int    `json:"seq"`
+	Status  string `json:"status"`
+	SHA256  string `json:"sha256"`
+	File    string `json:"file"`
+	Rev     int    `json:"rev"`
+	Barcode string `json:"barcode,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+func stateOf(p store.Page) pageState {
+	s := pageState{Seq: p.Seq, Status: string(p.Status), SHA256: p.SHA256, File: p.File, Rev: p.Rev, Reason: p.Reason}
+	if p.Result != nil {
+		s.Barcode = p.Result.Barcode
+	}
+	return s
+}
+
+// examOf returns the imported exam, refusing when there is none.
+func (o *Ops) examOf() (*exam.Exam, error) {
+	e, err := o.St.Exam()
+	if errors.Is(err, store.ErrNoExam) {
+		return nil, &InputError{err.Error()}
+	}
+	return e, err
+}
+
+// checkOpen refuses a change in an auditorium that is closed or not
+// planned.
+func (o *Ops) checkOpen(place store.Place) error {
+	e, err := o.examOf()
+	if err != nil {
+		return err
+	}
+	if e.FindAuditorium(place.PPE, place.Auditorium) == nil {
+		return refuse("аудитории %s ППЭ %s нет в импортированном экзамене: проверьте --ppe и --auditorium", place.Auditorium, place.PPE)
+	}
+	closed, err := o.St.Closures()
+	if err != nil {
+		return err
+	}
+	for _, c := range closed {
+		if c.Place == place {
+			return refuse("аудитория %s ППЭ %s уже закрыта (%s, %s): пакет собран, исправления в ней не вносятся", place.Auditorium, place.PPE, c.By, c.At.Local().Format("02.01.2006 15:04"))
+		}
+	}
+	return nil
+}
+
+// activePage returns an active page of an open auditorium.
+func (o *Ops) activePage(ref store.Ref) (store.Page, error) {
+	if err := o.checkOpen(ref.Place); err != nil {
+		return store.Page{}, err
+	}
+	p, err := o.St.Page(ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return p, refuse("в аудитории %s ППЭ %s нет страницы %d: проверьте номер по отчёту (station report)", ref.Auditorium, ref.PPE, ref.Seq)
+	}
+	if err != nil {
+		return p, err
+	}
+	if p.Status != store.Active {
+		return p, refuse("страница %d аудитории %s удалена (%s): исправлять можно только действующие страницы", ref.Seq, ref.Auditorium, p.Reason)
+	}
+	return p, nil
+}
+
+// read recognises a stored page and keeps the result with it.
+func (o *Ops) read(ctx context.Context, p store.Page, data []byte) (store.Page, error) {
+	if o.Read == nil {
+		return p, nil
+	}
+	res := o.Read(ctx, data, p.File)
+	res.File, res.Page = p.File, 1
+	if err := o.St.SetResult(p.Ref, p.Rev, res); err != nil {
+		return p, err
+	}
+	p.Result = &res
+	return p, nil
+}
+
+// ImageFile reads a page image for replace and insert, refusing a file
+// that is missing or not an image the recognizer can open.
+func ImageFile(path string) (hardware.Page, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return hardware.Page{}, refuse("файл %s не читается (%v): укажите файл изображения страницы", path, errors.Unwrap(err))
+	}
+	doc, err := imagein.FromBytes(data, filepath.Base(path), imagein.Limits{})
+	if err != nil {
+		return hardware.Page{}, refuse("файл %s — не изображение страницы (%v): укажите JPEG, PNG, TIFF или PDF", path, err)
+	}
+	doc.Close()
+	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	return hardware.Page{Seq: 1, Data: data, Format: format, Side: hardware.Front, Name: filepath.Base(path)}, nil
+}
+
+// Rescan scans one sheet on dev and stores it in place of page ref: the
+// page keeps its number, the old image stays in its history.
+func (o *Ops) Rescan(ctx context.Context, actor string, ref store.Ref, dev hardware.Scanner, opts hardware.Options) (store.Page, error) {
+	if err := checkActor(actor); err != nil {
+		return store.Page{}, err
+	}
+	old, err := o.activePage(ref)
+	if err != nil {
+		return store.Page{}, err
+	}
+	var rec store.Page
+	var data []byte
+	sess := scanner.New(dev, nil, opts, nil)
+	_, err = sess.Rescan(ctx, func(ctx context.Context, p hardware.Page) (scanner.Stored, error) {
+		r, err := o.St.Replace(ctx, ref, p, dev.Device().ID)
+		if err != nil {
+			return scanner.Stored{}, err
+		}
+		rec, data = r, p.Data
+		return scanner.Stored{Seq: r.Seq, SHA256: r.SHA256}, nil
+	})
+	if err != nil {
+		var f *hardware.Fault
+		if errors.As(err, &f) {
+			return store.Page{}, fmt.Errorf("лист не отсканирован: сканер сообщил «%s»; устраните причину и повторите", f.Kind)
+		}
+		return store.Page{}, fmt.Errorf("страница %d не пересканирована: %w", ref.Seq, err)
+	}
+	if data == nil {
+		return store.Page{}, refuse("в лотке сканера нет листа: положите лист страницы %d и повторите", ref.Seq)
+	}
+	if err := o.record(actor, audit.ActionPageRescan, subjectOf(old), stateOf(old), stateOf(rec), ""); err != nil {
+		return rec, err
+	}
+	return o.read(ctx, rec, data)
+}
+
+// Replace stores the image img in place of page ref.
+func (o *Ops) Replace(ctx context.Context, actor string, ref store.Ref, img hardware.Page, reason string) (store.Page, error) {
+	if err := checkActor(actor); err != nil {
+		return store.Page{}, err
+	}
+	old, err := o.activePage(ref)
+	if err != nil {
+		return store.Page{}, err
+	}
+	rec, err := o.St.Replace(ctx, ref, img, "file")
+	if err != nil {
+		return store.Page{}, fmt.Errorf("страница %d не заменена: %w", ref.Seq, err)
+	}
+	after := stateOf(rec)
+	if err := o.record(actor, audit.ActionPageReplace, subjectOf(old), stateOf(old), map[string]any{"page": after, "source": img.Name}, reason); err != nil {
+		return rec, err
+	}
+	return o.read(ctx, rec, img.Data)
+}
+
+// Insert adds the image img to an auditorium as a new page. after, when
+// not 0, is the page the sheet lay after in the stack; it goes on record,
+// while the new page takes the next number so that no page's number (and
+// no audit entry about it) ever changes.
+func (o *Ops) Insert(ctx context.Context, actor string, place store.Place, img hardware.Page, after int, reason string) (store.Page, error) {
+	if err := checkActor(actor); err != nil {
+		return store.Page{}, err
+	}
+	if err := o.checkOpen(place); err != nil {
+		return store.Page{}, err
+	}
+	if after != 0 {
+		if _, err := o.activePage(store.Ref{Place: place, Seq: after}); err != nil {
+			return store.Page{}, err
+		}
+	}
+	rec, dup, err := o.St.Add(ctx, place, img, "file")
+	if err != nil {
+		return store.Page{}, fmt.Errorf("страница не добавлена: %w", err)
+	}
+	if dup {
+		return rec, refuse("это изображение уже есть в аудитории %s как страница %d: добавлять его второй раз не нужно", place.Auditorium, rec.Seq)
+	}
+	if err := o.record(actor, audit.ActionPageInsert, subjectOf(rec), nil,
+		map[string]any{"page": stateOf(rec), "source": img.Name, "after": after}, reason); err != nil {
+		return rec, err
+	}
+	return o.read(ctx, rec, img.Data)
+}
+
+// Delete removes page ref from its auditorium; the reason is required.
+func (o *Ops) Delete(actor string, ref store.Ref, reason string) (store.Page, error) {
+	if err := checkActor(actor); err != nil {
+		return store.Page{}, err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return store.Page{}, refuse("не указана причина удаления: укажите её (--reason), например «повторный скан»")
+	}
+	old, err := o.activePage(ref)
+	if err != nil {
+		return store.Page{}, err
+	}
+	rec, err := o.St.Delete(ref, reason)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("страница %d не удалена: %w", ref.Seq, err)
+	}
+	return rec, o.record(actor, audit.ActionPageDelete, subjectOf(old), stateOf(old), stateOf(rec), reason)
+}
+
+// Move moves page ref to auditorium to of the same ППЭ: the page is added
+// there with what was recognised on it and deleted where it was.
+func (o *Ops) Move(ctx context.Context, actor string, ref store.Ref, to string, reason string) (store.Page, error) {
+	if err := checkActor(actor); err != nil {
+		return store.Page{}, err
+	}
+	dst := store.Place{PPE: ref.PPE, Auditorium: to}
+	if dst == ref.Place {
+		return store.Page{}, refuse("страница %d уже в аудитории %s: укажите другую аудиторию (--to)", ref.Seq, to)
+	}
+	old, err := o.activePage(ref)
+	if err != nil {
+		return store.Page{}, err
+	}
+	if err := o.checkOpen(dst); err != nil {
+		return store.Page{}, err
+	}
+	data, err := o.St.Image(old)
+	if err != nil {
+		return store.Page{}, err
+	}
+	img := hardware.Page{Seq: 1, Data: data, Format: old.Format, DPI: old.DPI, Side: old.Side, Name: old.Source}
+	rec, dup, err := o.St.Add(ctx, dst, img, old.Device)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("страница не перенесена: %w", err)
+	}
+	if !dup && old.Result != nil {
+		if err := o.St.SetResult(rec.Ref, rec.Rev, *old.Result); err != nil {
+			return store.Page{}, err
+		}
+		rec.Result = old.Result
+	}
+	why := fmt.Sprintf("перенесена в аудиторию %s (страница %d)", to, rec.Seq)
+	if reason != "" {
+		why += ": " + reason
+	}
+	gone, err := o.St.Delete(ref, why)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("страница добавлена в аудиторию %s как %d, но не удалена из аудитории %s: удалите её (station page delete): %w", to, rec.Seq, ref.Auditorium, err)
+	}
+	after := map[string]any{"ppe": dst.PPE, "auditorium": to, "seq": rec.Seq, "page": stateOf(gone)}
+	return rec, o.record(actor, audit.ActionPageMove, subjectOf(old), stateOf(old), after, reason)
+}
