@@ -108,6 +108,9 @@ func (o *Ops) Identify(actor string, ref store.Ref, barcode, kit string, sheet i
 	res.Flags = slices.DeleteFunc(res.Flags, func(f string) bool {
 		return f == forms.FlagNoBarcode || f == forms.FlagNoQR || f == forms.FlagBadCheckDigit || f == forms.FlagBarcodeQRMismatch
 	})
+	// The person read the identity off the paper: it no longer waits.
+	res.Review = slices.DeleteFunc(res.Review, func(f string) bool { return f == "barcode" || f == "context" || f == "type" })
+	res.NeedsReview = len(res.Review) > 0
 	if err := o.St.SetResult(ref, p.Rev, res); err != nil {
 		return store.Page{}, err
 	}
@@ -233,7 +236,23 @@ func (o *Ops) ConfirmForm1302(actor string, ref store.Ref, set map[string]string
 	if len(rows) == 0 {
 		return store.Form1302{}, refuse("в форме ППЭ-13-02-МАШ не прочитано ни одной строки аудитории: введите значения вручную (--row)")
 	}
-	return o.saveForm(actor, store.Form1302{PPE: ref.PPE, Rows: rows, Source: "scan", Auditorium: ref.Auditorium, Page: ref.Seq})
+	saved, err := o.saveForm(actor, store.Form1302{PPE: ref.PPE, Rows: rows, Source: "scan", Auditorium: ref.Auditorium, Page: ref.Seq})
+	if err != nil {
+		return saved, err
+	}
+	// The person has now confirmed every digit of the form: the page no
+	// longer waits for review of them.
+	p, err := o.St.Page(ref)
+	if err != nil {
+		return saved, err
+	}
+	res := cloneResult(p.Result)
+	for id, v := range set {
+		res.Digits[id] = v
+	}
+	res.Review = slices.DeleteFunc(res.Review, func(f string) bool { _, digit := res.Digits[f]; return digit })
+	res.NeedsReview = len(res.Review) > 0
+	return saved, o.St.SetResult(ref, p.Rev, res)
 }
 
 // EnterForm1302 records ППЭ-13-02-МАШ values typed from the paper form.
