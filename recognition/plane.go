@@ -90,7 +90,20 @@ func (p *plane) warp(h *homography, r forms.Rect, k float64) *image.Gray {
 		su, sv, sw := h[0]*dx, h[3]*dx, h[6]*dx
 		row := out.Pix[j*out.Stride : j*out.Stride+w]
 		for i := range row {
-			row[i] = uint8(p.bilinear(nu/nw, nv/nw) + 0.5)
+			inv := 1 / nw
+			u, v := nu*inv-0.5, nv*inv-0.5
+			// Inside the page (nearly always) the four neighbours are read
+			// directly; bilinear handles the edges.
+			if u >= 0 && v >= 0 && u < float64(p.w-1) && v < float64(p.h-1) {
+				x0, y0 := int(u), int(v)
+				fx, fy := u-float64(x0), v-float64(y0)
+				o := y0*p.stride + x0
+				a, b := float64(p.pix[o]), float64(p.pix[o+1])
+				c, d := float64(p.pix[o+p.stride]), float64(p.pix[o+p.stride+1])
+				row[i] = uint8((a*(1-fx)+b*fx)*(1-fy) + (c*(1-fx)+d*fx)*fy + 0.5)
+			} else {
+				row[i] = uint8(p.bilinear(u+0.5, v+0.5) + 0.5)
+			}
 			nu += su
 			nv += sv
 			nw += sw
@@ -101,30 +114,58 @@ func (p *plane) warp(h *homography, r forms.Rect, k float64) *image.Gray {
 
 // sampleNearest renders rectangle r at k px/mm by nearest-neighbour
 // sampling: for coverage measures on a plane already downscaled to about k.
+// As in warp, the map's numerator and denominator are stepped along a row
+// (answer zones cover most of a page, so this loop is hot).
 func (p *plane) sampleNearest(h *homography, r forms.Rect, k float64) *image.Gray {
 	w := max(1, int(math.Round(r.W*k)))
 	ht := max(1, int(math.Round(r.H*k)))
 	out := image.NewGray(image.Rect(0, 0, w, ht))
+	dx := 1 / k
+	su, sv, sw := h[0]*dx, h[3]*dx, h[6]*dx
 	for j := 0; j < ht; j++ {
 		y := r.Y + (float64(j)+0.5)/k
+		x := r.X + 0.5/k
+		nu := h[0]*x + h[1]*y + h[2]
+		nv := h[3]*x + h[4]*y + h[5]
+		nw := h[6]*x + h[7]*y + h[8]
 		row := out.Pix[j*out.Stride : j*out.Stride+w]
 		for i := range row {
-			q := h.apply(pt{r.X + (float64(i)+0.5)/k, y})
-			row[i] = p.at(int(q.X), int(q.Y))
+			inv := 1 / nw
+			qx, qy := int(nu*inv), int(nv*inv)
+			if qx >= 0 && qy >= 0 && qx < p.w && qy < p.h {
+				row[i] = p.pix[qy*p.stride+qx]
+			} else {
+				row[i] = 255
+			}
+			nu += su
+			nv += sv
+			nw += sw
 		}
 	}
 	return out
 }
 
-// histogram of a whole plane.
+// histogram of a whole plane. Four interleaved tables keep successive
+// pixels of the same grey from waiting on each other's count.
 func (p *plane) histogram() [256]int {
-	var hist [256]int
+	var h0, h1, h2, h3 [256]int
 	for y := 0; y < p.h; y++ {
-		for _, v := range p.pix[y*p.stride : y*p.stride+p.w] {
-			hist[v]++
+		row := p.pix[y*p.stride : y*p.stride+p.w]
+		i := 0
+		for ; i+4 <= len(row); i += 4 {
+			h0[row[i]]++
+			h1[row[i+1]]++
+			h2[row[i+2]]++
+			h3[row[i+3]]++
+		}
+		for ; i < len(row); i++ {
+			h0[row[i]]++
 		}
 	}
-	return hist
+	for v := range h0 {
+		h0[v] += h1[v] + h2[v] + h3[v]
+	}
+	return h0
 }
 
 // percentile returns the grey level below which fraction q of the counted

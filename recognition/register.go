@@ -164,15 +164,65 @@ func skewOf(h *homography, rot int) float64 {
 // anchorBlobs thresholds the small page adaptively (uneven light, faint
 // print) and keeps the connected components that look like an anchor:
 // size, squareness, solidity and a clear ring around them.
+//
+// Only the four corner windows where pickCorners looks for anchors are
+// thresholded and labelled, a quarter of the page or less: on a whole
+// noisy page the labelling alone cost more than the rest of the anchor
+// search.
 func anchorBlobs(small gocv.Mat, sp *plane, k float64) ([]blob, error) {
 	hist := sp.histogram()
 	paper := percentile(&hist, 0.9)
 	dark := percentile(&hist, 0.003)
 	c := math.Max(8, 0.25*(paper-dark))
+	block := int(math.Round(13*k)) | 1
+	var out []blob
+	for _, win := range cornerWindows(sp.w, sp.h, k, block) {
+		var err error
+		if out, err = windowBlobs(small, win, k, block, float32(c), out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// cornerWindows returns the parts of the small page to search for
+// anchors: around each corner's expected anchor, as far as pickCorners
+// reaches, grown by the largest anchor, its clear ring and half a
+// threshold block, so that everything that can be picked is labelled
+// exactly as on the whole page. Windows that would overlap (a page much
+// smaller than A4) give way to the whole page.
+func cornerWindows(w, h int, k float64, block int) []image.Rectangle {
+	page := image.Rect(0, 0, w, h)
+	grow := int(math.Ceil((cornerReach+0.75*anchorSide+anchorClear)*k)) + 3 + block/2
+	exp := [4]image.Point{
+		{int(anchorOffset * k), int(anchorOffset * k)},
+		{w - int(anchorOffset*k), int(anchorOffset * k)},
+		{w - int(anchorOffset*k), h - int(anchorOffset*k)},
+		{int(anchorOffset * k), h - int(anchorOffset*k)},
+	}
+	var wins []image.Rectangle
+	for _, e := range exp {
+		r := image.Rect(e.X-grow, e.Y-grow, e.X+grow+1, e.Y+grow+1).Intersect(page)
+		for _, o := range wins {
+			if r.Overlaps(o) {
+				return []image.Rectangle{page}
+			}
+		}
+		wins = append(wins, r)
+	}
+	return wins
+}
+
+// windowBlobs labels one window of the small page and appends its anchor
+// candidates, in small-page coordinates, to out. Components cut by the
+// window's edge inside the page are dropped: they are not what they seem,
+// and no anchor within reach can touch that edge.
+func windowBlobs(small gocv.Mat, win image.Rectangle, k float64, block int, c float32, out []blob) ([]blob, error) {
+	src := small.Region(win)
+	defer src.Close()
 	bin := gocv.NewMat()
 	defer bin.Close()
-	block := int(math.Round(13*k)) | 1
-	gocv.AdaptiveThreshold(small, &bin, 255, gocv.AdaptiveThresholdMean, gocv.ThresholdBinaryInv, block, float32(c))
+	gocv.AdaptiveThreshold(src, &bin, 255, gocv.AdaptiveThresholdMean, gocv.ThresholdBinaryInv, block, c)
 	labels, stats, cents := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
 	defer labels.Close()
 	defer stats.Close()
@@ -182,9 +232,11 @@ func anchorBlobs(small gocv.Mat, sp *plane, k float64) ([]blob, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Window edges that are not page edges.
+	cutL, cutT := win.Min.X > 0, win.Min.Y > 0
+	cutR, cutB := win.Max.X < small.Cols(), win.Max.Y < small.Rows()
 	side := anchorSide * k
 	ring := anchorClear * k
-	var out []blob
 	for i := 1; i < n; i++ {
 		w := float64(stats.GetIntAt(i, int(gocv.CC_STAT_WIDTH)))
 		h := float64(stats.GetIntAt(i, int(gocv.CC_STAT_HEIGHT)))
@@ -198,10 +250,14 @@ func anchorBlobs(small gocv.Mat, sp *plane, k float64) ([]blob, error) {
 		x0 := int(stats.GetIntAt(i, int(gocv.CC_STAT_LEFT)))
 		y0 := int(stats.GetIntAt(i, int(gocv.CC_STAT_TOP)))
 		box := image.Rect(x0, y0, x0+int(w), y0+int(h))
+		if cutL && box.Min.X == 0 || cutT && box.Min.Y == 0 || cutR && box.Max.X == bp.w || cutB && box.Max.Y == bp.h {
+			continue
+		}
 		if ringDark(&bp, box, int(math.Ceil(ring))) > ringDarkMax {
 			continue
 		}
-		out = append(out, blob{c: pt{cents.GetDoubleAt(i, 0) + 0.5, cents.GetDoubleAt(i, 1) + 0.5}, side: math.Sqrt(area)})
+		ctr := pt{cents.GetDoubleAt(i, 0) + 0.5 + float64(win.Min.X), cents.GetDoubleAt(i, 1) + 0.5 + float64(win.Min.Y)}
+		out = append(out, blob{c: ctr, side: math.Sqrt(area)})
 	}
 	return out, nil
 }
