@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"giascan/station/audit"
+	"giascan/station/ops"
 )
 
 func init() {
@@ -162,6 +163,12 @@ var auditActionNames = map[string]string{
 	audit.ActionSessionEnd:      "конец сканирования",
 	audit.ActionSessionAbort:    "прерывание сканирования",
 	audit.ActionLogRecovered:    "восстановление журнала после сбоя",
+	actionPageStore:             "лист сохранён",
+	actionDeviceFault:           "событие сканера",
+	actionStoreRecover:          "восстановление хранилища после сбоя",
+	ops.ActionForm1302Confirm:   "подтверждение ППЭ-13-02-МАШ",
+	actionExamImport:            "импорт экзамена",
+	actionReadiness:             "проверка готовности сканера",
 }
 
 func runAuditShow(e *env, args []string) error {
