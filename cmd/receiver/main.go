@@ -1,0 +1,230 @@
+// Command receiver is the РЦОИ side of package transport: it holds the
+// РЦОИ's keys, the register of trusted stations, and serves the upload
+// endpoint stations send their sealed packages to.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"giascan/transport/receiver"
+	"giascan/transport/seal"
+)
+
+// env is what a command may touch of the process, so tests can run
+// commands in-process with their own streams.
+type env struct {
+	stdout io.Writer
+	stderr io.Writer
+	// ready, when set, receives the address `serve` listens on.
+	ready func(addr string)
+}
+
+// usageError is bad input from the user: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func badInput(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+const usageText = `usage: receiver keys init --data RDIR
+       receiver station add --data RDIR --ppe PPE --pubkey ed25519:…
+       receiver serve --data RDIR [--listen 127.0.0.1:8443] [--store file://DIR]
+       receiver status --data RDIR [--json]`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit status.
+func run(ctx context.Context, e *env, args []string) int {
+	err := dispatch(ctx, e, args)
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(e.stdout, usageText)
+		return 0
+	}
+	fmt.Fprintf(e.stderr, "receiver: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+func dispatch(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return badInput("want a command\n%s", usageText)
+	}
+	switch cmd := strings.Join(args[:min(2, len(args))], " "); {
+	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
+		return flag.ErrHelp
+	case cmd == "keys init":
+		return keysInit(e, args[2:])
+	case cmd == "station add":
+		return stationAdd(e, args[2:])
+	case args[0] == "serve":
+		return serve(ctx, e, args[1:])
+	case args[0] == "status":
+		return status(ctx, e, args[1:])
+	}
+	return badInput("unknown command %q (see `receiver help`)", strings.Join(args, " "))
+}
+
+// parse parses flags; positional arguments are bad input. --data is
+// required by every command.
+func parse(fs *flag.FlagSet, args []string, data *string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return badInput("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return badInput("unexpected argument %q", fs.Arg(0))
+	}
+	if *data == "" {
+		return badInput("--data RDIR is required")
+	}
+	if fi, err := os.Stat(*data); err == nil && !fi.IsDir() {
+		return badInput("--data %s: is not a folder", *data)
+	}
+	return nil
+}
+
+func keysInit(e *env, args []string) error {
+	fs := flag.NewFlagSet("keys init", flag.ContinueOnError)
+	data := fs.String("data", "", "receiver data `folder`")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return err
+	}
+	k, err := receiver.InitKeys(*data)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "age recipient (give to stations: station keys rcoi import):\n%s\nreceipt key (stations check receipts with it):\n%s\n",
+		k.Identity.Recipient(), seal.FormatPublicKey(k.ReceiptPublic()))
+	return nil
+}
+
+func stationAdd(e *env, args []string) error {
+	fs := flag.NewFlagSet("station add", flag.ContinueOnError)
+	data := fs.String("data", "", "receiver data `folder`")
+	ppe := fs.String("ppe", "", "the station's ППЭ, 4 digits")
+	pub := fs.String("pubkey", "", "the station's public key, ed25519:… (station keys show)")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	if _, err := receiver.LoadKeys(*data); err != nil {
+		return err
+	}
+	st, err := receiver.AddStation(*data, *ppe, *pub)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	fmt.Fprintf(e.stdout, "station %s registered for ППЭ %s (fingerprint %s)\n", st.Key, st.PPE, fingerprint(st.Key))
+	return nil
+}
+
+func fingerprint(key string) string {
+	pub, err := seal.ParsePublicKey(key)
+	if err != nil {
+		return "?"
+	}
+	return seal.Fingerprint(pub)
+}
+
+func serve(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	data := fs.String("data", "", "receiver data `folder`")
+	listen := fs.String("listen", "127.0.0.1:8443", "`address` to listen on")
+	store := fs.String("store", "", "store `URL` (default file://RDIR/store)")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	r, err := receiver.Open(*data, *store)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	h, err := r.Handler(ctx, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	log.Info("serving", "addr", ln.Addr().String(), "recipient", r.Recipient(), "receipt_key", seal.FormatPublicKey(r.ReceiptKey()))
+	if e.ready != nil {
+		e.ready(ln.Addr().String())
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	// Let running uploads write what they received; tus resumes the rest.
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	<-done
+	return nil
+}
+
+func status(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	data := fs.String("data", "", "receiver data `folder`")
+	asJSON := fs.Bool("json", false, "print JSON")
+	store := fs.String("store", "", "store `URL` (default file://RDIR/store)")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	r, err := receiver.Open(*data, *store)
+	if err != nil {
+		return err
+	}
+	st, err := r.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	for _, p := range st.PPE {
+		fmt.Fprintf(e.stdout, "ППЭ %s: %d station(s), %d package version(s)\n", p.PPE, p.Stations, len(p.Packages))
+		for _, rc := range p.Packages {
+			fmt.Fprintf(e.stdout, "  %s v%d  %s  %s  %d bytes\n", rc.Package, rc.Version, rc.Received.Format(time.RFC3339), rc.Manifest[:12], rc.Size)
+		}
+	}
+	fmt.Fprintf(e.stdout, "refused uploads: %d\n", st.Rejects)
+	return nil
+}

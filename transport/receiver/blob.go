@@ -1,0 +1,133 @@
+package receiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Blob is the store of accepted packages. It is deliberately small — put,
+// get, list — so a file tree serves today and an object store can take its
+// place without touching the acceptance logic. gocloud.dev/blob would give
+// that for free but pulls dozens of cloud SDK modules into the station's
+// build; this interface covers what the receiver needs.
+type Blob interface {
+	// Put stores data under key; a reader never sees a half-written blob.
+	Put(ctx context.Context, key string, data []byte) error
+	// Get returns the blob under key; a missing key wraps fs.ErrNotExist.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// List returns the keys that start with prefix, in lexical order.
+	List(ctx context.Context, prefix string) ([]string, error)
+}
+
+// OpenBlob opens a store by URL. Only file:// is supported: file:///abs/dir
+// or file://relative/dir.
+func OpenBlob(rawURL string) (Blob, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store %q: %w", rawURL, err)
+	}
+	if u.Scheme != "file" {
+		return nil, fmt.Errorf("store %q: only file:// is supported", rawURL)
+	}
+	dir := u.Host + u.Path
+	if dir == "" {
+		return nil, fmt.Errorf("store %q: no directory", rawURL)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return &fileBlob{dir: dir}, nil
+}
+
+// fileBlob keeps each blob as a file under dir, keys being slash paths.
+type fileBlob struct{ dir string }
+
+func (b *fileBlob) path(key string) (string, error) {
+	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "\\") || !fs.ValidPath(key) {
+		return "", fmt.Errorf("store: bad key %q", key)
+	}
+	return filepath.Join(b.dir, filepath.FromSlash(key)), nil
+}
+
+func (b *fileBlob) Put(ctx context.Context, key string, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p, err := b.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("store %s: %w", key, err)
+	}
+	// Write aside, sync, rename: a crash leaves either the old state or the
+	// whole blob, never a truncated package taken for an accepted one.
+	f, err := os.CreateTemp(filepath.Dir(p), ".put-*")
+	if err != nil {
+		return fmt.Errorf("store %s: %w", key, err)
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp, p)
+	}
+	if werr != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("store %s: %w", key, werr)
+	}
+	return nil
+}
+
+func (b *fileBlob) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p, err := b.path(key)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", key, err)
+	}
+	return data, nil
+}
+
+func (b *fileBlob) List(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	err := filepath.WalkDir(b.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			return nil
+		}
+		rel, err := filepath.Rel(b.dir, p)
+		if err != nil {
+			return err
+		}
+		if key := filepath.ToSlash(rel); strings.HasPrefix(key, prefix) {
+			keys = append(keys, key)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: list %q: %w", prefix, err)
+	}
+	return keys, nil // WalkDir visits in lexical order
+}

@@ -1,0 +1,415 @@
+// Package receiver is the РЦОИ side of package transport: it takes sealed
+// packages uploaded by stations over tus, checks them — station signature
+// first, then decryption, then every file hash and the ППЭ — stores the
+// accepted ones and answers each with a signed receipt.
+package receiver
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"filippo.io/age"
+
+	"giascan/transport/pkg"
+	"giascan/transport/receiver/receipt"
+	"giascan/transport/seal"
+)
+
+// MaxPackageSize bounds a package, sealed or opened: an auditorium's scans
+// are tens of megabytes; this leaves room without letting one upload fill
+// the disk.
+const MaxPackageSize = 2 << 30
+
+// ErrRefused marks a package the receiver will not accept; the message
+// says why and is what the rejects log records.
+var ErrRefused = errors.New("package refused")
+
+// Receiver accepts packages into its data directory. Its methods are safe
+// for concurrent use.
+type Receiver struct {
+	dir   string
+	keys  *Keys
+	store Blob
+	now   func() time.Time
+
+	mu sync.Mutex // serialises acceptance so version checks and stores do not race
+}
+
+// Open opens the receiver on its data directory. storeURL "" means
+// file://DIR/store.
+func Open(dir, storeURL string) (*Receiver, error) {
+	keys, err := LoadKeys(dir)
+	if err != nil {
+		return nil, err
+	}
+	if storeURL == "" {
+		abs, err := filepath.Abs(filepath.Join(dir, DefaultStore))
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		storeURL = "file://" + filepath.ToSlash(abs)
+	}
+	store, err := OpenBlob(storeURL)
+	if err != nil {
+		return nil, err
+	}
+	return &Receiver{dir: dir, keys: keys, store: store, now: time.Now}, nil
+}
+
+// Recipient is the age recipient stations encrypt packages to.
+func (r *Receiver) Recipient() string { return r.keys.Identity.Recipient().String() }
+
+// ReceiptKey is the public key stations verify receipts with.
+func (r *Receiver) ReceiptKey() ed25519.PublicKey { return r.keys.ReceiptPublic() }
+
+// statementHint reads the signed statement of a signature file without
+// checking it: only to find which registered key to check it with.
+func statementHint(sig []byte) (*seal.Statement, error) {
+	lines := strings.Split(string(sig), "\n")
+	if len(lines) != 4 {
+		return nil, refused("not a seal signature file")
+	}
+	var st seal.Statement
+	if err := json.Unmarshal([]byte(lines[1]), &st); err != nil {
+		return nil, refused("signature statement: %v", err)
+	}
+	return &st, nil
+}
+
+// station finds the registered station whose key signed sig.
+func (r *Receiver) station(sig []byte) (*seal.Statement, Station, ed25519.PublicKey, error) {
+	hint, err := statementHint(sig)
+	if err != nil {
+		return nil, Station{}, nil, err
+	}
+	stations, err := LoadStations(r.dir)
+	if err != nil {
+		return nil, Station{}, nil, err
+	}
+	for _, s := range stations {
+		if s.Key == hint.Key {
+			pub, err := seal.ParsePublicKey(s.Key)
+			if err != nil {
+				return nil, Station{}, nil, fmt.Errorf("%s: %w", StationsFile, err)
+			}
+			return hint, s, pub, nil
+		}
+	}
+	return nil, Station{}, nil, refused("%s v%d is signed by key %s, which is not registered for any ППЭ", hint.Package, hint.Version, hint.Key)
+}
+
+// CheckUpload is the cheap check made before a station starts sending:
+// the signature file names a registered key and the announced size is the
+// signed one. The full check comes with the ciphertext, in Accept.
+func (r *Receiver) CheckUpload(sig []byte, size int64) error {
+	hint, _, _, err := r.station(sig)
+	if err != nil {
+		return err
+	}
+	if hint.Size != size {
+		return refused("%s v%d: upload of %d bytes, the signature is for %d", hint.Package, hint.Version, size, hint.Size)
+	}
+	return nil
+}
+
+// Accepted is the outcome of Accept.
+type Accepted struct {
+	Receipt  receipt.Receipt
+	File     []byte // the signed receipt file
+	Repeated bool   // the same package and version had already been accepted
+}
+
+var rePackageID = regexp.MustCompile(`^[0-9A-Za-z-]{1,64}$`)
+
+// Accept checks a sealed package and stores it. Refusals wrap ErrRefused;
+// other errors are the receiver's own trouble (disk, keys) and say nothing
+// about the package.
+func (r *Receiver) Accept(ctx context.Context, sig, ciphertext []byte) (*Accepted, error) {
+	// The signature is checked before decrypting: the receiver spends no
+	// work on, and exposes no decryption to, packages no station vouches for.
+	_, station, pub, err := r.station(sig)
+	if err != nil {
+		return nil, err
+	}
+	st, err := seal.Verify(sig, bytes.NewReader(ciphertext), pub, seal.Info{})
+	if err != nil {
+		if errors.Is(err, seal.ErrRefused) {
+			return nil, refused("%v", err)
+		}
+		return nil, err
+	}
+	dec, err := age.Decrypt(bytes.NewReader(ciphertext), r.keys.Identity)
+	if err != nil {
+		return nil, refused("decrypt %s v%d: %v", st.Package, st.Version, err)
+	}
+	p, err := pkg.Read(io.LimitReader(dec, MaxPackageSize+1<<20), MaxPackageSize)
+	if err != nil {
+		return nil, refused("%s v%d: %v", st.Package, st.Version, err)
+	}
+	m := &p.Manifest
+	switch {
+	case m.Exam.PPE != station.PPE:
+		return nil, refused("%s v%d is a package of ППЭ %s, but its signing station is registered for ППЭ %s", st.Package, st.Version, m.Exam.PPE, station.PPE)
+	case m.ID != st.Package || m.Version != st.Version || m.Station != st.Station:
+		return nil, refused("the manifest is %s v%d of station %s, the signature is for %s v%d of station %s", m.ID, m.Version, m.Station, st.Package, st.Version, st.Station)
+	case p.Hash() != st.Manifest:
+		return nil, refused("%s v%d: manifest hash %s, the signature is for %s", st.Package, st.Version, p.Hash(), st.Manifest)
+	case !rePackageID.MatchString(m.ID):
+		return nil, refused("package id %q", m.ID)
+	}
+	sum := sha256.Sum256(ciphertext)
+	rc := receipt.Receipt{
+		PPE: station.PPE, Station: m.Station, Package: m.ID, Version: m.Version,
+		Manifest: p.Hash(), Ciphertext: hex.EncodeToString(sum[:]), Size: int64(len(ciphertext)),
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	versions, err := r.versions(ctx, station.PPE, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	highest := 0
+	for v, prev := range versions {
+		if v == m.Version && prev.Manifest == rc.Manifest {
+			// The station did not get (or lost) the receipt: answer the
+			// same one, so a resend never makes a second acceptance.
+			file, err := r.store.Get(ctx, key(station.PPE, m.ID, v, "receipt"))
+			if err != nil {
+				return nil, err
+			}
+			return &Accepted{Receipt: prev, File: file, Repeated: true}, nil
+		}
+		highest = max(highest, v)
+	}
+	if m.Version <= highest {
+		return nil, refused("%s v%d: version %d is already stored with other contents; a resend needs a version above %d",
+			m.ID, m.Version, m.Version, highest)
+	}
+	rc.Received = r.now().UTC().Truncate(time.Millisecond)
+	file, err := receipt.Sign(rc, r.keys.ReceiptKey)
+	if err != nil {
+		return nil, err
+	}
+	rc.Receiver = seal.FormatPublicKey(r.ReceiptKey())
+	// The receipt is written last: it is what marks the version accepted,
+	// so a crash in between leaves files that count for nothing.
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"tar.age", ciphertext}, {"sig", sig}, {"manifest.json", p.ManifestBytes}, {"receipt", file}} {
+		if err := r.store.Put(ctx, key(station.PPE, m.ID, m.Version, f.name), f.data); err != nil {
+			return nil, err
+		}
+	}
+	return &Accepted{Receipt: rc, File: file}, nil
+}
+
+// key is where a file of an accepted version lives: ppe/package/vN/name.
+func key(ppe, id string, version int, name string) string {
+	return fmt.Sprintf("%s/%s/v%d/%s", ppe, id, version, name)
+}
+
+// versions returns the accepted versions of a package.
+func (r *Receiver) versions(ctx context.Context, ppe, id string) (map[int]receipt.Receipt, error) {
+	keys, err := r.store.List(ctx, ppe+"/"+id+"/")
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]receipt.Receipt{}
+	for _, k := range keys {
+		rc, err := r.readReceipt(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		if rc != nil {
+			out[rc.Version] = *rc
+		}
+	}
+	return out, nil
+}
+
+// readReceipt reads the receipt under k, or nil if k is not a receipt.
+func (r *Receiver) readReceipt(ctx context.Context, k string) (*receipt.Receipt, error) {
+	if !strings.HasSuffix(k, "/receipt") {
+		return nil, nil
+	}
+	data, err := r.store.Get(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := receipt.Verify(data, r.ReceiptKey())
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", k, err)
+	}
+	return rc, nil
+}
+
+// Receipt returns the signed receipt file of an accepted package version,
+// or an error wrapping fs.ErrNotExist.
+func (r *Receiver) Receipt(ctx context.Context, id string, version int) ([]byte, error) {
+	if !rePackageID.MatchString(id) {
+		return nil, fmt.Errorf("package %q: %w", id, fs.ErrNotExist)
+	}
+	keys, err := r.store.List(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	suffix := "/" + id + "/v" + strconv.Itoa(version) + "/receipt"
+	for _, k := range keys {
+		if strings.HasSuffix(k, suffix) && strings.Count(k, "/") == 3 {
+			return r.store.Get(ctx, k)
+		}
+	}
+	return nil, fmt.Errorf("receipt for %s v%d: %w", id, version, fs.ErrNotExist)
+}
+
+// Reject is one line of the rejects log.
+type Reject struct {
+	Time    time.Time `json:"time"`
+	Package string    `json:"package,omitempty"` // as the station claimed it, unverified
+	Version int       `json:"version,omitempty"`
+	Key     string    `json:"key,omitempty"` // the key the signature names, unverified
+	Remote  string    `json:"remote,omitempty"`
+	Reason  string    `json:"reason"`
+}
+
+// LogReject appends a refusal to the rejects log.
+func (r *Receiver) LogReject(sig []byte, remote string, reason error) error {
+	rj := Reject{Time: r.now().UTC(), Remote: remote, Reason: reason.Error()}
+	if hint, err := statementHint(sig); err == nil {
+		rj.Package, rj.Version, rj.Key = hint.Package, hint.Version, hint.Key
+	}
+	line, err := json.Marshal(rj)
+	if err != nil {
+		return fmt.Errorf("rejects log: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f, err := os.OpenFile(filepath.Join(r.dir, RejectsFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("rejects log: %w", err)
+	}
+	_, err = f.Write(append(line, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("rejects log: %w", err)
+	}
+	return nil
+}
+
+// Rejects reads the rejects log.
+func Rejects(dir string) ([]Reject, error) {
+	data, err := os.ReadFile(filepath.Join(dir, RejectsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rejects log: %w", err)
+	}
+	var out []Reject
+	for line := range strings.SplitSeq(strings.TrimSpace(string(data)), "\n") {
+		if line == "" {
+			continue
+		}
+		var rj Reject
+		if err := json.Unmarshal([]byte(line), &rj); err != nil {
+			return nil, fmt.Errorf("rejects log: %w", err)
+		}
+		out = append(out, rj)
+	}
+	return out, nil
+}
+
+// PPEStatus is what arrived from one ППЭ.
+type PPEStatus struct {
+	PPE      string            `json:"ppe"`
+	Stations int               `json:"stations"` // registered keys
+	Packages []receipt.Receipt `json:"packages"` // accepted versions, by package then version
+}
+
+// Status is the board of the РЦОИ: per ППЭ what arrived, and the refusals.
+type Status struct {
+	PPE     []PPEStatus `json:"ppe"`
+	Rejects int         `json:"rejects"`
+}
+
+// Status reports what has been accepted, per ППЭ.
+func (r *Receiver) Status(ctx context.Context) (*Status, error) {
+	stations, err := LoadStations(r.dir)
+	if err != nil {
+		return nil, err
+	}
+	byPPE := map[string]*PPEStatus{}
+	var order []string
+	get := func(ppe string) *PPEStatus {
+		if byPPE[ppe] == nil {
+			byPPE[ppe] = &PPEStatus{PPE: ppe, Packages: []receipt.Receipt{}}
+			order = append(order, ppe)
+		}
+		return byPPE[ppe]
+	}
+	for _, s := range stations {
+		get(s.PPE).Stations++
+	}
+	keys, err := r.store.List(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		rc, err := r.readReceipt(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		if rc != nil {
+			ps := get(rc.PPE)
+			ps.Packages = append(ps.Packages, *rc)
+		}
+	}
+	st := &Status{}
+	slicesSortStrings(order)
+	for _, ppe := range order {
+		ps := byPPE[ppe]
+		sortReceipts(ps.Packages)
+		st.PPE = append(st.PPE, *ps)
+	}
+	rj, err := Rejects(r.dir)
+	if err != nil {
+		return nil, err
+	}
+	st.Rejects = len(rj)
+	return st, nil
+}
+
+func refused(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, a...))
+}
+
+func slicesSortStrings(s []string) { slices.Sort(s) }
+
+func sortReceipts(rs []receipt.Receipt) {
+	slices.SortFunc(rs, func(a, b receipt.Receipt) int {
+		if c := strings.Compare(a.Package, b.Package); c != 0 {
+			return c
+		}
+		return a.Version - b.Version
+	})
+}
