@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,20 +9,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
-	"time"
 
 	"giascan/forms"
-	"giascan/hardware"
 	"giascan/hardware/sim"
-	"giascan/recognition"
-	"giascan/recognition/imagein"
+	"giascan/station/ops"
+	"giascan/station/store"
 )
 
 func init() {
 	register(&command{
 		name:    "demo",
-		summary: "show the station at work with no hardware: print a demo auditorium's blanks, scan it with the simulated ADF, recognise every page",
+		summary: "show the station at work with no hardware: import a demo exam, print its blanks, scan an auditorium with the simulated ADF, reconcile",
 		run:     runDemo,
 	})
 }
@@ -37,18 +37,17 @@ var typeNames = map[string]string{
 	forms.TypePPE15:     "ППЭ-15",
 }
 
+// demoMarker marks a data folder the demo made, so that a re-run may
+// start it afresh without ever wiping a real station's data.
+const demoMarker = ".station-demo"
+
 func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("demo")
 	data := addDataFlag(fs)
-	count := fs.String("count", "40", "pages in the simulated stack")
 	seed := fs.String("seed", "2025", "seed of the simulated stack")
 	profile := fs.String("profile", "real", "scan quality: clean, real or hard")
 	if _, err := parseFlags(fs, args); err != nil {
 		return helpOrError(e, fs, err)
-	}
-	n, err := parseCount("count", *count, 2000)
-	if err != nil {
-		return err
 	}
 	s, err := strconv.ParseInt(*seed, 10, 64)
 	if err != nil {
@@ -58,148 +57,238 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return badInput("--profile: %v", err)
 	}
-	if err := checkDataDir(*data); err != nil {
+	sheets, n := demoStack(s)
+	if n == 0 {
+		return badInput("--seed %d: the simulated stack has no single-auditorium start; try another seed", s)
+	}
+	if err := freshDemoFolder(*data); err != nil {
 		return err
 	}
-	// The feeder jams a third of the way through and double-feeds later on,
-	// so the demo shows how the station handles both without losing a page.
-	adf, err := sim.New(s, n, sim.Settings{Profile: prof}, sim.Faults{JamAfter: n / 3, DoubleFeedAt: 2 * n / 3})
-	if err != nil {
-		return badInput("simulated scanner: %v", err)
-	}
-	dir := filepath.Join(*data, "demo")
-	scans := filepath.Join(dir, "scans")
-	if err := os.RemoveAll(scans); err != nil {
-		return fmt.Errorf("clear previous demo scans: %w", err)
-	}
-	if err := os.MkdirAll(scans, 0o755); err != nil {
-		return fmt.Errorf("demo folder: %w", err)
-	}
+	first := sheets[0].ID
 	out := e.stdout
 	fmt.Fprintf(out, "Станция сканирования — демонстрация без оборудования\nДанные станции: %s\n\n", *data)
 
-	first := adf.Sheets()[0].ID
-	examFile := filepath.Join(dir, "exam.json")
-	if err := writeDemoExam(examFile, adf.Sheets()); err != nil {
+	// 1. The exam file, as the РЦОИ would send it, imported whole.
+	examFile := filepath.Join(*data, "exam.json")
+	if err := writeDemoExam(examFile, sheets); err != nil {
 		return err
 	}
-	kitsPDF, formPDF := filepath.Join(dir, "kits.pdf"), filepath.Join(dir, "ppe-13-02-mash.pdf")
+	quiet := &env{stdout: io.Discard, stderr: io.Discard, stdin: e.stdin}
+	if err := runExam(ctx, quiet, []string{"import", "--data", *data, examFile}); err != nil {
+		return fmt.Errorf("import the demo exam: %w", err)
+	}
+	fmt.Fprintf(out, "1. Импортирован экзамен (%s): %s, %s.%s.%s, ППЭ %s, аудитория %s\n", examFile, forms.Subjects[first.Subject],
+		first.Date[6:8], first.Date[4:6], first.Date[0:4], first.PPE, first.Auditorium)
+
+	// 2. Printed blanks of the auditorium.
+	kitsPDF, formPDF := filepath.Join(*data, "print", "kits.pdf"), filepath.Join(*data, "print", "ppe-13-02-mash.pdf")
+	if err := os.MkdirAll(filepath.Dir(kitsPDF), 0o755); err != nil {
+		return fmt.Errorf("demo print folder: %w", err)
+	}
 	if err := printDemoBlanks(ctx, e, *data, first, kitsPDF, formPDF); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "1. Напечатаны бланки аудитории %s ППЭ %s: %s\n   и форма ППЭ-13-02-МАШ: %s\n", first.Auditorium, first.PPE, kitsPDF, formPDF)
-	fmt.Fprintf(out, "   Файл экзамена для РЦОИ-формата: %s\n\n", examFile)
+	fmt.Fprintf(out, "2. Напечатаны комплекты бланков: %s\n   и форма ППЭ-13-02-МАШ: %s\n\n", kitsPDF, formPDF)
 
-	rc, err := newRecognizer()
+	// 3. The auditorium's stack through the simulated ADF, with a jam, a
+	// double feed and one лист 2 lost on the way to the scanner.
+	drop := 0
+	for i, sh := range sheets {
+		if sh.ID.Type == forms.TypeBO2Sheet2 && i > n/2 {
+			drop = i + 1
+			break
+		}
+	}
+	device := fmt.Sprintf("sim:seed=%d,count=%d,profile=%s,jam=%d,double=%d", s, n, prof, n/3, 2*n/3)
+	if drop > 0 {
+		device += fmt.Sprintf(",drop=%d", drop)
+	}
+	fmt.Fprintf(out, "3. Сканирование аудитории %s: симулятор сканера с автоподатчиком, %d листов в лотке\n", first.Auditorium, n)
+	scanEnv := &env{stdout: io.Discard, stderr: &indent{w: out}, stdin: e.stdin}
+	if err := runScan(ctx, scanEnv, []string{"--data", *data, "--ppe", first.PPE, "--auditorium", first.Auditorium,
+		"--device", device, "--on-fault", "continue"}); err != nil {
+		return fmt.Errorf("demo scan: %w", err)
+	}
+	place := store.Place{PPE: first.PPE, Auditorium: first.Auditorium}
+	o, closeOps, err := openOps(*data)
 	if err != nil {
 		return err
 	}
-	dev := adf.Device()
-	fmt.Fprintf(out, "2. Сканирование: %s, автоподатчик, %d страниц в лотке\n", dev.Name, n)
-	stats := demoStats{}
-	deliver := func(p hardware.Page) error {
-		return stats.page(out, rc, adf, scans, p)
+	pages, err := o.St.Pages(place)
+	if err != nil {
+		closeOps()
+		return err
 	}
-	start := time.Now()
-	for {
-		err := adf.Scan(ctx, hardware.Options{Source: hardware.ADF}, deliver)
-		var fault *hardware.Fault
-		if errors.As(err, &fault) {
-			fmt.Fprintf(out, "   ⚠ %s.\n     (в демонстрации лист возвращается в лоток сам)\n", faultMessage(fault))
-			continue
+	fmt.Fprintln(out)
+	form := 0
+	for _, p := range pages {
+		fmt.Fprintln(out, "   "+demoPageLine(p))
+		if p.Result != nil && p.Result.Type == forms.TypePPE1302 {
+			form = p.Seq
 		}
-		if err != nil {
-			return fmt.Errorf("scan: %w", err)
-		}
-		break
 	}
-	elapsed := time.Since(start)
-	fmt.Fprintf(out, "\n   Лоток пуст. Страниц: %d за %.1f с; опознано верно: %d; на проверку оператору: %d; расхождений с эталоном без пометки: %d\n\n",
-		stats.pages, elapsed.Seconds(), stats.identified, stats.review, stats.silent)
-	fmt.Fprintf(out, "Что дальше:\n")
+
+	// 4. The head confirms ППЭ-13-02-МАШ from its scan when every digit
+	// was read with certainty; otherwise a person types the doubtful ones.
+	fmt.Fprintln(out)
+	if form > 0 {
+		ref := store.Ref{Place: place, Seq: form}
+		typed := demoHeaderFields(o, ref, first)
+		_, err := o.ConfirmForm1302("demo", ref, typed)
+		switch {
+		case err == nil && len(typed) > 0:
+			fmt.Fprintf(out, "4. ППЭ-13-02-МАШ (страница %d): руководитель сверил с бумажной формой сомнительные поля %v и подтвердил значения.\n", form, sortedKeys(typed))
+		case err == nil:
+			fmt.Fprintf(out, "4. Все цифры ППЭ-13-02-МАШ (страница %d) прочитаны уверенно; значения подтверждены.\n", form)
+		case ops.IsInput(err):
+			fmt.Fprintf(out, "4. ППЭ-13-02-МАШ (страница %d) ждёт руководителя: %v.\n   Команда: bin/station form1302 confirm --data %s --ppe %s --auditorium %s --page %d --set ПОЛЕ=ЧИСЛО …\n",
+				form, err, *data, place.PPE, place.Auditorium, form)
+		default:
+			closeOps()
+			return err
+		}
+	}
+	closeOps()
+
+	// 5. The reconciliation report, as `station report` prints it.
+	fmt.Fprintln(out, "\n5. Сверка (station report):")
+	if err := runReport(ctx, &env{stdout: &indent{w: out}, stderr: e.stderr}, []string{"--data", *data}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nЧто дальше:\n")
 	fmt.Fprintf(out, "  • откройте %s — так выглядят напечатанные комплекты (БО №1, БО №2 листы 1 и 2);\n", kitsPDF)
-	fmt.Fprintf(out, "  • сканы лежат в %s, эталон заполнения — в %s;\n", scans, filepath.Join(scans, "truth.jsonl"))
-	fmt.Fprintf(out, "  • распознайте их заново: bin/station recognize %s\n", scans)
-	fmt.Fprintf(out, "  • сделайте свой тестовый набор: bin/station testscan --out /tmp/corpus --count 100 --seed 7 --profile hard\n")
+	fmt.Fprintf(out, "  • сканы — в %s; распознайте их заново: bin/station recognize %s\n", filepath.Join(*data, "pages"), filepath.Join(*data, "pages"))
+	fmt.Fprintf(out, "  • исправления: bin/station page --help, bin/station review --help; закрытие: bin/station auditorium close --data %s --ppe %s --auditorium %s --reason «…»\n", *data, place.PPE, place.Auditorium)
+	fmt.Fprintf(out, "  • журнал действий: bin/station audit show --data %s; проверка цепочки: bin/station audit verify --data %s\n", *data, *data)
+	fmt.Fprintf(out, "  • свой тестовый набор сканов с эталоном: bin/station testscan --out /tmp/corpus --count 100 --seed 7 --profile hard\n")
 	return nil
 }
 
-// demoStats counts what the demo scan showed.
-type demoStats struct {
-	pages, identified, review, silent int
-	truth                             []forms.PageResult
+// demoHeaderFields plays the head of the ППЭ checking the doubtful header
+// fields of ППЭ-13-02-МАШ against the paper: in the demo the paper says
+// what the exam says. Doubtful table cells are left for a person.
+func demoHeaderFields(o *ops.Ops, ref store.Ref, id forms.Identity) map[string]string {
+	f, err := o.FormOf(ref, nil)
+	if err != nil {
+		return nil
+	}
+	paper := map[string]string{"region": id.Region, "ppe": id.PPE, "subject": id.Subject,
+		"date": id.Date[6:8] + id.Date[4:6] + id.Date[2:4]}
+	typed := map[string]string{}
+	for _, field := range f.Uncertain {
+		v, ok := paper[field]
+		if !ok {
+			return nil
+		}
+		typed[field] = v
+	}
+	return typed
 }
 
-// page stores, recognises and reports one delivered page, and compares it
-// with what the simulator drew.
-func (st *demoStats) page(out io.Writer, rc *recognition.Recognizer, adf *sim.ADF, dir string, p hardware.Page) error {
-	name := p.Name
-	if name == "" {
-		name = fmt.Sprintf("%04d.%s", p.Seq, p.Format)
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	if err := writeAtomic(dir, name, p.Data); err != nil {
-		return err
-	}
-	res := forms.NewPageResult(filepath.Join(dir, name), 1)
-	doc, err := imagein.FromBytes(p.Data, name, imagein.Limits{})
-	if err == nil {
-		mat, _, perr := doc.Page(0)
-		if perr == nil {
-			res = rc.Page(mat)
-			res.File, res.Page = filepath.Join(dir, name), 1
-			mat.Close()
-		} else {
-			res.Error = perr.Error()
+	sort.Strings(keys)
+	return keys
+}
+
+// freshDemoFolder empties a data folder the demo made before, and refuses
+// a folder with other content: a real station's data is never wiped.
+func freshDemoFolder(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return badInput("--data %s: %v", dir, err)
+	case len(entries) == 0:
+	default:
+		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
+			return badInput("--data %s: папка не пуста и создана не демонстрацией; укажите пустую или новую папку", dir)
 		}
-		doc.Close()
-	} else {
-		res.Error = err.Error()
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("clear the previous demo: %w", err)
+		}
 	}
-	st.pages++
-	truth, _ := adf.Truth(p.Seq)
-	truth.File = filepath.Join(dir, name)
-	st.truth = append(st.truth, truth)
-	if err := writeTruth(filepath.Join(dir, "truth.jsonl"), st.truth); err != nil {
-		return err
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return badInput("--data %s: %v", dir, err)
+	}
+	return os.WriteFile(filepath.Join(dir, demoMarker), []byte("made by `station demo`, which may replace this folder\n"), 0o644)
+}
+
+// demoStack picks the longest simulated stack (up to 36 sheets) that holds
+// exactly one auditorium and the ППЭ forms, so one scan covers it all.
+func demoStack(seed int64) ([]sim.Sheet, int) {
+	var best []sim.Sheet
+	for n := 10; n <= 36; n++ {
+		sheets, err := sim.Plan(seed, n)
+		if err != nil {
+			break
+		}
+		auds := map[string]bool{}
+		for _, sh := range sheets {
+			if sh.ID.Auditorium != "0000" {
+				auds[sh.ID.Auditorium] = true
+			}
+			if sh.ID.PPE != sheets[0].ID.PPE {
+				auds["other ППЭ"] = true
+			}
+		}
+		if len(auds) == 1 {
+			best = sheets
+		}
+	}
+	return best, len(best)
+}
+
+// demoPageLine is one stored page as the operator sees it.
+func demoPageLine(p store.Page) string {
+	if p.Result == nil {
+		return fmt.Sprintf("стр. %3d  ещё не распознана", p.Seq)
+	}
+	r := p.Result
+	kind := typeNames[r.Type]
+	if kind == "" {
+		kind = "не опознана"
+	}
+	kit := ""
+	if r.Context.Kit != "" && r.Context.Kit != forms.NoKit {
+		kit = "ИК " + r.Context.Kit
 	}
 	verdict := "✓"
 	switch {
-	case res.Error != "":
-		verdict = "не прочитана: " + res.Error
-		st.review++
-	case res.NeedsReview:
-		verdict = fmt.Sprintf("на проверку: %v", res.Review)
-		st.review++
+	case r.Error != "":
+		verdict = "не прочитана: " + r.Error
+	case r.NeedsReview:
+		verdict = fmt.Sprintf("на проверку: %v", r.Review)
 	}
-	score := recognition.Score([]forms.PageResult{truth}, []forms.PageResult{res})
-	if len(score.Silent) > 0 {
-		st.silent++
-		verdict += " (расходится с эталоном)"
-	} else if res.Error == "" && !res.NeedsReview {
-		st.identified++
-	}
-	kind := typeNames[res.Type]
-	if kind == "" {
-		kind = "?"
-	}
-	kit := ""
-	if res.Context.Kit != "" && res.Context.Kit != forms.NoKit {
-		kit = "ИК " + res.Context.Kit
-	}
-	fmt.Fprintf(out, "   стр. %3d  %-14s %-13s %-13s %s\n", p.Seq, kind, res.Barcode, kit, verdict)
-	return nil
+	return fmt.Sprintf("стр. %3d  %-14s %-13s %-13s %s", p.Seq, kind, r.Barcode, kit, verdict)
 }
 
-func writeTruth(path string, lines []forms.PageResult) error {
-	var buf []byte
-	for _, l := range lines {
-		b, err := json.Marshal(l)
-		if err != nil {
-			return err
+// indent prefixes every line written through it, to set a command's
+// output inside the demo's own.
+type indent struct {
+	w   io.Writer
+	mid bool
+}
+
+func (in *indent) Write(p []byte) (int, error) {
+	for _, line := range bytes.SplitAfter(p, []byte("\n")) {
+		if len(line) == 0 {
+			continue
 		}
-		buf = append(append(buf, b...), '\n')
+		if !in.mid {
+			if _, err := io.WriteString(in.w, "   "); err != nil {
+				return 0, err
+			}
+		}
+		if _, err := in.w.Write(line); err != nil {
+			return 0, err
+		}
+		in.mid = line[len(line)-1] != '\n'
 	}
-	return writeAtomic(filepath.Dir(path), filepath.Base(path), buf)
+	return len(p), nil
 }
 
 // writeDemoExam writes the exam file (exam.md) of the simulated stack's
