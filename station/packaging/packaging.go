@@ -1,0 +1,432 @@
+// Package packaging builds the packages a station sends to the РЦОИ from
+// its store: one package per closed auditorium and one closing set per
+// ППЭ, each sealed (encrypted to the РЦОИ and signed by the station) into
+// the outbox of the data folder.
+//
+// Outbox layout, DATA/outbox/PPE/:
+//
+//	NAME.tar.age       ciphertext (transport/seal)
+//	NAME.sig           station's signed statement
+//	NAME.manifest.json the package's manifest.json, kept in the clear so
+//	                   the station can tell what it sealed without keys
+//
+// NAME is the package id and version (pkg.Manifest.Name). A sealed version
+// is never overwritten: a rebuild whose pages differ from the last sealed
+// version gets the next version number; a rebuild with the same pages
+// returns the sealed version as it is. The signature file is linked into
+// place last, so a package without one is unfinished and is ignored.
+//
+// The ППЭ-15 protocol signs off the ППЭ summary manifest (see Summary):
+// a JSON document listing, for every auditorium package of the ППЭ, its id,
+// version and manifest hash. The QR key H of the printed protocol is the
+// first 16 hex digits of the SHA-256 of that document's bytes.
+package packaging
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"giascan/station/audit"
+	"giascan/station/exam"
+	"giascan/station/store"
+	"giascan/transport/pkg"
+	"giascan/transport/seal"
+)
+
+// OutboxDir is the folder of a ППЭ's sealed packages in a data folder.
+func OutboxDir(data, ppe string) string { return filepath.Join(data, "outbox", ppe) }
+
+// ManifestExt is the extension of the clear copy of a sealed manifest.
+const ManifestExt = ".manifest.json"
+
+// ErrNotClosed is wrapped when an auditorium is packaged before it is
+// closed.
+var ErrNotClosed = errors.New("аудитория не закрыта")
+
+// Packager builds and seals packages from one store.
+type Packager struct {
+	Store   *store.Store
+	Data    string  // data folder: keys, audit log, outbox
+	Profile Profile // page images; Bilevel when empty
+	// Station is the station id written into manifests; when empty it is
+	// derived from the station's public key (StationID).
+	Station string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Sealed is one sealed package in the outbox.
+type Sealed struct {
+	Manifest     pkg.Manifest
+	ManifestHash string
+	Ciphertext   string // path
+	Signature    string // path
+	Size         int64  // ciphertext bytes
+	// Reused is true when the build found the same pages already sealed
+	// and made no new version.
+	Reused bool
+}
+
+// StationID names a station by the fingerprint of its public key: unique,
+// stable, and known to the РЦОИ, which registered that key.
+func StationID(data string) (string, error) {
+	pub, err := seal.LoadStationPublicKey(seal.KeyDir(data))
+	if err != nil {
+		return "", fmt.Errorf("ключ станции не найден: выполните station keys init (%w)", err)
+	}
+	return "st-" + seal.Fingerprint(pub), nil
+}
+
+func (p *Packager) now() time.Time {
+	if p.Now != nil {
+		return p.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (p *Packager) profile() Profile {
+	if p.Profile == "" {
+		return Bilevel
+	}
+	return p.Profile
+}
+
+// keys loads what sealing needs; refusing early, before any image work.
+func (p *Packager) keys() (ed25519.PrivateKey, []age.Recipient, string, error) {
+	dir := seal.KeyDir(p.Data)
+	key, err := seal.LoadStationKey(dir)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("ключ станции не загружен: выполните station keys init (%w)", err)
+	}
+	rcpt, _, err := seal.LoadRecipients(dir)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("ключи РЦОИ не загружены: выполните station keys import (%w)", err)
+	}
+	id := p.Station
+	if id == "" {
+		id = "st-" + seal.Fingerprint(key.Public().(ed25519.PublicKey))
+	}
+	return key, rcpt, id, nil
+}
+
+// examContext turns the store's exam into a package's exam context.
+func examContext(e *exam.Exam, ppe, auditorium string) pkg.Exam {
+	return pkg.Exam{Level: e.Level, Region: e.Region, PPE: ppe, Auditorium: auditorium,
+		Subject: e.Subject, Date: strings.ReplaceAll(e.Date, "-", "")}
+}
+
+// Auditorium builds and seals the package of a closed auditorium.
+func (p *Packager) Auditorium(place store.Place) (*Sealed, error) {
+	e, err := p.Store.Exam()
+	if err != nil {
+		return nil, err
+	}
+	closures, err := p.Store.Closures()
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(closures, func(c store.Closure) bool { return c.Place == place }) {
+		return nil, fmt.Errorf("%w: аудитория %s ППЭ %s ещё открыта; закройте её (station auditorium close), затем соберите пакет", ErrNotClosed, place.Auditorium, place.PPE)
+	}
+	key, rcpt, station, err := p.keys()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := p.Store.Pages(place)
+	if err != nil {
+		return nil, err
+	}
+	x, err := audit.ReadExcerpt(p.Data, audit.Filter{PPE: place.PPE, Auditorium: place.Auditorium, Station: true})
+	if err != nil {
+		return nil, fmt.Errorf("выписка журнала аудита не составлена: %w", err)
+	}
+	reviews := reviewsOf(x)
+	ex := examContext(e, place.PPE, place.Auditorium)
+	b, err := p.newBuilder(ex, station)
+	if err != nil {
+		return nil, err
+	}
+	for _, pg := range pages {
+		if pg.Status != store.Active {
+			continue
+		}
+		if err := p.addPage(b, pg, pg.Seq, reviews[pg.Seq]); err != nil {
+			return nil, err
+		}
+	}
+	if err := addJSON(b.AddAudit, "audit.json", x); err != nil {
+		return nil, err
+	}
+	return p.seal(b, key, rcpt, station)
+}
+
+// newBuilder starts a package with the next free version number.
+func (p *Packager) newBuilder(ex pkg.Exam, station string) (*pkg.Builder, error) {
+	id := pkg.PackageID(ex)
+	last, err := Versions(p.Data, ex.PPE, id)
+	if err != nil {
+		return nil, err
+	}
+	v := 1
+	if len(last) > 0 {
+		v = last[len(last)-1] + 1
+	}
+	return pkg.NewBuilder(pkg.Manifest{Format: pkg.FormatVersion, Exam: ex, Station: station, ID: id, Version: v, Created: p.now()}), nil
+}
+
+// addPage re-encodes a stored page in the packager's profile and adds it
+// with its record.
+func (p *Packager) addPage(b *pkg.Builder, pg store.Page, seq int, reviewed []pkg.Review) error {
+	data, err := p.Store.Image(pg)
+	if err != nil {
+		return fmt.Errorf("страница %d аудитории %s: %w", pg.Seq, pg.Auditorium, err)
+	}
+	prof := p.profile()
+	img, err := Encode(data, pg.File, pg.DPI, prof)
+	if err != nil {
+		return fmt.Errorf("страница %d аудитории %s не перекодирована: %w; отсканируйте её заново", pg.Seq, pg.Auditorium, err)
+	}
+	rec := pkg.Page{Seq: seq, File: fmt.Sprintf("page-%04d%s", seq, prof.Ext()), Reviewed: reviewed}
+	if r := pg.Result; r != nil {
+		rec.Type, rec.Barcode, rec.Kit = r.Type, r.Barcode, r.Context.Kit
+		if r.Context.Sheet != nil {
+			rec.Sheet = *r.Context.Sheet
+		}
+		rec.Flags = slices.Clone(r.Flags)
+		if rec.Recognition, err = json.Marshal(r); err != nil {
+			return fmt.Errorf("страница %d: %w", pg.Seq, err)
+		}
+	}
+	return b.AddPage(rec, bytes.NewReader(img))
+}
+
+// addJSON adds v as an indented JSON file.
+func addJSON(add func(string, io.Reader) error, name string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return add(name, bytes.NewReader(append(data, '\n')))
+}
+
+// reviewsOf collects, by page seq, the values people confirmed or
+// corrected, with who and when, from an auditorium's audit excerpt.
+func reviewsOf(x *audit.Excerpt) map[int][]pkg.Review {
+	out := map[int][]pkg.Review{}
+	for _, e := range x.Entries {
+		if e.Action != audit.ActionReviewConfirm && e.Action != audit.ActionReviewCorrect {
+			continue
+		}
+		var v map[string]string
+		if json.Unmarshal(e.After, &v) != nil || v["field"] == "" {
+			continue
+		}
+		out[e.Subject.Page] = append(out[e.Subject.Page], pkg.Review{Field: v["field"], Value: v["value"], By: e.Actor, At: e.Time})
+	}
+	return out
+}
+
+// seal writes the package, seals it and links it into the outbox, unless
+// the last sealed version has the same pages.
+func (p *Packager) seal(b *pkg.Builder, key ed25519.PrivateKey, rcpt []age.Recipient, station string) (*Sealed, error) {
+	m := b.Manifest()
+	if prev, err := Latest(p.Data, m.Exam.PPE, m.ID); err != nil {
+		return nil, err
+	} else if prev != nil && samePages(prev.Manifest, m) {
+		prev.Reused = true
+		return prev, nil
+	}
+	var tarBuf bytes.Buffer
+	hash, err := b.Write(&tarBuf)
+	if err != nil {
+		return nil, fmt.Errorf("пакет не собран: %w", err)
+	}
+	var mbuf bytes.Buffer
+	{
+		pk, err := pkg.Read(bytes.NewReader(tarBuf.Bytes()), int64(tarBuf.Len()))
+		if err != nil {
+			return nil, fmt.Errorf("собранный пакет не читается: %w", err)
+		}
+		mbuf.Write(pk.ManifestBytes)
+	}
+	var ct bytes.Buffer
+	sig, err := seal.Seal(&ct, &tarBuf, rcpt, key, seal.Info{Station: station, Package: m.ID, Version: m.Version, ManifestHash: hash})
+	if err != nil {
+		return nil, fmt.Errorf("пакет не зашифрован: %w", err)
+	}
+	dir := OutboxDir(p.Data, m.Exam.PPE)
+	base := filepath.Join(dir, m.Name())
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("папка исходящих пакетов %s не создана: %w", dir, err)
+	}
+	// Ciphertext and manifest first, signature last: a reader takes a
+	// package as sealed only once its .sig exists.
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{{base + seal.CiphertextExt, ct.Bytes()}, {base + ManifestExt, mbuf.Bytes()}, {base + seal.SignatureExt, sig}} {
+		if err := writeNew(f.path, f.data); err != nil {
+			return nil, err
+		}
+	}
+	return &Sealed{Manifest: m, ManifestHash: hash, Ciphertext: base + seal.CiphertextExt, Signature: base + seal.SignatureExt, Size: int64(ct.Len())}, nil
+}
+
+// samePages tells whether two manifests hold the same page images with
+// the same records: then a rebuild adds nothing the РЦОИ lacks.
+func samePages(a, b pkg.Manifest) bool {
+	ja, _ := json.Marshal(a.Pages)
+	jb, _ := json.Marshal(b.Pages)
+	if !bytes.Equal(ja, jb) || len(a.Protocols) != len(b.Protocols) {
+		return false
+	}
+	for i := range a.Protocols {
+		// The summary and protocol files are content, the audit is not:
+		// it grows with every command and would make every rebuild new.
+		if a.Protocols[i] != b.Protocols[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// writeNew writes a file through a temporary file and links it into
+// place, refusing to replace an existing file (a sealed version is never
+// overwritten).
+func writeNew(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("файл %s не записан: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Link(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("файл %s не записан: %w; проверьте место на диске", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	_ = d.Sync() // not every file system syncs folders; the data is synced
+	return nil
+}
+
+var reName = regexp.MustCompile(`^(.+)-v([0-9]+)` + regexp.QuoteMeta(seal.SignatureExt) + `$`)
+
+// Versions lists the sealed versions of package id in a ППЭ's outbox,
+// ascending. Only versions with a signature file count.
+func Versions(data, ppe, id string) ([]int, error) {
+	ents, err := os.ReadDir(OutboxDir(data, ppe))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("папка исходящих пакетов не читается: %w", err)
+	}
+	var out []int
+	for _, e := range ents {
+		m := reName.FindStringSubmatch(e.Name())
+		if m == nil || m[1] != id {
+			continue
+		}
+		if v, err := strconv.Atoi(m[2]); err == nil {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Latest returns the newest sealed version of package id, or nil.
+func Latest(data, ppe, id string) (*Sealed, error) {
+	vs, err := Versions(data, ppe, id)
+	if err != nil || len(vs) == 0 {
+		return nil, err
+	}
+	return load(data, ppe, fmt.Sprintf("%s-v%d", id, vs[len(vs)-1]))
+}
+
+func load(data, ppe, name string) (*Sealed, error) {
+	base := filepath.Join(OutboxDir(data, ppe), name)
+	mb, err := os.ReadFile(base + ManifestExt)
+	if err != nil {
+		return nil, fmt.Errorf("манифест пакета %s не читается: %w", name, err)
+	}
+	s := &Sealed{ManifestHash: pkg.ManifestHash(mb), Ciphertext: base + seal.CiphertextExt, Signature: base + seal.SignatureExt}
+	if err := json.Unmarshal(mb, &s.Manifest); err != nil {
+		return nil, fmt.Errorf("манифест пакета %s повреждён: %w", name, err)
+	}
+	if fi, err := os.Stat(s.Ciphertext); err == nil {
+		s.Size = fi.Size()
+	} else {
+		return nil, fmt.Errorf("пакет %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// List returns the newest sealed version of every package of a ППЭ, by id.
+func List(data, ppe string) ([]*Sealed, error) {
+	ents, err := os.ReadDir(OutboxDir(data, ppe))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("папка исходящих пакетов не читается: %w", err)
+	}
+	newest := map[string]int{}
+	for _, e := range ents {
+		if m := reName.FindStringSubmatch(e.Name()); m != nil {
+			v, _ := strconv.Atoi(m[2])
+			newest[m[1]] = max(newest[m[1]], v)
+		}
+	}
+	ids := make([]string, 0, len(newest))
+	for id := range newest {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var out []*Sealed
+	for _, id := range ids {
+		s, err := load(data, ppe, fmt.Sprintf("%s-v%d", id, newest[id]))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// SHA256 returns the hex SHA-256 of data.
+func SHA256(data []byte) string {
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}
