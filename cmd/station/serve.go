@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+
+	"giascan/station/audit"
+	"giascan/station/store"
+	"giascan/station/users"
+	"giascan/station/web"
+)
+
+func init() {
+	register(&command{
+		name:    "serve",
+		summary: "run the web interface for operators and the head of the ППЭ/ППОИ (serve --listen 127.0.0.1:8080)",
+		run:     runServe,
+	})
+}
+
+const serveUsage = "usage: station serve [--data DIR] [--listen ADDR]"
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("serve")
+	data := addDataFlag(fs)
+	listen := fs.String("listen", "127.0.0.1:8080", "`address` to listen on; keep it on the station or the local network")
+	pos, err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(e.stdout, serveUsage)
+		flagUsage(e.stdout, fs)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return badInput("unexpected argument %q", pos[0])
+	}
+	if err := checkDataDir(*data); err != nil {
+		return err
+	}
+	if _, _, err := net.SplitHostPort(*listen); err != nil {
+		return badInput("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8080", *listen)
+	}
+	db := users.Open(*data)
+	list, err := db.List()
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		// There is no default account: without one nobody could sign in.
+		return badInput("в папке данных %s нет пользователей: сначала добавьте их командой station user add --data %s --login ЛОГИН --role head", *data, *data)
+	}
+	// The server holds the store and the audit log for as long as it runs:
+	// both are locked exclusively, so other commands wait for it to stop.
+	st, err := store.Open(*data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log, err := audit.Open(*data)
+	if err != nil {
+		return fmt.Errorf("журнал аудита: %w", err)
+	}
+	defer log.Close()
+	srv, err := web.New(web.Config{Store: st, Log: log, Users: db})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("адрес %s занят или недоступен (%v): укажите другой в --listen", *listen, err)
+	}
+	fmt.Fprintf(e.stdout, "Веб-интерфейс станции: http://%s/ (остановить — Ctrl+C)\n", ln.Addr())
+	err = srv.Serve(ctx, ln)
+	fmt.Fprintln(e.stdout, "Веб-интерфейс остановлен.")
+	return err
+}
