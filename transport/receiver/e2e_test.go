@@ -1,0 +1,397 @@
+package receiver_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"giascan/transport/receiver"
+	"giascan/transport/receiver/receipt"
+	"giascan/transport/upload"
+)
+
+// proxy stands for the network between station and РЦОИ: it forwards TCP
+// on loopback, throttles the station's direction to rate bytes a second,
+// and cuts every connection when the bytes forwarded pass each of cuts.
+type proxy struct {
+	ln   net.Listener
+	rate int
+	wg   sync.WaitGroup
+
+	mu        sync.Mutex
+	backend   string
+	cuts      []int64
+	cutsDone  int
+	forwarded int64
+	conns     map[net.Conn]bool
+}
+
+func newProxy(t *testing.T, backend string, rate int, cuts ...int64) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, rate: rate, backend: backend, cuts: cuts, conns: map[net.Conn]bool{}}
+	p.wg.Add(1)
+	go p.serve()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *proxy) addr() string { return "http://" + p.ln.Addr().String() }
+
+func (p *proxy) setBackend(addr string) {
+	p.mu.Lock()
+	p.backend = addr
+	p.mu.Unlock()
+}
+
+func (p *proxy) stats() (forwarded int64, cuts int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.forwarded, p.cutsDone
+}
+
+func (p *proxy) close() {
+	p.ln.Close()
+	p.mu.Lock()
+	for c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+func (p *proxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.wg.Add(1)
+		go p.handle(c)
+	}
+}
+
+func (p *proxy) track(cs ...net.Conn) {
+	p.mu.Lock()
+	for _, c := range cs {
+		p.conns[c] = true
+	}
+	p.mu.Unlock()
+}
+
+func (p *proxy) untrack(cs ...net.Conn) {
+	p.mu.Lock()
+	for _, c := range cs {
+		delete(p.conns, c)
+		c.Close()
+	}
+	p.mu.Unlock()
+}
+
+func (p *proxy) handle(c net.Conn) {
+	defer p.wg.Done()
+	p.mu.Lock()
+	backend := p.backend
+	p.mu.Unlock()
+	up, err := net.Dial("tcp", backend)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.track(c, up)
+	defer p.untrack(c, up)
+	down := make(chan struct{})
+	go func() {
+		defer close(down)
+		io.Copy(c, up)
+		c.Close()
+	}()
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			time.Sleep(time.Duration(n) * time.Second / time.Duration(p.rate))
+			if _, werr := up.Write(buf[:n]); werr != nil {
+				break
+			}
+			p.mu.Lock()
+			p.forwarded += int64(n)
+			cut := len(p.cuts) > 0 && p.forwarded >= p.cuts[0]
+			if cut {
+				p.cuts = p.cuts[1:]
+				p.cutsDone++
+			}
+			p.mu.Unlock()
+			if cut {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	up.Close()
+	c.Close()
+	<-down
+}
+
+// runUploader runs an uploader's worker until stop is called.
+func runUploader(u *upload.Uploader) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- u.Run(ctx) }()
+	return func() error {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
+	}
+}
+
+// waitState polls the outbox until the item leaves the queue.
+func waitState(t *testing.T, ob *upload.Outbox, id string, version int, timeout time.Duration) upload.Item {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		it, err := ob.Item(id, version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.State != upload.Queued {
+			return it
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s v%d still queued after %v: %d attempts, offset %d, last error %q", id, version, timeout, it.Attempts, it.Offset, it.LastError)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (f *fixture) uploader(t *testing.T, ob *upload.Outbox, endpoint string) *upload.Uploader {
+	return &upload.Uploader{Outbox: ob, Endpoint: endpoint, ReceiverKey: f.rcv.ReceiptKey(),
+		ChunkSize: 64 << 10, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Poll: time.Second}
+}
+
+func openOutbox(t *testing.T, dir string) *upload.Outbox {
+	t.Helper()
+	ob, err := upload.OpenOutbox(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ob
+}
+
+// A package crosses a 1 Mbit/s link that drops twice, arrives, and the
+// station holds a valid receipt; a resend is acknowledged with the same
+// receipt, a new version is kept, and a refused upload is marked so.
+func TestUploadThroughFlakySlowLink(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	h, err := f.rcv.Handler(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	p := newProxy(t, strings.TrimPrefix(srv.URL, "http://"), 125_000, 70_000, 160_000)
+
+	tarball, m, hash := build(t, "1234", 1, image(t, 250_000))
+	ct, sig := f.sealTar(t, tarball, f.station, m, hash)
+	cp, sp := writeSealed(t, ct, sig)
+	ob := openOutbox(t, t.TempDir())
+	defer ob.Close()
+	if _, err := ob.Enqueue(ctx, cp, sp); err != nil {
+		t.Fatal(err)
+	}
+	u := f.uploader(t, ob, p.addr())
+	var mu sync.Mutex
+	var last upload.Progress
+	u.Progress = func(pr upload.Progress) { mu.Lock(); last = pr; mu.Unlock() }
+	stop := runUploader(u)
+	it := waitState(t, ob, m.ID, 1, 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	if it.State != upload.Delivered {
+		t.Fatalf("state %s: %s", it.State, it.LastError)
+	}
+	rc, err := receipt.Verify(it.Receipt, f.rcv.ReceiptKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc.Package != m.ID || rc.Version != 1 || rc.Manifest != hash || rc.Ciphertext != it.SHA256 || rc.Size != int64(len(ct)) || rc.PPE != "1234" {
+		t.Fatalf("receipt %+v", rc)
+	}
+	if _, cuts := p.stats(); cuts != 2 {
+		t.Fatalf("the link was cut %d times, want 2", cuts)
+	}
+	// Each cut loses at most the chunk in flight.
+	if max := it.Size + 2*u.ChunkSize; it.BytesSent < it.Size || it.BytesSent > max {
+		t.Fatalf("sent %d bytes for %d, want at most %d", it.BytesSent, it.Size, max)
+	}
+	if last.Sent != last.Total || last.Total != it.Size {
+		t.Fatalf("last progress %+v", last)
+	}
+	t.Logf("%d bytes sealed, %d sent in %d attempts over a link cut twice", it.Size, it.BytesSent, it.Attempts)
+
+	// The board shows it.
+	for _, path := range []string{"/", "/status.json"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(m.ID)) {
+			t.Fatalf("GET %s: %d\n%s", path, resp.StatusCode, body)
+		}
+	}
+
+	// The same package from a station that lost its outbox: same receipt.
+	ob2 := openOutbox(t, t.TempDir())
+	defer ob2.Close()
+	if _, err := ob2.Enqueue(ctx, cp, sp); err != nil {
+		t.Fatal(err)
+	}
+	// v2 of the package, and a package signed by a key the РЦОИ does not know.
+	tar2, m2, h2 := build(t, "1234", 2, image(t, 30_000))
+	ct2, sig2 := f.sealTar(t, tar2, f.station, m2, h2)
+	cp2, sp2 := writeSealed(t, ct2, sig2)
+	if _, err := ob2.Enqueue(ctx, cp2, sp2); err != nil {
+		t.Fatal(err)
+	}
+	other := newFixture(t).station
+	tarX, mX, hX := build(t, "4321", 1, image(t, 5_000))
+	ctX, sigX := f.sealTar(t, tarX, other, mX, hX)
+	cpX, spX := writeSealed(t, ctX, sigX)
+	if _, err := ob2.Enqueue(ctx, cpX, spX); err != nil {
+		t.Fatal(err)
+	}
+	stop = runUploader(f.uploader(t, ob2, srv.URL))
+	again := waitState(t, ob2, m.ID, 1, 30*time.Second)
+	v2 := waitState(t, ob2, m2.ID, 2, 30*time.Second)
+	refused := waitState(t, ob2, mX.ID, 1, 30*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if again.State != upload.Delivered || !bytes.Equal(again.Receipt, it.Receipt) {
+		t.Fatalf("resend: %s, same receipt %v", again.State, bytes.Equal(again.Receipt, it.Receipt))
+	}
+	if v2.State != upload.Delivered {
+		t.Fatalf("v2: %s %s", v2.State, v2.LastError)
+	}
+	if refused.State != upload.Refused || !strings.Contains(refused.LastError, "not registered") {
+		t.Fatalf("unregistered key: %s %q", refused.State, refused.LastError)
+	}
+	st, err := f.rcv.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.PPE) != 1 || len(st.PPE[0].Packages) != 2 || st.Rejects != 1 {
+		t.Fatalf("status: %+v", st)
+	}
+}
+
+// The РЦОИ goes down in the middle of an upload, and the station is
+// restarted too; both come back on the same directories and the upload
+// resumes where it stopped instead of starting over.
+func TestUploadResumesAcrossRestarts(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	serve := func(rcv *receiver.Receiver) (*http.Server, string, chan error) {
+		h, err := rcv.Handler(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: h}
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ln) }()
+		return srv, ln.Addr().String(), done
+	}
+	srv1, addr1, done1 := serve(f.rcv)
+	p := newProxy(t, addr1, 125_000)
+
+	tarball, m, hash := build(t, "1234", 1, image(t, 300_000))
+	ct, sig := f.sealTar(t, tarball, f.station, m, hash)
+	cp, sp := writeSealed(t, ct, sig)
+	stationDir := t.TempDir()
+	ob := openOutbox(t, stationDir)
+	if _, err := ob.Enqueue(ctx, cp, sp); err != nil {
+		t.Fatal(err)
+	}
+	stop := runUploader(f.uploader(t, ob, p.addr()))
+
+	// Stop both sides once about 40% has gone through.
+	for {
+		if fw, _ := p.stats(); fw > int64(len(ct))*4/10 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	srv1.Close()
+	<-done1
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	before, err := ob.Item(m.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if before.State != upload.Queued || before.UploadURL == "" {
+		t.Fatalf("before the restart: %+v", before)
+	}
+
+	rcv2, err := receiver.Open(f.rdir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv2, addr2, done2 := serve(rcv2)
+	defer func() { srv2.Close(); <-done2 }()
+	p.setBackend(addr2)
+	ob = openOutbox(t, stationDir)
+	defer ob.Close()
+	stop = runUploader(f.uploader(t, ob, p.addr()))
+	it := waitState(t, ob, m.ID, 1, 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if it.State != upload.Delivered || it.UploadURL != before.UploadURL {
+		t.Fatalf("after the restart: %s via %s (was %s): %s", it.State, it.UploadURL, before.UploadURL, it.LastError)
+	}
+	if _, err := receipt.Verify(it.Receipt, rcv2.ReceiptKey()); err != nil {
+		t.Fatal(err)
+	}
+	// Resumed, not restarted: what was sent before the stop is not sent again.
+	if it.BytesSent > it.Size+2*(64<<10) {
+		t.Fatalf("sent %d bytes for %d: the upload started over", it.BytesSent, it.Size)
+	}
+	t.Logf("%d bytes sealed, %d sent before the stop, %d in all", it.Size, before.BytesSent, it.BytesSent)
+	st, err := rcv2.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.PPE) != 1 || len(st.PPE[0].Packages) != 1 || st.PPE[0].Packages[0].Manifest != hash {
+		t.Fatalf("status %+v", st)
+	}
+}
