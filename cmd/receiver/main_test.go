@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"giascan/transport/receiver"
+	"giascan/transport/seal"
+)
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), &env{stdout: &out, stderr: &errOut}, args)
+	return code, out.String(), errOut.String()
+}
+
+// The commands of a РЦОИ operator: keys, a station, serving, status.
+func TestReceiverCommands(t *testing.T) {
+	rdir := filepath.Join(t.TempDir(), "rcoi")
+	code, out, errOut := runCmd(t, "keys", "init", "--data", rdir)
+	if code != 0 || !strings.Contains(out, "age1") || !strings.Contains(out, "ed25519:") {
+		t.Fatalf("keys init: %d\n%s%s", code, out, errOut)
+	}
+	for _, f := range []string{receiver.IdentityFile, receiver.ReceiptKeyFile} {
+		fi, err := os.Stat(filepath.Join(rdir, f))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v %v", f, fi.Mode(), err)
+		}
+	}
+	if code, _, _ := runCmd(t, "keys", "init", "--data", rdir); code != 1 {
+		t.Fatalf("second keys init: exit %d, want 1 (keys are never replaced)", code)
+	}
+
+	pub, err := seal.GenerateStationKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]string{
+		{"station", "add", "--data", rdir, "--ppe", "12", "--pubkey", seal.FormatPublicKey(pub)},
+		{"station", "add", "--data", rdir, "--ppe", "1234", "--pubkey", "ed25519:nope"},
+		{"station", "add", "--data", rdir, "--ppe", "1234", "extra"},
+		{"status"},
+		{"frobnicate"},
+	} {
+		if code, _, _ := runCmd(t, bad...); code != 2 {
+			t.Errorf("%q: exit %d, want 2", bad, code)
+		}
+	}
+	if code, out, errOut := runCmd(t, "station", "add", "--data", rdir, "--ppe", "1234", "--pubkey", seal.FormatPublicKey(pub)); code != 0 || !strings.Contains(out, "ППЭ 1234") {
+		t.Fatalf("station add: %d\n%s%s", code, out, errOut)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, &env{stdout: io.Discard, stderr: io.Discard, ready: func(a string) { addr <- a }},
+			[]string{"serve", "--data", rdir, "--listen", "127.0.0.1:0"})
+	}()
+	var a string
+	select {
+	case a = <-addr:
+	case code := <-done:
+		t.Fatalf("serve exited %d", code)
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	resp, err := http.Get("http://" + a + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve: exit %d", code)
+	}
+	if !strings.Contains(string(body), "ППЭ 1234") {
+		t.Fatalf("board:\n%s", body)
+	}
+
+	code, out, errOut = runCmd(t, "status", "--data", rdir, "--json")
+	var st receiver.Status
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || len(st.PPE) != 1 || st.PPE[0].PPE != "1234" || st.PPE[0].Stations != 1 {
+		t.Fatalf("status --json: %d\n%s%s", code, out, errOut)
+	}
+}
