@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"giascan/station/packaging"
+)
+
+func init() {
+	register(&command{name: "export", summary: "write the sealed packages of a ППЭ to a removable medium, checked", run: runExport})
+}
+
+const exportUsage = "usage: station export --ppe P --to FOLDER-ON-MEDIUM [--data DIR]"
+
+// exportMedium is the medium export writes to; tests replace it.
+var exportMedium packaging.Medium = packaging.OSMedium{}
+
+func runExport(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("export")
+	data := addDataFlag(fs)
+	ppeF := fs.String("ppe", "", "ППЭ code, 4 digits")
+	to := fs.String("to", "", "folder on the mounted removable medium")
+	pos, err := parseFlags(fs, args)
+	if helpRequested(e.stdout, exportUsage, fs, err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return badInput("unexpected argument %q", pos[0])
+	}
+	if err := checkDataDir(*data); err != nil {
+		return err
+	}
+	ppe, err := parsePPE(*ppeF)
+	if err != nil {
+		return err
+	}
+	if err := requireFlag("to", *to); err != nil {
+		return err
+	}
+	out, err := packaging.Export(*data, ppe, *to, exportMedium)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Выгружено файлов: %d (%d байт) в %s; контрольные суммы проверены: %s\n", len(out.Files), out.Bytes, out.Dir, packaging.SumsName)
+	return nil
+}
