@@ -285,6 +285,12 @@ type Uploader struct {
 func (u *Uploader) Run(ctx context.Context) error {
 	backoff := time.Duration(0)
 	for {
+		// A wake-up from before this look at the outbox is stale: it must
+		// not cut the backoff short.
+		select {
+		case <-u.Outbox.notify:
+		default:
+		}
 		it, ok, err := u.next()
 		if err != nil {
 			return err
