@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -264,20 +263,17 @@ func (r *Receiver) readReceipt(ctx context.Context, k string) (*receipt.Receipt,
 // Receipt returns the signed receipt file of an accepted package version,
 // or an error wrapping fs.ErrNotExist.
 func (r *Receiver) Receipt(ctx context.Context, id string, version int) ([]byte, error) {
-	if !rePackageID.MatchString(id) {
+	// A package id names its ППЭ (level-region-ППЭ-…, see pkg.PackageID),
+	// which is where the store keeps it.
+	parts := strings.Split(id, "-")
+	if !rePackageID.MatchString(id) || len(parts) < 3 {
 		return nil, fmt.Errorf("package %q: %w", id, fs.ErrNotExist)
 	}
-	keys, err := r.store.List(ctx, "")
+	data, err := r.store.Get(ctx, key(parts[2], id, version, "receipt"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("receipt for %s v%d: %w", id, version, err)
 	}
-	suffix := "/" + id + "/v" + strconv.Itoa(version) + "/receipt"
-	for _, k := range keys {
-		if strings.HasSuffix(k, suffix) && strings.Count(k, "/") == 3 {
-			return r.store.Get(ctx, k)
-		}
-	}
-	return nil, fmt.Errorf("receipt for %s v%d: %w", id, version, fs.ErrNotExist)
+	return data, nil
 }
 
 // Reject is one line of the rejects log.
