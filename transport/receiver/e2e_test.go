@@ -281,12 +281,24 @@ func TestUploadThroughFlakySlowLink(t *testing.T) {
 	if _, err := ob2.Enqueue(ctx, cpX, spX); err != nil {
 		t.Fatal(err)
 	}
+	// A package of another ППЭ signed by this station: refused only once
+	// the whole upload is in and opened.
+	tarR, mR, hR := build(t, "5678", 1, image(t, 5_000))
+	ctR, sigR := f.sealTar(t, tarR, f.station, mR, hR)
+	cpR, spR := writeSealed(t, ctR, sigR)
+	if _, err := ob2.Enqueue(ctx, cpR, spR); err != nil {
+		t.Fatal(err)
+	}
 	stop = runUploader(f.uploader(t, ob2, srv.URL))
 	again := waitState(t, ob2, m.ID, 1, 30*time.Second)
 	v2 := waitState(t, ob2, m2.ID, 2, 30*time.Second)
 	refused := waitState(t, ob2, mX.ID, 1, 30*time.Second)
+	relabelled := waitState(t, ob2, mR.ID, 1, 30*time.Second)
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+	if relabelled.State != upload.Refused || !strings.Contains(relabelled.LastError, "registered for ППЭ 1234") {
+		t.Fatalf("relabelled: %s %q", relabelled.State, relabelled.LastError)
 	}
 	if again.State != upload.Delivered || !bytes.Equal(again.Receipt, it.Receipt) {
 		t.Fatalf("resend: %s, same receipt %v", again.State, bytes.Equal(again.Receipt, it.Receipt))
@@ -301,7 +313,7 @@ func TestUploadThroughFlakySlowLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.PPE) != 1 || len(st.PPE[0].Packages) != 2 || st.Rejects != 1 {
+	if len(st.PPE) != 1 || len(st.PPE[0].Packages) != 2 || st.Rejects != 2 {
 		t.Fatalf("status: %+v", st)
 	}
 }
