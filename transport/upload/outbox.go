@@ -24,8 +24,11 @@ import (
 
 // Files of the outbox in the station's data directory.
 const (
-	OutboxDB  = "outbox.db" // bbolt: one record per package version
-	OutboxDir = "outbox"    // the outbox's own copies of the sealed files
+	OutboxDB = "outbox.db" // bbolt: one record per package version
+	// OutboxDir holds the uploader's own copies of the sealed files. It is
+	// apart from outbox/PPPP, where the packager seals packages, so that
+	// neither side's listing sees the other's files.
+	OutboxDir = "sending"
 )
 
 var bucket = []byte("items")
