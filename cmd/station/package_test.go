@@ -344,5 +344,3 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 	l.m.written += len(p)
 	return l.WriteCloser.Write(p)
 }
-
-
