@@ -41,6 +41,7 @@ func badInput(format string, a ...any) error { return &usageError{fmt.Sprintf(fo
 
 const usageText = `usage: receiver keys init --data RDIR
        receiver station add --data RDIR --ppe PPE --pubkey ed25519:…
+       receiver exam import --data RDIR FILE
        receiver serve --data RDIR [--listen 127.0.0.1:8443] [--store file://DIR]
        receiver status --data RDIR [--json]`
 
@@ -80,6 +81,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return keysInit(e, args[2:])
 	case cmd == "station add":
 		return stationAdd(e, args[2:])
+	case cmd == "exam import":
+		return examImport(e, args[2:])
 	case args[0] == "serve":
 		return serve(ctx, e, args[1:])
 	case args[0] == "status":

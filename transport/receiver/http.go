@@ -95,6 +95,7 @@ func (r *Receiver) Handler(ctx context.Context, log *slog.Logger) (http.Handler,
 	mux.Handle(UploadPath, http.StripPrefix(strings.TrimSuffix(UploadPath, "/"), tus))
 	mux.HandleFunc("GET "+ReceiptPath+"{package}/{version}", r.serveReceipt)
 	mux.HandleFunc("GET /status.json", r.serveStatus)
+	mux.HandleFunc("GET "+ExamPath, r.serveExam)
 	mux.HandleFunc("GET /{$}", r.serveBoard)
 	return mux, nil
 }

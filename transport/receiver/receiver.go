@@ -337,9 +337,10 @@ func Rejects(dir string) ([]Reject, error) {
 
 // PPEStatus is what arrived from one ППЭ.
 type PPEStatus struct {
-	PPE      string            `json:"ppe"`
-	Stations int               `json:"stations"` // registered keys
-	Packages []receipt.Receipt `json:"packages"` // accepted versions, by package then version
+	PPE       string            `json:"ppe"`
+	Stations  int               `json:"stations"` // registered keys
+	Packages  []receipt.Receipt `json:"packages"` // accepted versions, by package then version
+	*Progress                   // what is still missing, once the exam file is imported
 }
 
 // Status is the board of the РЦОИ: per ППЭ what arrived, and the refusals.
@@ -392,7 +393,7 @@ func (r *Receiver) Status(ctx context.Context) (*Status, error) {
 		return nil, err
 	}
 	st.Rejects = len(rj)
-	return st, nil
+	return st, r.addProgress(st)
 }
 
 func refused(format string, a ...any) error {

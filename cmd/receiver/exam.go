@@ -1,0 +1,50 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"giascan/transport/receiver"
+)
+
+// examImport keeps the exam file at the receiver, so that its status can
+// say per ППЭ which packages are still missing, and stations can fetch it.
+func examImport(e *env, args []string) error {
+	fs := flag.NewFlagSet("exam import", flag.ContinueOnError)
+	data := fs.String("data", "", "receiver data `folder`")
+	// The file may stand before or after the flags.
+	var files []string
+	for {
+		if err := parse(fs, args, data); err == nil || !errors.As(err, new(*usageError)) || fs.NArg() == 0 {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(files) != 1 {
+		return badInput("укажите один файл экзамена: receiver exam import --data RDIR FILE")
+	}
+	file := files[0]
+	b, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return badInput("файл экзамена %s не найден", file)
+	}
+	if err != nil {
+		return fmt.Errorf("файл экзамена %s не читается: %w", file, err)
+	}
+	ex, err := receiver.ImportExam(*data, b)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	n := 0
+	for _, p := range ex.PPE {
+		n += len(p.Auditoriums)
+	}
+	fmt.Fprintf(e.stdout, "экзамен %s (%s) принят: ППЭ %d, аудиторий %d\n", ex.Subject, ex.Date, len(ex.PPE), n)
+	return nil
+}

@@ -1,0 +1,72 @@
+package receiver_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"giascan/transport/receiver"
+)
+
+const testExam = `{"level":9,"subject":"01","region":"50","date":"2025-06-01",
+ "ppe":[{"code":"1234","auditoriums":[{"number":"0007"},{"number":"0008"}]},
+        {"code":"4321","auditoriums":[{"number":"0001"}]}]}`
+
+func TestExamProgress(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := receiver.ImportExam(f.rdir, []byte(`{"level":9}`)); err == nil {
+		t.Error("an invalid exam file was imported")
+	}
+	if _, err := receiver.ImportExam(f.rdir, []byte(testExam)); err != nil {
+		t.Fatal(err)
+	}
+	tarball, m, hash := build(t, "1234", 1, image(t, 1))
+	ct, sig := f.sealTar(t, tarball, f.station, m, hash)
+	if _, err := f.rcv.Accept(ctx, sig, ct); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.rcv.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.PPE) != 2 || st.PPE[0].PPE != "1234" || st.PPE[1].PPE != "4321" {
+		t.Fatalf("status lists %+v, want both ППЭ of the exam", st.PPE)
+	}
+	p := st.PPE[0].Progress
+	if p == nil || p.Complete || len(p.Expected) != 3 || !p.Expected[0].Arrived || p.Expected[0].Version != 1 ||
+		strings.Join(p.Missing, ",") != "9-50-1234-0008-01-20250601,9-50-1234-ppe-01-20250601" {
+		t.Errorf("progress of 1234: %+v", p)
+	}
+	if q := st.PPE[1].Progress; q == nil || q.Complete || len(q.Missing) != 2 {
+		t.Errorf("progress of 4321 (nothing sent): %+v", q)
+	}
+
+	h, err := f.rcv.Handler(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + receiver.ExamPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != testExam {
+		t.Errorf("GET %s: %d %q", receiver.ExamPath, resp.StatusCode, body)
+	}
+	resp, err = http.Get(srv.URL + "/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"complete": false`) || !strings.Contains(string(body), `"missing"`) {
+		t.Errorf("status.json has no progress: %s", body)
+	}
+}
