@@ -10,11 +10,13 @@ GO ?= go
 # its test backend, qpdf and poppler to check PDFs, libtiff-tools for G4
 # TIFF, zbar-tools as the benchmark baseline, age to check packages decrypt
 # with the stock tool, DejaVu for printed text and
-# handwriting fonts for simulated and training digits.
+# handwriting fonts for simulated and training digits, Chromium for the
+# browser tests of the web UI.
 APT_PACKAGES := build-essential pkg-config libopencv-dev libusb-1.0-0-dev \
 	sane-utils qpdf poppler-utils libtiff-tools zbar-tools img2pdf age \
 	fonts-dejavu-core fonts-dkg-handwriting fonts-breip fonts-bwht \
-	fonts-femkeklaver fonts-humor-sans fonts-tlwg-purisa-ttf fonts-sjfonts
+	fonts-femkeklaver fonts-humor-sans fonts-tlwg-purisa-ttf fonts-sjfonts \
+	chromium
 
 .PHONY: deps build test demo bench clean
 
