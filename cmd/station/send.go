@@ -1,0 +1,427 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"giascan/station/packaging"
+	"giascan/transport/receiver/receipt"
+	"giascan/transport/seal"
+	"giascan/transport/upload"
+)
+
+// Sending packages to the РЦОИ. `station send` watches the outbox the
+// packager seals into, queues every package as soon as it is sealed — an
+// auditorium's package leaves while the others are still being scanned —
+// and runs the uploader, which resumes across cut links and restarts and
+// keeps the РЦОИ's signed receipt of each package.
+
+func init() {
+	register(&command{name: "send", summary: "send the sealed packages to the РЦОИ and keep its receipts; send status lists them", run: runSend})
+}
+
+const sendUsage = `usage: station send --to URL --rcoi-key ed25519:… [--ppe P] [--once] [--data DIR]
+       station send status [--rcoi-key ed25519:…] [--data DIR]`
+
+// Timing of `station send`. The outbox is looked at again every
+// sendRescan for packages sealed meanwhile; a failed attempt is retried
+// after a wait that doubles up to sendMaxBackoff, short enough that a link
+// that comes back is used within seconds, not minutes.
+var (
+	sendRescan     = 2 * time.Second
+	sendMinBackoff = 500 * time.Millisecond
+	sendMaxBackoff = 15 * time.Second
+	sendChunk      = int64(256 << 10) // small enough for progress every few seconds at 1 Mbit/s
+)
+
+// ReceiptsDir is where the station keeps a copy of every receipt, by ППЭ,
+// for the operator to show or export.
+func receiptsDir(data, ppe string) string { return filepath.Join(data, "receipts", ppe) }
+
+func runSend(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "status" {
+		return runSendStatus(e, args[1:])
+	}
+	fs := newFlagSet("send")
+	data := addDataFlag(fs)
+	to := fs.String("to", "", "the РЦОИ receiver, http(s)://host:port")
+	keyF := fs.String("rcoi-key", "", "the РЦОИ's receipt key, ed25519:…")
+	ppeF := fs.String("ppe", "", "send only this ППЭ (default: every ППЭ in the outbox)")
+	once := fs.Bool("once", false, "return once every queued package is delivered or refused")
+	pos, err := parseFlags(fs, args)
+	if helpRequested(e.stdout, sendUsage, fs, err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return badInput("unexpected argument %q", pos[0])
+	}
+	if err := checkDataDir(*data); err != nil {
+		return err
+	}
+	endpoint, err := parseEndpoint(*to)
+	if err != nil {
+		return err
+	}
+	key, err := parseReceiptKey(*keyF)
+	if err != nil {
+		return err
+	}
+	var ppes []string
+	if *ppeF != "" {
+		p, err := parsePPE(*ppeF)
+		if err != nil {
+			return err
+		}
+		ppes = []string{p}
+	}
+	if _, err := os.Stat(filepath.Join(*data, "outbox")); err != nil && *once {
+		return badInput("в папке %s нет пакетов: соберите их командой station package build", *data)
+	}
+	ob, err := upload.OpenOutbox(*data)
+	if err != nil {
+		return fmt.Errorf("очередь отправки не открывается (не запущена ли уже station send?): %w", err)
+	}
+	defer ob.Close()
+	s := &sender{data: *data, ppes: ppes, outbox: ob, key: key, out: e.stdout, log: e.stderr, seen: map[string]upload.State{}, tries: map[string]int{}}
+	if err := s.enqueue(ctx); err != nil {
+		return err
+	}
+	items, err := ob.Items()
+	if err != nil {
+		return err
+	}
+	if len(items) == 0 && *once {
+		return badInput("в папке %s нет запечатанных пакетов: соберите их командой station package build", *data)
+	}
+	up := &upload.Uploader{Outbox: ob, Endpoint: endpoint, ReceiverKey: key, ChunkSize: sendChunk,
+		MinBackoff: sendMinBackoff, MaxBackoff: sendMaxBackoff, Poll: sendRescan, Progress: s.progress}
+	return s.run(ctx, up, *once)
+}
+
+// parseEndpoint checks --to: an http or https URL with a host and no path.
+func parseEndpoint(s string) (string, error) {
+	if err := requireFlag("to", s); err != nil {
+		return "", err
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+		return "", badInput("--to %q: укажите адрес приёмника РЦОИ вида https://host:port", s)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// parseReceiptKey checks --rcoi-key: the key the РЦОИ signs receipts with.
+func parseReceiptKey(s string) (ed25519.PublicKey, error) {
+	if err := requireFlag("rcoi-key", s); err != nil {
+		return nil, err
+	}
+	k, err := seal.ParsePublicKey(s)
+	if err != nil {
+		return nil, badInput("--rcoi-key: это не ключ квитанций РЦОИ; укажите его в виде ed25519:… (32 байта в base64), как его выдал РЦОИ")
+	}
+	return k, nil
+}
+
+// sender is one run of `station send`.
+type sender struct {
+	data   string
+	ppes   []string // nil: every ППЭ in the outbox
+	outbox *upload.Outbox
+	key    ed25519.PublicKey // the РЦОИ's receipt key
+	out    io.Writer         // one line per delivered package
+	log    io.Writer         // progress and retries, for the operator
+
+	mu       sync.Mutex // the uploader's progress callback runs on its goroutine
+	lastShow time.Time
+	lastPct  map[string]int
+	seen     map[string]upload.State // what was last reported per item
+	tries    map[string]int          // attempts last reported per item
+}
+
+// outboxPPEs lists the ППЭ with a folder in the packager's outbox.
+func (s *sender) outboxPPEs() ([]string, error) {
+	if s.ppes != nil {
+		return s.ppes, nil
+	}
+	ents, err := os.ReadDir(filepath.Join(s.data, "outbox"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("папка исходящих пакетов не читается: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// enqueue queues the newest version of every sealed package not queued
+// yet. Enqueue is a no-op for a version already in the queue.
+func (s *sender) enqueue(ctx context.Context) error {
+	ppes, err := s.outboxPPEs()
+	if err != nil {
+		return err
+	}
+	for _, ppe := range ppes {
+		list, err := packaging.List(s.data, ppe)
+		if err != nil {
+			return err
+		}
+		for _, p := range list {
+			if _, err := s.outbox.Item(p.Manifest.ID, p.Manifest.Version); err == nil {
+				continue
+			}
+			it, err := s.outbox.Enqueue(ctx, p.Ciphertext, p.Signature)
+			if err != nil {
+				return fmt.Errorf("пакет %s не поставлен в очередь отправки; соберите его заново командой station package build: %w", p.Manifest.Name(), err)
+			}
+			fmt.Fprintf(s.log, "в очереди: %s-v%d, %s\n", it.Package, it.Version, sizeRU(it.Size))
+		}
+	}
+	return nil
+}
+
+// run runs the uploader until ctx ends or, with once, until nothing is
+// left queued; meanwhile it queues newly sealed packages and reports
+// deliveries and failures.
+func (s *sender) run(ctx context.Context, up *upload.Uploader, once bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- up.Run(ctx) }()
+	stop := func() error {
+		cancel()
+		err := <-done
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	}
+	tick := time.NewTicker(sendRescan / 4)
+	defer tick.Stop()
+	lastScan := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			stop()
+			return nil
+		case err := <-done:
+			cancel()
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return fmt.Errorf("отправка остановилась; запустите station send снова: %w", err)
+		case <-tick.C:
+		}
+		if time.Since(lastScan) >= sendRescan {
+			lastScan = time.Now()
+			if err := s.enqueue(ctx); err != nil {
+				stop()
+				return err
+			}
+		}
+		queued, refused, err := s.report()
+		if err != nil {
+			stop()
+			return err
+		}
+		if once && queued == 0 {
+			// One last look: a package sealed during the run goes too.
+			if err := s.enqueue(ctx); err != nil {
+				stop()
+				return err
+			}
+			if q, _, err := s.report(); err != nil || q > 0 {
+				if err != nil {
+					stop()
+					return err
+				}
+				continue
+			}
+			if err := stop(); err != nil {
+				return err
+			}
+			if len(refused) > 0 {
+				return fmt.Errorf("РЦОИ отклонил пакеты %s; причины — в station send status; исправьте и соберите новую версию", strings.Join(refused, ", "))
+			}
+			return nil
+		}
+	}
+}
+
+// report prints what changed in the queue since the last look: a line
+// on stdout per delivered package, a line on stderr per failed attempt or
+// refusal. It returns how many items are still queued and the refused
+// ones.
+func (s *sender) report() (queued int, refused []string, err error) {
+	items, err := s.outbox.Items()
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, it := range items {
+		name := fmt.Sprintf("%s-v%d", it.Package, it.Version)
+		switch it.State {
+		case upload.Queued:
+			queued++
+			if it.Attempts > s.tries[name] && it.LastError != "" {
+				fmt.Fprintf(s.log, "%s: попытка %d не удалась (%s); отправка продолжится с места обрыва\n", name, it.Attempts, it.LastError)
+			}
+			s.tries[name] = it.Attempts
+		case upload.Delivered:
+			if s.seen[name] != upload.Delivered {
+				rc, err := s.keep(it)
+				if err != nil {
+					return 0, nil, err
+				}
+				fmt.Fprintf(s.out, "доставлен %s\t%s\tквитанция РЦОИ %s\n", name, sizeRU(it.Size), rc.Received.Local().Format("2006-01-02 15:04:05"))
+			}
+		case upload.Refused:
+			refused = append(refused, name)
+			if s.seen[name] != upload.Refused {
+				fmt.Fprintf(s.log, "%s отклонён РЦОИ: %s\n", name, it.LastError)
+			}
+		}
+		s.seen[name] = it.State
+	}
+	return queued, refused, nil
+}
+
+// keep writes a delivered item's receipt to DATA/receipts/PPE. The outbox
+// keeps it too; this copy is the one the operator shows or exports.
+func (s *sender) keep(it upload.Item) (*receipt.Receipt, error) {
+	rc, err := receipt.Verify(it.Receipt, s.key)
+	if err != nil {
+		return nil, fmt.Errorf("квитанция пакета %s-v%d не читается: %w", it.Package, it.Version, err)
+	}
+	dir := receiptsDir(s.data, rc.PPE)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("папка квитанций не создаётся: %w", err)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("%s-v%d.receipt", it.Package, it.Version))
+	if err := os.WriteFile(path, it.Receipt, 0o640); err != nil {
+		return nil, fmt.Errorf("квитанция %s не сохранена: %w", path, err)
+	}
+	return rc, nil
+}
+
+// progress shows bytes sent per package on stderr: at each tenth and at
+// most once a second, so a log of a slow link stays readable.
+func (s *sender) progress(p upload.Progress) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastPct == nil {
+		s.lastPct = map[string]int{}
+	}
+	name := fmt.Sprintf("%s-v%d", p.Package, p.Version)
+	pct := 0
+	if p.Total > 0 {
+		pct = int(p.Sent * 100 / p.Total)
+	}
+	if last, ok := s.lastPct[name]; ok && pct/10 == last/10 && (pct < 100 || last == 100) && time.Since(s.lastShow) < time.Second {
+		return
+	}
+	s.lastPct[name], s.lastShow = pct, time.Now()
+	fmt.Fprintf(s.log, "отправка %s: %s из %s (%d%%)\n", name, sizeRU(p.Sent), sizeRU(p.Total), pct)
+}
+
+// sizeRU formats a byte count for the operator.
+func sizeRU(n int64) string {
+	switch {
+	case n >= 10<<20:
+		return fmt.Sprintf("%d МБ", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f МБ", float64(n)/(1<<20))
+	case n >= 10<<10:
+		return fmt.Sprintf("%d КБ", n>>10)
+	}
+	return fmt.Sprintf("%d байт", n)
+}
+
+// runSendStatus lists the packages of the outbox and where each is.
+func runSendStatus(e *env, args []string) error {
+	fs := newFlagSet("send status")
+	data := addDataFlag(fs)
+	keyF := fs.String("rcoi-key", "", "check every receipt with the РЦОИ's receipt key, ed25519:…")
+	pos, err := parseFlags(fs, args)
+	if helpRequested(e.stdout, sendUsage, fs, err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return badInput("unexpected argument %q", pos[0])
+	}
+	if err := checkDataDir(*data); err != nil {
+		return err
+	}
+	var key ed25519.PublicKey
+	if *keyF != "" {
+		if key, err = parseReceiptKey(*keyF); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat(filepath.Join(*data, upload.OutboxDB)); err != nil {
+		return badInput("в папке %s ещё ничего не отправлялось: запустите station send", *data)
+	}
+	ob, err := upload.OpenOutbox(*data)
+	if err != nil {
+		return fmt.Errorf("очередь отправки не открывается (не запущена ли station send? остановите её или дождитесь): %w", err)
+	}
+	defer ob.Close()
+	items, err := ob.Items()
+	if err != nil {
+		return err
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].Key() < items[j].Key() })
+	bad := 0
+	for _, it := range items {
+		name := fmt.Sprintf("%s-v%d", it.Package, it.Version)
+		switch it.State {
+		case upload.Delivered:
+			line := fmt.Sprintf("%s\tдоставлен\t%s", name, it.Delivered.Local().Format("2006-01-02 15:04:05"))
+			if key != nil {
+				rc, err := receipt.Verify(it.Receipt, key)
+				switch {
+				case err != nil:
+					bad++
+					line += "\tквитанция НЕ ПРОШЛА ПРОВЕРКУ: " + err.Error()
+				case rc.Package != it.Package || rc.Version != it.Version || rc.Manifest != it.Manifest:
+					bad++
+					line += "\tквитанция выдана на другой пакет"
+				default:
+					line += "\tквитанция проверена, принят РЦОИ " + rc.Received.Local().Format("2006-01-02 15:04:05")
+				}
+			}
+			fmt.Fprintln(e.stdout, line)
+		case upload.Refused:
+			fmt.Fprintf(e.stdout, "%s\tотклонён\t%s\n", name, it.LastError)
+		default:
+			line := fmt.Sprintf("%s\tв очереди\t%s из %s", name, sizeRU(it.Offset), sizeRU(it.Size))
+			if it.LastError != "" {
+				line += fmt.Sprintf("\tпопыток %d, последняя ошибка: %s", it.Attempts, it.LastError)
+			}
+			fmt.Fprintln(e.stdout, line)
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d квитанций не прошли проверку ключом РЦОИ: сверьте ключ с РЦОИ", bad)
+	}
+	return nil
+}
