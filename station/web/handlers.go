@@ -178,7 +178,14 @@ func (s *Server) loginPage(c echo.Context) error {
 }
 
 func (s *Server) showLogin(c echo.Context, status int, errMsg, info, login string) error {
-	tok := randomToken()
+	// Keep a token the browser already holds: two sign-in pages open at
+	// once (or a page the browser loaded twice) must both stay valid.
+	tok := ""
+	if ck, err := c.Cookie(loginCSRFCookie); err == nil && len(ck.Value) == 43 {
+		tok = ck.Value
+	} else {
+		tok = randomToken()
+	}
 	s.setCookie(c, loginCSRFCookie, tok, 3600)
 	return s.render(c, status, "login", pageData{
 		Title: "Вход", CSRF: tok, Error: errMsg, Info: info,
