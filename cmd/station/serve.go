@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,6 +28,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("serve")
 	data := addDataFlag(fs)
 	listen := fs.String("listen", "127.0.0.1:8080", "`address` to listen on; keep it on the station or the local network")
+	certFile := fs.String("tls-cert", "", "TLS certificate `file` (PEM); with --tls-key the interface is served over HTTPS and its cookies are Secure")
+	keyFile := fs.String("tls-key", "", "TLS private key `file` (PEM) of --tls-cert")
 	pos, err := parseFlags(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(e.stdout, serveUsage)
@@ -44,6 +47,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if _, _, err := net.SplitHostPort(*listen); err != nil {
 		return badInput("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8080", *listen)
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return badInput("--tls-cert and --tls-key go together: give both or neither")
+	}
+	var tlsConfig *tls.Config
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return badInput("--tls-cert/--tls-key: сертификат не загружен (%v); проверьте файлы", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	db := users.Open(*data)
 	list, err := db.List()
@@ -66,7 +80,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("журнал аудита: %w", err)
 	}
 	defer log.Close()
-	srv, err := web.New(web.Config{Store: st, Log: log, Users: db})
+	srv, err := web.New(web.Config{Store: st, Log: log, Users: db, TLS: tlsConfig != nil})
 	if err != nil {
 		return err
 	}
@@ -74,7 +88,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("адрес %s занят или недоступен (%v): укажите другой в --listen", *listen, err)
 	}
-	fmt.Fprintf(e.stdout, "Веб-интерфейс станции: http://%s/ (остановить — Ctrl+C)\n", ln.Addr())
+	scheme := "http"
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+		scheme = "https"
+	}
+	fmt.Fprintf(e.stdout, "Веб-интерфейс станции: %s://%s/ (остановить — Ctrl+C)\n", scheme, ln.Addr())
 	err = srv.Serve(ctx, ln)
 	fmt.Fprintln(e.stdout, "Веб-интерфейс остановлен.")
 	return err
