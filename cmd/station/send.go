@@ -95,7 +95,7 @@ func runSend(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("очередь отправки не открывается (не запущена ли уже station send?): %w", err)
 	}
 	defer ob.Close()
-	s := &sender{data: *data, ppes: ppes, outbox: ob, key: key, out: e.stdout, log: e.stderr, seen: map[string]upload.State{}, tries: map[string]int{}}
+	s := &sender{data: *data, ppes: ppes, outbox: ob, key: key, out: e.stdout, log: e.stderr, seen: map[string]upload.State{}, lastErr: map[string]string{}}
 	if err := s.enqueue(ctx); err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ type sender struct {
 	lastShow time.Time
 	lastPct  map[string]int
 	seen     map[string]upload.State // what was last reported per item
-	tries    map[string]int          // attempts last reported per item
+	lastErr  map[string]string       // the error last reported per item
 }
 
 // outboxPPEs lists the ППЭ with a folder in the packager's outbox.
@@ -279,10 +279,12 @@ func (s *sender) report() (queued int, refused []string, err error) {
 		switch it.State {
 		case upload.Queued:
 			queued++
-			if it.Attempts > s.tries[name] && it.LastError != "" {
-				fmt.Fprintf(s.log, "%s: попытка %d не удалась (%s); отправка продолжится с места обрыва\n", name, it.Attempts, it.LastError)
+			// The record of an attempt in progress still carries the
+			// previous attempt's error: report each error once.
+			if it.LastError != "" && it.LastError != s.lastErr[name] {
+				fmt.Fprintf(s.log, "%s: связь с РЦОИ прервалась (%s); отправка продолжится с места обрыва\n", name, it.LastError)
 			}
-			s.tries[name] = it.Attempts
+			s.lastErr[name] = it.LastError
 		case upload.Delivered:
 			if s.seen[name] != upload.Delivered {
 				rc, err := s.keep(it)
