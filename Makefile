@@ -41,7 +41,7 @@ test: deps
 	$(GO) test -count=1 ./...
 
 demo: build
-	./bin/station demo --data demo-data
+	./bin/station demo --data demo-data --serve 127.0.0.1:8080
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...

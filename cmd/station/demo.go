@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,11 +12,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"time"
 
 	"giascan/forms"
 	"giascan/hardware/sim"
 	"giascan/station/ops"
 	"giascan/station/store"
+	"giascan/station/users"
 )
 
 func init() {
@@ -46,6 +49,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	data := addDataFlag(fs)
 	seed := fs.String("seed", "2025", "seed of the simulated stack")
 	profile := fs.String("profile", "real", "scan quality: clean, real or hard")
+	serve := fs.String("serve", "", "after the demo, serve the web interface on this `address` (e.g. 127.0.0.1:8080) until interrupted")
 	if _, err := parseFlags(fs, args); err != nil {
 		return helpOrError(e, fs, err)
 	}
@@ -161,7 +165,43 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(out, "  • исправления: bin/station page --help, bin/station review --help; закрытие: bin/station auditorium close --data %s --ppe %s --auditorium %s --reason «…»\n", *data, place.PPE, place.Auditorium)
 	fmt.Fprintf(out, "  • журнал действий: bin/station audit show --data %s; проверка цепочки: bin/station audit verify --data %s\n", *data, *data)
 	fmt.Fprintf(out, "  • свой тестовый набор сканов с эталоном: bin/station testscan --out /tmp/corpus --count 100 --seed 7 --profile hard\n")
-	return nil
+	if *serve == "" {
+		return nil
+	}
+	return serveDemo(ctx, e, *data, *serve)
+}
+
+// serveDemo creates one account per role with a fresh random password —
+// the station has no default password — and serves the web interface.
+func serveDemo(ctx context.Context, e *env, data, addr string) error {
+	db := users.Open(data)
+	fmt.Fprintf(e.stdout, "\nВеб-интерфейс станции: http://%s/  (остановить: Ctrl+C)\nДемонстрационные учётные записи (пароли созданы случайно для этого запуска):\n", addr)
+	for _, role := range users.Roles {
+		pw, err := randomPassword()
+		if err != nil {
+			return err
+		}
+		login := "demo-" + string(role)
+		if _, err := db.Add(login, role, pw, time.Now()); err != nil {
+			return fmt.Errorf("demo account %s: %w", login, err)
+		}
+		fmt.Fprintf(e.stdout, "  %-16s %s  (%s)\n", login, pw, role)
+	}
+	return runServe(ctx, e, []string{"--data", data, "--listen", addr})
+}
+
+// randomPassword makes a 14-character password from an alphabet without
+// look-alike characters, so it can be typed from the terminal.
+func randomPassword() (string, error) {
+	const alphabet = "abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY346789"
+	b := make([]byte, 14)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random password: %w", err)
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b), nil
 }
 
 // demoHeaderFields plays the head of the ППЭ checking the doubtful header

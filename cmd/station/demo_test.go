@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"giascan/station/exam"
 )
@@ -59,5 +63,76 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 	}
 	if _, err := os.Stat(keep); err != nil {
 		t.Errorf("the demo touched a folder it did not make: %v", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// With --serve the demo ends by serving the web interface with fresh
+// random accounts, and stops cleanly when interrupted.
+func TestDemoServesTheWebInterface(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	data := filepath.Join(t.TempDir(), "demo-data")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, &env{stdout: &out, stderr: &errb}, []string{"demo", "--data", data, "--profile", "clean", "--serve", addr})
+	}()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/login")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /login: %s", resp.Status)
+			}
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("demo ended with %d before serving: %s\n%s", code, errb.String(), out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the web interface did not come up: %s", out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, login := range []string{"demo-operator", "demo-technician", "demo-head", "demo-admin"} {
+		if !strings.Contains(out.String(), login) {
+			t.Errorf("demo did not print the account %s", login)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("demo exit %d after interrupt: %s", code, errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the web interface did not stop after interrupt")
 	}
 }
