@@ -168,6 +168,7 @@ func (s *Server) routes() *echo.Echo {
 	// The CSRF check runs before the role check: a forged request is
 	// refused as forged whoever's cookie it rides on.
 	in.POST("/exam/import", s.importExam, s.csrf, s.allow(users.ImportExam))
+	s.registerReview(in)
 	return e
 }
 

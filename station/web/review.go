@@ -1,0 +1,588 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"gocv.io/x/gocv"
+
+	"giascan/forms"
+	"giascan/recognition/imagein"
+	"giascan/station/ops"
+	"giascan/station/store"
+	"giascan/station/users"
+)
+
+// registerReview adds the operator's screens: the review queue, the page
+// viewer with its corrections, closing an auditorium and the ППЭ-15
+// sign-off. Every correction goes through package ops, as on the command
+// line; the CSRF check runs before the role check, as elsewhere.
+func (s *Server) registerReview(in *echo.Group) {
+	in.GET("/review", s.reviewQueue, s.allow(users.Fix))
+	in.POST("/review", s.reviewField, s.csrf, s.allow(users.Fix))
+	in.GET("/page/:ppe/:aud/:seq", s.pageViewer, s.allow(users.Fix))
+	in.GET("/page/:ppe/:aud/:seq/image", s.pageImage, s.allow(users.Fix))
+	in.POST("/page/:ppe/:aud/:seq/delete", s.pageDelete, s.csrf, s.allow(users.Fix))
+	in.POST("/page/:ppe/:aud/:seq/move", s.pageMove, s.csrf, s.allow(users.Fix))
+	in.POST("/page/:ppe/:aud/:seq/identify", s.pageIdentify, s.csrf, s.allow(users.Fix))
+	in.GET("/auditorium/:ppe/:aud", s.auditoriumPage, s.allow(users.ViewBoard))
+	in.POST("/auditorium/close", s.closeAuditorium, s.csrf, s.allow(users.CloseAud))
+	in.GET("/signoff/:ppe", s.signoffPage, s.allow(users.ViewBoard))
+	in.GET("/signoff/:ppe/ppe15.pdf", s.signoffPDF, s.allow(users.SignProtocol))
+	in.POST("/signoff/:ppe", s.signoff, s.csrf, s.allow(users.SignProtocol))
+}
+
+func (s *Server) ops() *ops.Ops { return ops.New(s.cfg.Store, s.cfg.Log, nil) }
+
+var (
+	fourDigits = regexp.MustCompile(`^[0-9]{4}$`)
+	cliHints   = regexp.MustCompile(` ?\((--[a-z]+|station [a-z ]+)\)`)
+)
+
+// opMessage turns a refusal of package ops into a sentence for the web:
+// the command-line flags it names mean nothing on a screen.
+func opMessage(err error) string {
+	msg := cliHints.ReplaceAllString(err.Error(), "")
+	if r := []rune(msg); len(r) > 0 {
+		msg = strings.ToUpper(string(r[0])) + string(r[1:])
+	}
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg + " Ничего не изменено."
+}
+
+// refParam reads the page a URL names, refusing malformed numbers.
+func refParam(c echo.Context) (store.Ref, error) {
+	ppe, aud := c.Param("ppe"), c.Param("aud")
+	seq, err := strconv.Atoi(c.Param("seq"))
+	if !fourDigits.MatchString(ppe) || !fourDigits.MatchString(aud) || err != nil || seq < 1 {
+		return store.Ref{}, echo.NewHTTPError(http.StatusNotFound)
+	}
+	return store.Ref{Place: store.Place{PPE: ppe, Auditorium: aud}, Seq: seq}, nil
+}
+
+// formRef reads the page a form names.
+func formRef(c echo.Context) (store.Ref, bool) {
+	ppe, aud := c.FormValue("ppe"), c.FormValue("aud")
+	seq, err := strconv.Atoi(c.FormValue("seq"))
+	if !fourDigits.MatchString(ppe) || !fourDigits.MatchString(aud) || err != nil || seq < 1 {
+		return store.Ref{}, false
+	}
+	return store.Ref{Place: store.Place{PPE: ppe, Auditorium: aud}, Seq: seq}, true
+}
+
+func pageURL(r store.Ref) string {
+	return fmt.Sprintf("/page/%s/%s/%d", r.PPE, r.Auditorium, r.Seq)
+}
+
+// withFlash adds a message for the next page to a redirect target.
+func withFlash(path, msg string) string {
+	return path + "?ok=" + url.QueryEscape(msg)
+}
+
+// flashOf is the message a redirect carried, bounded so a link cannot
+// put a long text on the page.
+func flashOf(c echo.Context) string {
+	m := c.QueryParam("ok")
+	if r := []rune(m); len(r) > 200 {
+		m = string(r[:200])
+	}
+	return m
+}
+
+func (s *Server) data(c echo.Context, title string) pageData {
+	sess := sessionOf(c)
+	return pageData{Title: title, Session: &sess, Flash: flashOf(c), CanImport: users.Can(sess.role, users.ImportExam)}
+}
+
+// ----- geometry -----
+
+// shape is one outlined region of a page in template millimetres.
+type shape struct {
+	X, Y, W, H float64
+	Class      string // svg class: ok, wait, marked, code
+	Title      string
+}
+
+// geometry is a page's template frame for the SVG overlay.
+type geometry struct {
+	W, H   float64
+	Rotate int // the page's correction, degrees clockwise
+	Image  string
+}
+
+// Transform turns the image upright in the SVG frame.
+func (g geometry) Transform() string {
+	return fmt.Sprintf("rotate(%d %g %g)", g.Rotate, g.W/2, g.H/2)
+}
+
+func templateOf(r *forms.PageResult) *forms.Template {
+	if r == nil || r.Type == "" {
+		return nil
+	}
+	t, _ := forms.Builtin().Get(r.Type)
+	return t
+}
+
+// fieldRect is where field id lies on template t.
+func fieldRect(t *forms.Template, id string) (forms.Rect, bool) {
+	if f, ok := t.Field(id); ok {
+		return f.Bounds(), true
+	}
+	for _, b := range t.Boxes {
+		if b.ID == id {
+			return b.Rect, true
+		}
+	}
+	switch id {
+	case "barcode", "type":
+		b := t.Barcode
+		return forms.Rect{X: b.X - b.Quiet, Y: b.Y, W: 95*b.Module + 2*b.Quiet, H: b.H + 5}, true
+	case "context":
+		return t.QR.Box(), true
+	}
+	return forms.Rect{}, false
+}
+
+// ----- review queue -----
+
+type reviewItem struct {
+	Ref      store.Ref
+	URL      string
+	Rev      int
+	Field    string
+	Label    string
+	Value    string
+	Digit    bool
+	Geometry geometry
+	Crop     forms.Rect // the viewBox of the crop
+	Box      forms.Rect
+	Hint     string
+}
+
+// ViewBox is the crop's SVG viewBox.
+func (r reviewItem) ViewBox() string {
+	return fmt.Sprintf("%g %g %g %g", r.Crop.X, r.Crop.Y, r.Crop.W, r.Crop.H)
+}
+
+type reviewView struct {
+	Items []reviewItem
+	Pages int
+}
+
+func geometryOf(p store.Page) geometry {
+	g := geometry{W: 210, H: 297, Image: pageURL(p.Ref) + "/image?rev=" + strconv.Itoa(p.Rev)}
+	if t := templateOf(p.Result); t != nil {
+		g.W, g.H = t.Width, t.Height
+	}
+	if p.Result != nil {
+		g.Rotate = ((p.Result.Rotation % 360) + 360) % 360
+	}
+	return g
+}
+
+func labelOf(t *forms.Template, id string) string {
+	if t != nil {
+		if f, ok := t.Field(id); ok && f.Label != "" {
+			return f.Label
+		}
+		for _, b := range t.Boxes {
+			if b.ID == id && b.Label != "" {
+				return b.Label
+			}
+		}
+	}
+	switch id {
+	case "barcode":
+		return "штрихкод"
+	case "context":
+		return "QR-код"
+	case "type":
+		return "тип листа"
+	}
+	return id
+}
+
+func (s *Server) buildQueue() (reviewView, error) {
+	var v reviewView
+	places, err := s.cfg.Store.Places()
+	if err != nil {
+		return v, err
+	}
+	for _, pl := range places {
+		pages, err := s.cfg.Store.Pages(pl)
+		if err != nil {
+			return v, err
+		}
+		for _, p := range pages {
+			if p.Status != store.Active || p.Result == nil || !p.Result.NeedsReview {
+				continue
+			}
+			v.Pages++
+			t := templateOf(p.Result)
+			g := geometryOf(p)
+			for _, f := range p.Result.Review {
+				it := reviewItem{Ref: p.Ref, URL: pageURL(p.Ref), Rev: p.Rev, Field: f, Label: labelOf(t, f), Geometry: g}
+				if d, ok := p.Result.Digits[f]; ok {
+					it.Value, it.Digit = d, true
+					it.Hint = "Введите цифры с листа; если прочитано верно — просто Enter"
+					if strings.Contains(d, "?") {
+						it.Hint = "Цифры прочитаны не полностью: введите их с листа и нажмите Enter"
+					}
+				} else if m, ok := p.Result.Marks[f]; ok {
+					it.Value = markNames[m]
+					it.Hint = "Enter — подтвердить; или введите «да» (отметка стоит) / «нет» (пусто)"
+				} else {
+					it.Hint = "Это поле правится на странице листа: откройте её"
+				}
+				it.Crop = forms.Rect{W: g.W, H: g.H}
+				if t != nil {
+					if r, ok := fieldRect(t, f); ok {
+						it.Box = r
+						it.Crop = forms.Rect{X: r.X - 8, Y: r.Y - 6, W: r.W + 16, H: r.H + 12}
+					}
+				}
+				v.Items = append(v.Items, it)
+			}
+		}
+	}
+	return v, nil
+}
+
+var markNames = map[string]string{
+	forms.MarkMarked:    "отметка стоит",
+	forms.MarkEmpty:     "пусто",
+	forms.MarkAmbiguous: "неясно",
+}
+
+func (s *Server) reviewQueue(c echo.Context) error {
+	return s.showQueue(c, http.StatusOK, "")
+}
+
+func (s *Server) showQueue(c echo.Context, status int, errMsg string) error {
+	v, err := s.buildQueue()
+	if err != nil {
+		return err
+	}
+	d := s.data(c, "Проверка значений")
+	d.Error, d.Data = errMsg, v
+	return s.render(c, status, "review", d)
+}
+
+// stale refuses an action on a page that changed since the person saw
+// it: replaced by someone else or deleted.
+func (s *Server) stale(ref store.Ref, rev string) string {
+	p, err := s.cfg.Store.Page(ref)
+	if err != nil {
+		return fmt.Sprintf("Страницы %d аудитории %s нет: обновите страницу и проверьте список.", ref.Seq, ref.Auditorium)
+	}
+	if p.Status != store.Active {
+		return fmt.Sprintf("Страница %d аудитории %s только что удалена другим пользователем (%s): действие не выполнено, ничего не изменено. Обновите список.", ref.Seq, ref.Auditorium, p.Reason)
+	}
+	if rev != "" && rev != strconv.Itoa(p.Rev) {
+		return fmt.Sprintf("Страница %d аудитории %s только что заменена новым изображением: действие не выполнено, ничего не изменено. Проверьте новое изображение.", ref.Seq, ref.Auditorium)
+	}
+	return ""
+}
+
+func (s *Server) reviewField(c echo.Context) error {
+	ref, ok := formRef(c)
+	if !ok {
+		return s.showQueue(c, http.StatusUnprocessableEntity, "В форме нет номера страницы: обновите страницу и повторите.")
+	}
+	if msg := s.stale(ref, c.FormValue("rev")); msg != "" {
+		return s.showQueue(c, http.StatusConflict, msg)
+	}
+	field := c.FormValue("field")
+	value := strings.TrimSpace(c.FormValue("value"))
+	switch strings.ToLower(value) {
+	case "да", "+":
+		value = forms.MarkMarked
+	case "нет", "-":
+		value = forms.MarkEmpty
+	}
+	if _, err := s.ops().Review(sessionOf(c).login, ref, field, value); err != nil {
+		if ops.IsInput(err) {
+			return s.showQueue(c, http.StatusUnprocessableEntity, opMessage(err))
+		}
+		return err
+	}
+	what := "подтверждено"
+	if value != "" {
+		what = "исправлено на «" + value + "»"
+	}
+	return c.Redirect(http.StatusSeeOther, withFlash("/review", fmt.Sprintf("Страница %d аудитории %s, поле %s: %s.", ref.Seq, ref.Auditorium, field, what)))
+}
+
+// ----- page viewer -----
+
+type pageView struct {
+	Page     store.Page
+	Ref      store.Ref
+	URL      string
+	Geometry geometry
+	Shapes   []shape
+	Type     string
+	Barcode  string
+	Context  string
+	Digits   []kv
+	Marks    []kv
+	Flags    []string
+	Review   []string
+	Active   bool
+	Error    string
+	Others   []string // the other auditoriums of the ППЭ, for moving
+	Form     map[string]string
+	Confirm  bool // the deletion waits for confirmation
+}
+
+type kv struct {
+	Key, Label, Value string
+	Wait              bool
+}
+
+func (s *Server) buildPage(ref store.Ref) (*pageView, error) {
+	p, err := s.cfg.Store.Page(ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, echo.NewHTTPError(http.StatusNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v := &pageView{Page: p, Ref: ref, URL: pageURL(ref), Geometry: geometryOf(p), Active: p.Status == store.Active, Form: map[string]string{}}
+	if ex, err := s.cfg.Store.Exam(); err == nil {
+		if pp := ex.FindPPE(ref.PPE); pp != nil {
+			for _, a := range pp.Auditoriums {
+				if a.Number != ref.Auditorium {
+					v.Others = append(v.Others, a.Number)
+				}
+			}
+		}
+	}
+	r := p.Result
+	if r == nil {
+		v.Error = "Страница ещё не распознана."
+		return v, nil
+	}
+	v.Type, v.Barcode, v.Error = r.Type, r.Barcode, r.Error
+	if t := templateOf(r); t != nil {
+		v.Type = t.Name + " (" + r.Type + ")"
+	}
+	if r.Context.Kit != "" {
+		v.Context = "комплект " + r.Context.Kit
+		if r.Context.Sheet != nil {
+			v.Context += fmt.Sprintf(", лист %d", *r.Context.Sheet)
+		}
+	}
+	v.Flags, v.Review = r.Flags, r.Review
+	t := templateOf(r)
+	wait := func(id string) bool { return slices.Contains(r.Review, id) }
+	for _, id := range sortedKeys(r.Digits) {
+		v.Digits = append(v.Digits, kv{Key: id, Label: labelOf(t, id), Value: r.Digits[id], Wait: wait(id)})
+	}
+	for _, id := range sortedKeys(r.Marks) {
+		if r.Marks[id] == forms.MarkEmpty && !wait(id) {
+			continue
+		}
+		v.Marks = append(v.Marks, kv{Key: id, Label: labelOf(t, id), Value: markNames[r.Marks[id]], Wait: wait(id)})
+	}
+	if t == nil {
+		return v, nil
+	}
+	state := func(id string, ok bool) string {
+		switch {
+		case wait(id):
+			return "wait"
+		case !ok:
+			return "bad"
+		}
+		return "ok"
+	}
+	bc, _ := fieldRect(t, "barcode")
+	v.Shapes = append(v.Shapes, shape{bc.X, bc.Y, bc.W, bc.H, state("barcode", r.Barcode != ""), "штрихкод " + r.Barcode})
+	q := t.QR.Box()
+	v.Shapes = append(v.Shapes, shape{q.X, q.Y, q.W, q.H, state("context", r.Context.PPE != ""), "QR-код"})
+	for _, f := range t.DigitFields {
+		val := r.Digits[f.ID]
+		cls := state(f.ID, !strings.Contains(val, "?"))
+		for i := 0; i < f.Cells; i++ {
+			c := f.Cell(i)
+			ch := ""
+			if i < len([]rune(val)) {
+				ch = string([]rune(val)[i])
+			}
+			v.Shapes = append(v.Shapes, shape{c.X, c.Y, c.W, c.H, cls, labelOf(t, f.ID) + ": " + ch})
+		}
+	}
+	for _, b := range t.Boxes {
+		m := r.Marks[b.ID]
+		cls := "ok"
+		switch {
+		case wait(b.ID) || m == forms.MarkAmbiguous:
+			cls = "wait"
+		case m == forms.MarkMarked:
+			cls = "marked"
+		}
+		v.Shapes = append(v.Shapes, shape{b.X, b.Y, b.W, b.H, cls, labelOf(t, b.ID) + ": " + markNames[m]})
+	}
+	return v, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s *Server) pageViewer(c echo.Context) error {
+	ref, err := refParam(c)
+	if err != nil {
+		return err
+	}
+	return s.showPage(c, ref, http.StatusOK, "", nil)
+}
+
+func (s *Server) showPage(c echo.Context, ref store.Ref, status int, errMsg string, tweak func(*pageView)) error {
+	v, err := s.buildPage(ref)
+	if err != nil {
+		return err
+	}
+	if tweak != nil {
+		tweak(v)
+	}
+	d := s.data(c, fmt.Sprintf("Страница %d · аудитория %s · ППЭ %s", ref.Seq, ref.Auditorium, ref.PPE))
+	d.Error, d.Data = errMsg, v
+	return s.render(c, status, "page", d)
+}
+
+// pageImage serves the page's current image: JPEG and PNG as stored,
+// anything else (TIFF, PDF) decoded and sent as PNG.
+func (s *Server) pageImage(c echo.Context) error {
+	ref, err := refParam(c)
+	if err != nil {
+		return err
+	}
+	p, err := s.cfg.Store.Page(ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	data, err := s.cfg.Store.Image(p)
+	if err != nil {
+		return err
+	}
+	switch strings.ToLower(p.Format) {
+	case "jpeg", "jpg":
+		return c.Blob(http.StatusOK, "image/jpeg", data)
+	case "png":
+		return c.Blob(http.StatusOK, "image/png", data)
+	}
+	doc, err := imagein.FromBytes(data, p.File, imagein.Limits{})
+	if err != nil {
+		return fmt.Errorf("изображение страницы %d не открывается: %w", ref.Seq, err)
+	}
+	defer doc.Close()
+	m, _, err := doc.Page(0)
+	if err != nil {
+		return fmt.Errorf("изображение страницы %d не открывается: %w", ref.Seq, err)
+	}
+	defer m.Close()
+	buf, err := gocv.IMEncode(gocv.PNGFileExt, m)
+	if err != nil {
+		return err
+	}
+	defer buf.Close()
+	return c.Blob(http.StatusOK, "image/png", buf.GetBytes())
+}
+
+func (s *Server) pageDelete(c echo.Context) error {
+	ref, err := refParam(c)
+	if err != nil {
+		return err
+	}
+	reason := strings.TrimSpace(c.FormValue("reason"))
+	if msg := s.stale(ref, c.FormValue("rev")); msg != "" {
+		return s.showPage(c, ref, http.StatusConflict, msg, nil)
+	}
+	if reason == "" {
+		return s.showPage(c, ref, http.StatusUnprocessableEntity, "Не указана причина удаления: впишите её, например «повторный скан», и нажмите «Удалить». Ничего не изменено.", nil)
+	}
+	if c.FormValue("confirmed") != "yes" {
+		return s.showPage(c, ref, http.StatusOK, "", func(v *pageView) {
+			v.Confirm = true
+			v.Form["reason"] = reason
+		})
+	}
+	if _, err := s.ops().Delete(sessionOf(c).login, ref, reason); err != nil {
+		if ops.IsInput(err) {
+			return s.showPage(c, ref, http.StatusUnprocessableEntity, opMessage(err), nil)
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, withFlash(auditoriumURL(ref.Place), fmt.Sprintf("Страница %d удалена: %s.", ref.Seq, reason)))
+}
+
+func (s *Server) pageMove(c echo.Context) error {
+	ref, err := refParam(c)
+	if err != nil {
+		return err
+	}
+	to := strings.TrimSpace(c.FormValue("to"))
+	keep := func(v *pageView) { v.Form["to"] = to; v.Form["move_reason"] = c.FormValue("reason") }
+	if msg := s.stale(ref, c.FormValue("rev")); msg != "" {
+		return s.showPage(c, ref, http.StatusConflict, msg, keep)
+	}
+	if !fourDigits.MatchString(to) {
+		return s.showPage(c, ref, http.StatusUnprocessableEntity,
+			fmt.Sprintf("Номер аудитории «%s» неверен: нужно ровно 4 цифры, например 0012. Ничего не изменено.", to), keep)
+	}
+	rec, err := s.ops().Move(c.Request().Context(), sessionOf(c).login, ref, to, strings.TrimSpace(c.FormValue("reason")))
+	if err != nil {
+		if ops.IsInput(err) {
+			return s.showPage(c, ref, http.StatusUnprocessableEntity, opMessage(err), keep)
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, withFlash(pageURL(rec.Ref), fmt.Sprintf("Страница перенесена из аудитории %s в аудиторию %s (страница %d).", ref.Auditorium, to, rec.Seq)))
+}
+
+func (s *Server) pageIdentify(c echo.Context) error {
+	ref, err := refParam(c)
+	if err != nil {
+		return err
+	}
+	barcode := strings.TrimSpace(c.FormValue("barcode"))
+	kit := strings.TrimSpace(c.FormValue("kit"))
+	keep := func(v *pageView) {
+		v.Form["barcode"], v.Form["kit"], v.Form["sheet"] = barcode, kit, c.FormValue("sheet")
+	}
+	if msg := s.stale(ref, c.FormValue("rev")); msg != "" {
+		return s.showPage(c, ref, http.StatusConflict, msg, keep)
+	}
+	sheet := 0
+	if sh := strings.TrimSpace(c.FormValue("sheet")); sh != "" {
+		if sheet, err = strconv.Atoi(sh); err != nil {
+			return s.showPage(c, ref, http.StatusUnprocessableEntity, "Номер листа — не число: введите номер из заголовка листа, например 3. Ничего не изменено.", keep)
+		}
+	}
+	if _, err := s.ops().Identify(sessionOf(c).login, ref, barcode, kit, sheet); err != nil {
+		if ops.IsInput(err) {
+			return s.showPage(c, ref, http.StatusUnprocessableEntity, opMessage(err), keep)
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, withFlash(pageURL(ref), "Лист опознан по штрихкоду "+barcode+"."))
+}
