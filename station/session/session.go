@@ -1,0 +1,538 @@
+// Package session runs one scanning session of an auditorium: it opens the
+// device, feeds the stack into the station's store with an audit entry per
+// page, recognises pages beside the scanner and reports what happens as
+// events. The command line (station scan) and the web interface drive the
+// same Run.
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"giascan/forms"
+	"giascan/hardware"
+	"giascan/hardware/sim"
+	"giascan/recognition"
+	"giascan/recognition/digits"
+	"giascan/recognition/imagein"
+	"giascan/scanner"
+	"giascan/station/audit"
+	"giascan/station/store"
+)
+
+// Audit actions of a scan session besides those of package audit.
+const (
+	ActionPageStore    = "page.store"      // a scanned page became durable
+	ActionDeviceFault  = "device.fault"    // the scanner reported an event
+	ActionStoreRecover = "store.recovered" // Open cleaned up after a crash or found damage
+)
+
+// progressEvery is how often (in pages) a progress message is reported.
+const progressEvery = 25
+
+// Config is what one session works on. Store, Log, Place and Device are
+// required; Run does not close Store or Log.
+type Config struct {
+	Store *store.Store
+	Log   *audit.Log
+	Place store.Place
+	// Device is the scanner spec: sim, sim:ARGS, sane:NAME or folder:PATH.
+	Device  string
+	Options hardware.Options
+	// Workers is how many pages are recognised in parallel; 0 means the
+	// number of CPUs.
+	Workers int
+	// Recognizer reads the pages; nil builds the default one.
+	Recognizer *recognition.Recognizer
+	// OnFault decides after a device event: nil to go on, an error to end
+	// the session with it. A nil OnFault ends the session at the first
+	// event with a message saying to start again.
+	OnFault func(ctx context.Context, f *hardware.Fault) error
+	// Notify receives every event in order from one goroutine at a time;
+	// an error it returns for a PageStored event ends the session. Nil
+	// drops events.
+	Notify func(Event) error
+}
+
+// EventKind says what an Event reports.
+type EventKind string
+
+// Session events.
+const (
+	Message     EventKind = "message"   // Text is a sentence for the operator
+	PageStored  EventKind = "page"      // Page is durable and on record
+	PageRead    EventKind = "read"      // Page was recognised; Page.Result is set
+	Duplicate   EventKind = "duplicate" // the device fed a page already stored
+	DeviceFault EventKind = "fault"     // the device stopped; Fault and Text say why
+	FeederEmpty EventKind = "empty"     // the stack is done
+)
+
+// Event is one thing a session reports.
+type Event struct {
+	Kind  EventKind
+	Text  string          // Message, DeviceFault, Duplicate, FeederEmpty: what to tell the operator
+	Page  store.Page      // PageStored, PageRead; Duplicate: Seq of the stored page
+	Fault *hardware.Fault // DeviceFault
+}
+
+// Summary is what a finished session reports.
+type Summary struct {
+	Stored     int `json:"stored"`
+	Duplicates int `json:"duplicates"`
+	Faults     int `json:"faults"`
+	Total      int `json:"total"`
+	Recognised int `json:"recognised"`
+	NoBarcode  int `json:"no_barcode"`
+	Review     int `json:"needs_review"`
+	Errors     int `json:"errors"`
+}
+
+// Errors of a session ended by its context.
+var (
+	ErrInterrupted            = errors.New("сканирование прервано; сохранённые страницы на месте, запустите сканирование снова, чтобы продолжить")
+	ErrRecognitionInterrupted = errors.New("распознавание прервано; оно продолжится при следующем запуске сканирования")
+)
+
+// InputError is a refusal before anything was written: no exam, a place
+// not in the exam, a device that does not open. Its text says what to fix.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+func inputError(format string, a ...any) error { return &InputError{fmt.Sprintf(format, a...)} }
+
+// CheckDevice checks a device spec before anything is opened: a known
+// adapter and, for a folder, a folder that exists.
+func CheckDevice(spec string) error {
+	if spec == "" {
+		return inputError("не указан сканер: выберите sim, sane:ИМЯ или folder:ПАПКА")
+	}
+	name, _, _ := strings.Cut(spec, ":")
+	if !slices.Contains(hardware.Adapters(), name) {
+		return inputError("--device %s: неизвестное устройство %q; укажите одно из: %s", spec, name, strings.Join(hardware.Adapters(), ", "))
+	}
+	return nil
+}
+
+// CheckPlace tells whether the imported exam has the place; its error
+// lists the places it has.
+func CheckPlace(st *store.Store, place store.Place) error {
+	ex, err := st.Exam()
+	if errors.Is(err, store.ErrNoExam) {
+		return inputError("%s", store.ErrNoExam)
+	}
+	if err != nil {
+		return err
+	}
+	if ex.FindAuditorium(place.PPE, place.Auditorium) == nil {
+		var known []string
+		for _, p := range ex.PPE {
+			for _, x := range p.Auditoriums {
+				known = append(known, p.Code+"/"+x.Number)
+			}
+		}
+		return inputError("ППЭ %s, аудитории %s нет в импортированном экзамене (есть: %s): проверьте ППЭ и аудиторию или импортируйте исправленный файл экзамена",
+			place.PPE, place.Auditorium, strings.Join(known, ", "))
+	}
+	return nil
+}
+
+// NewRecognizer builds the page recognizer with the built-in templates and
+// the embedded handwritten-digit model.
+func NewRecognizer() (*recognition.Recognizer, error) {
+	model, err := digits.Load()
+	if err != nil {
+		return nil, fmt.Errorf("digit model: %w", err)
+	}
+	return recognition.New(forms.Builtin(), recognition.NewDigitReader(model))
+}
+
+// Run checks the place, opens the device and scans the stack until the
+// feeder is empty and every page is recognised, ctx is done, or OnFault
+// ends it. Refusals before anything is written are *InputError.
+func Run(ctx context.Context, cfg Config) (Summary, error) {
+	if cfg.Store == nil || cfg.Log == nil {
+		return Summary{}, errors.New("session: Store and Log are required")
+	}
+	// Nothing is written until the exam and the place are known good: a
+	// scan of the wrong auditorium must not leave a session behind.
+	if err := CheckPlace(cfg.Store, cfg.Place); err != nil {
+		return Summary{}, err
+	}
+	if err := CheckDevice(cfg.Device); err != nil {
+		return Summary{}, err
+	}
+	stored, err := cfg.Store.Pages(cfg.Place)
+	if err != nil {
+		return Summary{}, err
+	}
+	dev, err := openDevice(cfg.Device, len(stored), cfg.Options.Source)
+	if err != nil {
+		return Summary{}, inputError("--device %s: %v", cfg.Device, err)
+	}
+	if cfg.Recognizer == nil {
+		if cfg.Recognizer, err = NewRecognizer(); err != nil {
+			return Summary{}, err
+		}
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.NumCPU()
+	}
+	r := &run{cfg: cfg, dev: dev, start: time.Now()}
+	return r.run(ctx, len(stored))
+}
+
+// run is one session from start to summary.
+type run struct {
+	cfg   Config
+	dev   hardware.Scanner
+	start time.Time
+
+	id      string
+	pool    *scanner.Pool[store.Page]
+	mu      sync.Mutex // serialises Notify
+	newSeqs int
+}
+
+func (r *run) notify(ev Event) error {
+	if r.cfg.Notify == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cfg.Notify(ev)
+}
+
+func (r *run) say(format string, args ...any) {
+	r.notify(Event{Kind: Message, Text: fmt.Sprintf(format, args...)})
+}
+
+func (r *run) subject(page int) audit.Subject {
+	return audit.Subject{PPE: r.cfg.Place.PPE, Auditorium: r.cfg.Place.Auditorium, Session: r.id, Page: page}
+}
+
+func jsonOf(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func (r *run) run(ctx context.Context, already int) (Summary, error) {
+	st, log, place, dev := r.cfg.Store, r.cfg.Log, r.cfg.Place, r.dev.Device()
+	r.id = fmt.Sprintf("%s-%s-%s", time.Now().UTC().Format("20060102T150405.000"), place.PPE, place.Auditorium)
+
+	// A session still on record was cut short (power loss, kill): say so
+	// in the audit log before this one starts.
+	prev, err := st.BeginSession(store.Session{ID: r.id, Place: place, Device: dev.ID, Started: r.start.UTC()})
+	if err != nil {
+		return Summary{}, err
+	}
+	if prev != nil {
+		if _, err := log.Append(audit.Event{Actor: audit.Station, Action: audit.ActionSessionAbort,
+			Subject: audit.Subject{PPE: prev.Place.PPE, Auditorium: prev.Place.Auditorium, Session: prev.ID},
+			Reason:  "сеанс не завершён: станция была остановлена аварийно"}); err != nil {
+			return Summary{}, err
+		}
+	}
+	if rec := st.Recovery(); len(rec.TempsRemoved)+len(rec.Orphans)+len(rec.Damaged) > 0 {
+		for _, o := range rec.Orphans {
+			r.say("Найдено изображение без записи (сбой при сохранении), перенесено в %s; страница будет отсканирована снова", o)
+		}
+		for _, d := range rec.Damaged {
+			r.say("ВНИМАНИЕ: %s; отсканируйте страницу заново", d)
+		}
+		if _, err := log.Append(audit.Event{Actor: audit.Station, Action: ActionStoreRecover, After: jsonOf(rec)}); err != nil {
+			return Summary{}, err
+		}
+	}
+	if _, err := log.Append(audit.Event{Actor: audit.Station, Action: audit.ActionSessionStart, Subject: r.subject(0),
+		After: jsonOf(map[string]any{"device": dev.ID, "source": r.cfg.Options.Source, "dpi": r.cfg.Options.DPI, "stored_before": already})}); err != nil {
+		return Summary{}, err
+	}
+	r.say("Сканирование: ППЭ %s, аудитория %s, сканер %s. Уже сохранено страниц: %d.", place.PPE, place.Auditorium, dev.Name, already)
+
+	// Recognition works beside the scanner; pages left unread by an
+	// earlier run go first.
+	r.pool = scanner.NewPool(ctx, r.cfg.Workers, r.recognize)
+	defer r.pool.Stop()
+	pending, err := st.Unrecognised()
+	if err != nil {
+		return Summary{}, err
+	}
+	for _, p := range pending {
+		r.pool.Add(p)
+	}
+	if len(pending) > 0 {
+		r.say("Распознаются заново страницы, не распознанные до остановки: %d", len(pending))
+	}
+
+	sess := scanner.New(r.dev, scanner.SinkFunc(r.store), r.cfg.Options, r.event)
+	err = sess.Run(ctx, r.resume)
+	stats := sess.Stats()
+	if err != nil {
+		reason := err.Error()
+		var se *scanner.SinkError
+		switch {
+		case ctx.Err() != nil:
+			err = ErrInterrupted
+			reason = "остановлено оператором"
+		case errors.As(err, &se):
+			err = fmt.Errorf("страница после №%d не сохранена: %w", se.After, se.Err)
+		}
+		log.Append(audit.Event{Actor: audit.Station, Action: audit.ActionSessionAbort, Subject: r.subject(0),
+			After: jsonOf(stats), Reason: reason})
+		st.EndSession()
+		return Summary{}, err
+	}
+
+	if _, left := r.pool.Progress(); left > 0 {
+		r.say("Лоток пуст. Ждём окончания распознавания: осталось страниц %d…", left)
+	}
+	r.pool.Wait()
+	if ctx.Err() != nil {
+		st.EndSession()
+		return Summary{}, ErrRecognitionInterrupted
+	}
+	sum, err := r.summary(stats)
+	if err != nil {
+		return Summary{}, err
+	}
+	if _, err := log.Append(audit.Event{Actor: audit.Station, Action: audit.ActionSessionEnd, Subject: r.subject(0), After: jsonOf(sum)}); err != nil {
+		return sum, err
+	}
+	return sum, st.EndSession()
+}
+
+// store is the session's sink: durable first, then on record, then shown.
+func (r *run) store(ctx context.Context, p hardware.Page) (scanner.Stored, error) {
+	rec, dup, err := r.cfg.Store.Add(ctx, r.cfg.Place, p, r.dev.Device().ID)
+	if err != nil {
+		return scanner.Stored{}, err
+	}
+	st := scanner.Stored{Seq: rec.Seq, SHA256: rec.SHA256, Duplicate: dup}
+	if dup {
+		return st, nil
+	}
+	if _, err := r.cfg.Log.Append(audit.Event{Actor: audit.Station, Action: ActionPageStore, Subject: r.subject(rec.Seq),
+		After: jsonOf(map[string]any{"sha256": rec.SHA256, "file": rec.File, "source": rec.Source})}); err != nil {
+		return st, fmt.Errorf("страница %d сохранена, но журнал аудита не пишется: %w", rec.Seq, err)
+	}
+	if err := r.notify(Event{Kind: PageStored, Page: rec}); err != nil {
+		return st, err
+	}
+	r.newSeqs++
+	n := r.newSeqs
+	r.pool.Add(rec)
+	if n%progressEvery == 0 {
+		done, left := r.pool.Progress()
+		r.say("Сохранено страниц за сеанс: %d (последняя №%d); распознано %d, в очереди %d", n, rec.Seq, done, left)
+	}
+	return st, nil
+}
+
+// event reports device events and repeated pages to the operator.
+func (r *run) event(ev scanner.Event) {
+	switch ev.Kind {
+	case scanner.PageDuplicate:
+		r.notify(Event{Kind: Duplicate, Page: store.Page{Ref: store.Ref{Place: r.cfg.Place, Seq: ev.Page.Seq}},
+			Text: fmt.Sprintf("Лист %s уже сохранён как страница №%d: повторно не сохраняется", ev.Raw.Name, ev.Page.Seq)})
+	case scanner.DeviceFault:
+		r.notify(Event{Kind: DeviceFault, Fault: ev.Fault, Text: FaultMessage(ev.Fault)})
+		r.cfg.Log.Append(audit.Event{Actor: audit.Station, Action: ActionDeviceFault, Subject: r.subject(0),
+			After: jsonOf(map[string]any{"kind": ev.Fault.Kind, "device": ev.Fault.Device, "after": ev.Fault.After})})
+	case scanner.FeederEmpty:
+		r.notify(Event{Kind: FeederEmpty, Text: "Лоток сканера пуст."})
+	}
+}
+
+// FaultMessage says what happened and what the operator does about it.
+func FaultMessage(f *hardware.Fault) string {
+	switch f.Kind {
+	case hardware.PaperJam:
+		return fmt.Sprintf("Замятие бумаги после страницы %d: извлеките лист из сканера и продолжите", f.After)
+	case hardware.DoubleFeed:
+		return fmt.Sprintf("Подача двух листов сразу после страницы %d: разделите листы, верните их в лоток и продолжите", f.After)
+	case hardware.CoverOpen:
+		return fmt.Sprintf("Открыта крышка сканера после страницы %d: закройте крышку и продолжите", f.After)
+	case hardware.DeviceGone:
+		return fmt.Sprintf("Сканер отключился после страницы %d: проверьте кабель и питание, затем продолжите", f.After)
+	}
+	return fmt.Sprintf("Сканер сообщил «%s» после страницы %d: устраните причину и продолжите", f.Kind, f.After)
+}
+
+// StopError is the error of a session ended after a device event.
+func StopError(f *hardware.Fault) error {
+	return fmt.Errorf("сканирование остановлено после события «%s»; сохранённые страницы на месте, устраните причину и запустите сканирование снова", f.Kind)
+}
+
+func (r *run) resume(ctx context.Context, f *hardware.Fault) error {
+	if r.cfg.OnFault == nil {
+		return StopError(f)
+	}
+	return r.cfg.OnFault(ctx, f)
+}
+
+// recognize reads one stored page and stores what was read with it.
+func (r *run) recognize(ctx context.Context, p store.Page) {
+	if ctx.Err() != nil {
+		return
+	}
+	start := time.Now()
+	res := forms.NewPageResult(p.File, 1)
+	data, err := r.cfg.Store.Image(p)
+	if err == nil {
+		var doc *imagein.Document
+		doc, err = imagein.FromBytes(data, p.File, imagein.Limits{})
+		if err == nil {
+			m, _, perr := doc.Page(0)
+			if perr == nil {
+				res = r.cfg.Recognizer.Page(m)
+				m.Close()
+				res.File, res.Page = p.File, 1
+			}
+			err = perr
+			doc.Close()
+		}
+	}
+	if err != nil {
+		res.Error = err.Error()
+	}
+	res.Ms = float64(time.Since(start).Microseconds()) / 1000
+	if ctx.Err() != nil {
+		return // cut short: the page is read again at the next start
+	}
+	if err := r.cfg.Store.SetResult(p.Ref, p.Rev, res); err != nil {
+		r.say("Результат распознавания страницы %d не сохранён: %v", p.Seq, err)
+		return
+	}
+	p.Result = &res
+	r.notify(Event{Kind: PageRead, Page: p})
+}
+
+func (r *run) summary(stats scanner.Stats) (Summary, error) {
+	pages, err := r.cfg.Store.Pages(r.cfg.Place)
+	if err != nil {
+		return Summary{}, err
+	}
+	s := Summary{Stored: stats.Stored, Duplicates: stats.Duplicates, Faults: stats.Faults}
+	for _, p := range pages {
+		if p.Status != store.Active {
+			continue
+		}
+		s.Total++
+		if p.Result == nil {
+			continue
+		}
+		s.Recognised++
+		switch {
+		case p.Result.Error != "":
+			s.Errors++
+		case p.Result.Barcode == "":
+			s.NoBarcode++
+		}
+		if p.Result.NeedsReview {
+			s.Review++
+		}
+	}
+	r.say("Итог: ППЭ %s, аудитория %s. Сохранено за сеанс: %d, всего в аудитории: %d; повторно поданных листов: %d; событий сканера: %d.",
+		r.cfg.Place.PPE, r.cfg.Place.Auditorium, s.Stored, s.Total, s.Duplicates, s.Faults)
+	r.say("Распознано: %d; без штрихкода: %d; требуют проверки: %d; не прочитаны: %d. Время: %s.",
+		s.Recognised, s.NoBarcode, s.Review, s.Errors, time.Since(r.start).Round(time.Second))
+	return s, nil
+}
+
+// openDevice opens the scanner of a spec. A simulated feeder is loaded
+// with the sheets not yet stored, as an operator reloads the stack from the
+// first page the station does not have; other devices take the stack the
+// operator put in, and pages fed again are recognised by their bytes (see
+// store.Add).
+func openDevice(spec string, stored int, source hardware.Source) (hardware.Scanner, error) {
+	name, arg, _ := strings.Cut(spec, ":")
+	if name == "sim" && stored > 0 {
+		return openSimTail(arg, stored, source)
+	}
+	return hardware.Open(spec)
+}
+
+// simTail is the simulated feeder's stack without its first pages. The
+// simulator's own feeder always starts at the first sheet, so a restarted
+// scan would render every stored page again just to find it was stored;
+// this feeder renders only what is left. Device events are not simulated
+// on a resumed stack.
+type simTail struct {
+	dev       hardware.Device
+	sheets    []sim.Sheet
+	set       sim.Settings
+	pos       int
+	backDue   bool
+	delivered int
+}
+
+func openSimTail(arg string, stored int, source hardware.Source) (hardware.Scanner, error) {
+	full, err := sim.Open(arg) // checks the spec and names the device
+	if err != nil {
+		return nil, err
+	}
+	profile := sim.Real
+	for _, kv := range strings.Split(arg, ",") {
+		if v, ok := strings.CutPrefix(kv, "profile="); ok {
+			profile = sim.Profile(v)
+		}
+	}
+	t := &simTail{dev: full.Device(), sheets: full.Sheets(), set: sim.Settings{Profile: profile}, delivered: stored}
+	if source == hardware.Duplex {
+		t.pos, t.backDue = stored/2, stored%2 == 1
+	} else {
+		t.pos = stored
+	}
+	return t, nil
+}
+
+// Device describes the simulated scanner.
+func (t *simTail) Device() hardware.Device { return t.dev }
+
+// Scan feeds the rest of the stack; see hardware.Scanner.
+func (t *simTail) Scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
+	duplex := opts.Source == hardware.Duplex
+	set := t.set
+	set.DPI, set.Mode = opts.DPI, opts.Mode
+	for t.pos < len(t.sheets) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var (
+			sc  sim.Scan
+			err error
+		)
+		side := hardware.Front
+		if t.backDue {
+			side = hardware.Back
+			sc, err = sim.RenderBack(t.sheets[t.pos], set)
+		} else {
+			sc, err = sim.Render(t.sheets[t.pos], set)
+		}
+		if err != nil {
+			return fmt.Errorf("sim: %w", err)
+		}
+		seq := t.delivered + 1
+		page := hardware.Page{Seq: seq, Data: sc.Data, Format: sc.Format, DPI: sc.DPI, Side: side,
+			Name: fmt.Sprintf("%04d.%s", seq, sc.Ext)}
+		if err := deliver(page); err != nil {
+			return err
+		}
+		t.delivered++
+		if duplex && !t.backDue {
+			t.backDue = true
+		} else {
+			t.backDue = false
+			t.pos++
+		}
+	}
+	return nil
+}
