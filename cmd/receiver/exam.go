@@ -6,8 +6,21 @@ import (
 	"fmt"
 	"os"
 
+	"giascan/station/exam"
 	"giascan/transport/receiver"
 )
+
+// owedOf lists the packages each ППЭ of the exam owes, as the receiver
+// tracks them.
+func owedOf(ex *exam.Exam) receiver.Owed {
+	owed := receiver.Owed{}
+	for code, list := range ex.OwedPackages() {
+		for _, p := range list {
+			owed[code] = append(owed[code], receiver.Expected{Package: p.Package, Auditorium: p.Auditorium})
+		}
+	}
+	return owed
+}
 
 // examImport keeps the exam file at the receiver, so that its status can
 // say per ППЭ which packages are still missing, and stations can fetch it.
@@ -37,9 +50,12 @@ func examImport(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("файл экзамена %s не читается: %w", file, err)
 	}
-	ex, err := receiver.ImportExam(*data, b)
+	ex, err := exam.Parse(b)
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("файл экзамена не принят: %v", err)
+	}
+	if err := receiver.ImportExam(*data, b, owedOf(ex)); err != nil {
+		return err
 	}
 	n := 0
 	for _, p := range ex.PPE {

@@ -18,6 +18,7 @@ import (
 
 	"giascan/forms"
 	"giascan/hardware/sim"
+	"giascan/station/exam"
 	"giascan/station/ops"
 	"giascan/station/packaging"
 	"giascan/station/store"
@@ -139,7 +140,17 @@ func newRCOI(tb testing.TB, examFile []byte) *rcoi {
 	if _, err := receiver.InitKeys(r.dir); err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := receiver.ImportExam(r.dir, examFile); err != nil {
+	ex, err := exam.Parse(examFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	owed := receiver.Owed{}
+	for code, list := range ex.OwedPackages() {
+		for _, p := range list {
+			owed[code] = append(owed[code], receiver.Expected{Package: p.Package, Auditorium: p.Auditorium})
+		}
+	}
+	if err := receiver.ImportExam(r.dir, examFile, owed); err != nil {
 		tb.Fatal(err)
 	}
 	r.start(tb)

@@ -11,57 +11,70 @@ import (
 	"strings"
 	"time"
 
-	"giascan/station/exam"
-	"giascan/transport/pkg"
+	"encoding/json"
 	"giascan/transport/receiver/receipt"
 )
 
-// ExamFile is the exam file the РЦОИ imported, in the receiver's data
-// folder. With it the receiver knows which packages each ППЭ owes and can
-// say when a ППЭ is complete; stations fetch it at ExamPath.
+// ExamFile is the exam file the РЦОИ imported, kept as given so stations
+// can fetch it at ExamPath; OwedFile is what it means to the receiver: the
+// packages each ППЭ owes. The exam file's format belongs to the station
+// side (station/exam), so the caller parses it and passes the owed list.
 const (
 	ExamFile = "exam.json"
 	ExamPath = "/exam.json"
+	OwedFile = "owed.json"
 )
 
-// ImportExam checks an exam file and keeps it as the receiver's exam,
-// replacing any earlier one.
-func ImportExam(dir string, data []byte) (*exam.Exam, error) {
-	e, err := exam.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("файл экзамена не принят: %w", err)
+// Owed lists, per ППЭ code, the packages that ППЭ owes the РЦОИ.
+type Owed map[string][]Expected
+
+// ImportExam keeps an exam file and the packages it makes each ППЭ owe,
+// replacing any earlier ones.
+func ImportExam(dir string, examFile []byte, owed Owed) error {
+	if len(owed) == 0 {
+		return errors.New("файл экзамена не принят: в нём нет ни одного ППЭ")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("папка приёмника: %w", err)
+		return fmt.Errorf("папка приёмника: %w", err)
 	}
-	path := filepath.Join(dir, ExamFile)
+	list, err := json.MarshalIndent(owed, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, ExamFile), examFile); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, OwedFile), list)
+}
+
+func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".new"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return nil, fmt.Errorf("файл экзамена не сохранён: %w", err)
+		return fmt.Errorf("файл %s не сохранён: %w", filepath.Base(path), err)
 	}
 	// Rename so a reader never sees half a file.
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		return nil, fmt.Errorf("файл экзамена не сохранён: %w", err)
+		return fmt.Errorf("файл %s не сохранён: %w", filepath.Base(path), err)
 	}
-	return e, nil
+	return nil
 }
 
-// LoadExam returns the imported exam file and its bytes, or nil and no
-// error when none was imported.
-func LoadExam(dir string) (*exam.Exam, []byte, error) {
-	data, err := os.ReadFile(filepath.Join(dir, ExamFile))
+// LoadOwed returns the packages each ППЭ owes, or nil and no error when
+// no exam was imported.
+func LoadOwed(dir string) (Owed, error) {
+	data, err := os.ReadFile(filepath.Join(dir, OwedFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
+		return nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("файл экзамена не читается: %w", err)
+		return nil, fmt.Errorf("список ожидаемых пакетов не читается: %w", err)
 	}
-	e, err := exam.Parse(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("файл экзамена повреждён, импортируйте его снова: %w", err)
+	var owed Owed
+	if err := json.Unmarshal(data, &owed); err != nil {
+		return nil, fmt.Errorf("список ожидаемых пакетов повреждён, импортируйте экзамен снова: %w", err)
 	}
-	return e, data, nil
+	return owed, nil
 }
 
 // Expected is one package a ППЭ owes the РЦОИ, and whether it arrived.
@@ -81,26 +94,9 @@ type Progress struct {
 	Complete bool       `json:"complete"`
 }
 
-// ExpectedPackages lists the package ids a ППЭ of the exam owes: its
-// auditoriums' in file order, then its closing set.
-func ExpectedPackages(e *exam.Exam, ppe string) []Expected {
-	p := e.FindPPE(ppe)
-	if p == nil {
-		return nil
-	}
-	ctx := pkg.Exam{Level: e.Level, Region: e.Region, PPE: ppe, Subject: e.Subject, Date: e.QRDate()}
-	var out []Expected
-	for _, a := range p.Auditoriums {
-		ctx.Auditorium = a.Number
-		out = append(out, Expected{Package: pkg.PackageID(ctx), Auditorium: a.Number})
-	}
-	ctx.Auditorium = ""
-	return append(out, Expected{Package: pkg.PackageID(ctx)})
-}
-
 // progressOf compares what a ППЭ owes with what was accepted from it.
-func progressOf(e *exam.Exam, ppe string, got []receipt.Receipt) *Progress {
-	pr := &Progress{Expected: ExpectedPackages(e, ppe), Missing: []string{}}
+func progressOf(owed []Expected, got []receipt.Receipt) *Progress {
+	pr := &Progress{Expected: slices.Clone(owed), Missing: []string{}}
 	for i := range pr.Expected {
 		x := &pr.Expected[i]
 		for _, rc := range got {
@@ -120,19 +116,19 @@ func progressOf(e *exam.Exam, ppe string, got []receipt.Receipt) *Progress {
 // appears, even one that has sent nothing yet, since that is what the
 // РЦОИ must chase.
 func (r *Receiver) addProgress(st *Status) error {
-	e, _, err := LoadExam(r.dir)
-	if err != nil || e == nil {
+	owed, err := LoadOwed(r.dir)
+	if err != nil || owed == nil {
 		return err
 	}
-	for _, p := range e.PPE {
-		if !slices.ContainsFunc(st.PPE, func(s PPEStatus) bool { return s.PPE == p.Code }) {
-			st.PPE = append(st.PPE, PPEStatus{PPE: p.Code, Packages: []receipt.Receipt{}})
+	for code := range owed {
+		if !slices.ContainsFunc(st.PPE, func(s PPEStatus) bool { return s.PPE == code }) {
+			st.PPE = append(st.PPE, PPEStatus{PPE: code, Packages: []receipt.Receipt{}})
 		}
 	}
 	slices.SortFunc(st.PPE, func(a, b PPEStatus) int { return strings.Compare(a.PPE, b.PPE) })
 	for i := range st.PPE {
-		if e.FindPPE(st.PPE[i].PPE) != nil {
-			st.PPE[i].Progress = progressOf(e, st.PPE[i].PPE, st.PPE[i].Packages)
+		if list, ok := owed[st.PPE[i].PPE]; ok {
+			st.PPE[i].Progress = progressOf(list, st.PPE[i].Packages)
 		}
 	}
 	return nil
@@ -140,13 +136,13 @@ func (r *Receiver) addProgress(st *Status) error {
 
 // serveExam gives stations the exam file the РЦОИ imported.
 func (r *Receiver) serveExam(w http.ResponseWriter, req *http.Request) {
-	_, data, err := LoadExam(r.dir)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+	data, err := os.ReadFile(filepath.Join(r.dir, ExamFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		http.Error(w, "no exam imported", http.StatusNotFound)
 		return
 	}
-	if data == nil {
-		http.Error(w, "no exam imported", http.StatusNotFound)
+	if err != nil {
+		http.Error(w, "exam file unreadable", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -18,10 +18,16 @@ const testExam = `{"level":9,"subject":"01","region":"50","date":"2025-06-01",
 func TestExamProgress(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := receiver.ImportExam(f.rdir, []byte(`{"level":9}`)); err == nil {
-		t.Error("an invalid exam file was imported")
+	if err := receiver.ImportExam(f.rdir, []byte(`{"level":9}`), nil); err == nil {
+		t.Error("an exam owing no package was imported")
 	}
-	if _, err := receiver.ImportExam(f.rdir, []byte(testExam)); err != nil {
+	// What station/exam's OwedPackages makes of testExam.
+	owed := receiver.Owed{
+		"1234": {{Package: "9-50-1234-0007-01-20250601", Auditorium: "0007"},
+			{Package: "9-50-1234-0008-01-20250601", Auditorium: "0008"}, {Package: "9-50-1234-ppe-01-20250601"}},
+		"4321": {{Package: "9-50-4321-0001-01-20250601", Auditorium: "0001"}, {Package: "9-50-4321-ppe-01-20250601"}},
+	}
+	if err := receiver.ImportExam(f.rdir, []byte(testExam), owed); err != nil {
 		t.Fatal(err)
 	}
 	tarball, m, hash := build(t, "1234", 1, image(t, 1))
