@@ -145,7 +145,15 @@ func fieldRect(t *forms.Template, id string) (forms.Rect, bool) {
 	switch id {
 	case "barcode", "type":
 		b := t.Barcode
-		return forms.Rect{X: b.X - b.Quiet, Y: b.Y, W: 95*b.Module + 2*b.Quiet, H: b.H + 5}, true
+		w := 0.0
+		if mods, err := forms.Code128Modules(strings.Repeat("0", b.Digits)); err == nil {
+			w = float64(len(mods)) * b.Module
+		}
+		h := b.H
+		if b.TextY1 > b.Y+h {
+			h = b.TextY1 - b.Y
+		}
+		return forms.Rect{X: b.X - 1, Y: b.Y - 1, W: w + 2, H: h + 2}, true
 	case "context":
 		return t.QR.Box(), true
 	}
