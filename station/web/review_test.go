@@ -333,3 +333,35 @@ func TestCloseNeedsReasonAndSignOffIsHeadOnly(t *testing.T) {
 		t.Errorf("sign-off not in the audit log:\n%s", log)
 	}
 }
+
+func TestReviewOnReplacedPageRefusedAndProtocolPreview(t *testing.T) {
+	s := newScanned(t)
+	c := s.client(t)
+	c.mustSignIn("oper")
+	tok := c.token("/review")
+	// Someone replaced page 1 with a new image since the queue was shown:
+	// the form carries revision 0, the page is now at 1.
+	img, err := s.st.Image(s.page(t, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ops.New(s.st, s.log, nil).Replace(context.Background(), "head", s.ref(1),
+		hardware.Page{Seq: 1, Data: append(img, 0), Format: s.page(t, 1).Format, Side: hardware.Front, Name: "new.png"}, "пересканирована"); err != nil {
+		t.Fatal(err)
+	}
+	r := c.post("/review", url.Values{"csrf": {tok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "seq": {"1"}, "rev": {"0"}, "field": {s.field}})
+	if r.code != http.StatusConflict || !strings.Contains(r.body, "только что заменена") {
+		t.Errorf("review of a replaced page: %d\n%s", r.code, r.body)
+	}
+	// The ППЭ-15 preview is the head's; without sealed packages and keys
+	// the head is told what to do.
+	sp := "/signoff/" + s.place.PPE + "/ppe15.pdf"
+	if r := c.get(sp); r.code != http.StatusForbidden {
+		t.Errorf("operator's protocol preview: %d", r.code)
+	}
+	head := s.client(t)
+	head.mustSignIn("head")
+	if r := head.get(sp); r.code != http.StatusConflict || !strings.Contains(r.body, "Протокол не сформирован") {
+		t.Errorf("head's protocol preview without packages: %d\n%s", r.code, r.body)
+	}
+}
