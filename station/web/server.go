@@ -18,6 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"giascan/hardware"
 	"giascan/station/audit"
 	"giascan/station/store"
 	"giascan/station/users"
@@ -59,6 +60,18 @@ type Config struct {
 	// login and per address within FailureWindow (defaults 5, 20, 15 min).
 	LoginFailures, IPFailures int
 	FailureWindow             time.Duration
+	// Devices are scanner specs the scanning screen offers besides the
+	// simulator.
+	Devices []string
+	// DiscoverSANE makes the scanning screen also offer the scanners
+	// scanimage finds on this computer (a look-up of up to 3 s).
+	DiscoverSANE bool
+	// ScanOptions are the resolution and mode of web scans (zero: the
+	// device's); the screen chooses the source.
+	ScanOptions hardware.Options
+	// ScanWorkers is how many pages are recognised in parallel (0: the
+	// number of CPUs).
+	ScanWorkers int
 }
 
 // Server is the web interface of one data folder.
@@ -69,6 +82,7 @@ type Server struct {
 	sessions *sessions
 	byLogin  *limiter
 	byIP     *limiter
+	desk     *scanDesk
 }
 
 // New makes the server and its routes.
@@ -107,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 		sessions: newSessions(cfg.IdleTimeout, cfg.MaxSession),
 		byLogin:  newLimiter(cfg.LoginFailures, cfg.FailureWindow),
 		byIP:     newLimiter(cfg.IPFailures, cfg.FailureWindow),
+		desk:     newScanDesk(),
 	}
 	s.echo = s.routes()
 	return s, nil
@@ -129,9 +144,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }() // owned here: Serve waits for it below
 	select {
 	case err := <-errc:
+		s.Close()
 		return fmt.Errorf("веб-сервер остановился: %w", err)
 	case <-ctx.Done():
 	}
+	s.Close() // a running scan stops first; its pages stay stored
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := srv.Shutdown(sctx)
@@ -169,6 +186,7 @@ func (s *Server) routes() *echo.Echo {
 	// refused as forged whoever's cookie it rides on.
 	in.POST("/exam/import", s.importExam, s.csrf, s.allow(users.ImportExam))
 	s.registerReview(in)
+	s.registerScan(in)
 	return e
 }
 

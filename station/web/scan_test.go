@@ -1,0 +1,225 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"giascan/hardware"
+	"giascan/station/audit"
+	"giascan/station/store"
+	"giascan/station/users"
+)
+
+// scanStack is a small simulated stack with a paper jam after page 3.
+const scanStack = "sim:seed=5,count=6,profile=clean,jam=3"
+
+// newScanFixture is a fixture whose server offers scanStack and has the
+// exam imported; the server is closed before the store.
+func newScanFixture(t *testing.T) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log, err := audit.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	db := users.Open(dir)
+	db.Params = users.Params{Memory: 64, Time: 1, Threads: 1}
+	for login, role := range map[string]users.Role{"head": users.Head, "oper": users.Operator, "admin": users.Admin} {
+		if _, err := db.Add(login, role, testPassword, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk := &testClock{t: time.Now()}
+	srv, err := New(Config{Store: st, Log: log, Users: db, Now: clk.now, Devices: []string{scanStack},
+		ScanOptions: hardware.Options{DPI: 150, Mode: "lineart"}, ScanWorkers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	t.Cleanup(srv.Close) // runs first: the scan stops before the store closes
+	f := &fixture{dir: dir, st: st, log: log, srv: srv, http: hs, clock: clk}
+	h := f.client(t)
+	h.mustSignIn("head")
+	if r := h.upload(h.token("/exam/import"), examFile); r.code != http.StatusSeeOther {
+		t.Fatalf("import: %d %s", r.code, r.body)
+	}
+	return f
+}
+
+// events reads the scanning screen's stream, calling on for each event
+// until it returns true or the time is up.
+func (c *client) events(timeout time.Duration, on func(scanEvent) bool) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.f.http.URL+"/scan/events", nil)
+	r, err := c.c.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer r.Body.Close()
+	if ct := r.Header.Get("Content-Type"); r.StatusCode != http.StatusOK || ct != "text/event-stream" {
+		c.t.Fatalf("events: %d %s", r.StatusCode, ct)
+	}
+	sc := bufio.NewScanner(r.Body)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var ev scanEvent
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			c.t.Fatalf("event %q: %v", data, err)
+		}
+		if on(ev) {
+			return
+		}
+	}
+	c.t.Fatalf("event stream ended early: %v", sc.Err())
+}
+
+func TestScanStartNeedsCSRFAndScanRole(t *testing.T) {
+	f := newScanFixture(t)
+	admin := f.client(t)
+	admin.mustSignIn("admin")
+	if r := admin.get("/scan"); r.code != http.StatusForbidden || !strings.Contains(r.body, "Недостаточно прав") {
+		t.Fatalf("admin on /scan: %d", r.code)
+	}
+	tok := admin.token("/")
+	if r := admin.post("/scan/start", url.Values{"csrf": {tok}, "place": {"0101/0012"}}); r.code != http.StatusForbidden {
+		t.Fatalf("admin start: %d", r.code)
+	}
+	op := f.client(t)
+	op.mustSignIn("oper")
+	page := op.get("/scan")
+	for _, want := range []string{"0101/0012", scanStack, "Начать (S)", "Esc"} {
+		if page.code != http.StatusOK || !strings.Contains(page.body, want) {
+			t.Fatalf("operator's scan page lacks %q: %d", want, page.code)
+		}
+	}
+	if r := op.post("/scan/start", url.Values{"place": {"0101/0012"}}); r.code != http.StatusForbidden || !strings.Contains(r.body, "CSRF") {
+		t.Fatalf("start without token: %d", r.code)
+	}
+	tok = op.token("/scan")
+	r := op.post("/scan/start", url.Values{"csrf": {tok}, "place": {"0101/0013"}})
+	if r.code != http.StatusBadRequest || !strings.Contains(r.body, "нет в импортированном экзамене") {
+		t.Fatalf("unknown auditorium: %d %s", r.code, r.body)
+	}
+	r = op.post("/scan/start", url.Values{"csrf": {tok}, "place": {"0101/0012"}, "device": {"folder:/etc"}})
+	if r.code != http.StatusBadRequest || !strings.Contains(r.body, "Такого сканера нет") {
+		t.Fatalf("device not offered: %d", r.code)
+	}
+	if pages, _ := f.st.Pages(store.Place{PPE: "0101", Auditorium: "0012"}); len(pages) != 0 {
+		t.Fatalf("refused starts stored %d pages", len(pages))
+	}
+	if !strings.Contains(f.auditText(t), ActionAccessRefused) {
+		t.Error("the refused admin is not in the audit log")
+	}
+}
+
+func TestScanStreamsPagesJamContinueAndEnd(t *testing.T) {
+	f := newScanFixture(t)
+	op := f.client(t)
+	op.mustSignIn("oper")
+	tok := op.token("/scan")
+	start := url.Values{"csrf": {tok}, "place": {"0101/0012"}, "device": {scanStack}, "source": {"ADF"}}
+	if r := op.post("/scan/start", start); r.code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", r.code, r.body)
+	}
+	if r := op.post("/scan/start", start); r.code != http.StatusConflict || !strings.Contains(r.body, "Сканирование уже идёт") {
+		t.Fatalf("second start: %d", r.code)
+	}
+	stored, read := map[int]bool{}, map[int]scanEvent{}
+	var fault, empty, end scanEvent
+	op.events(40*time.Second, func(ev scanEvent) bool {
+		switch ev.Kind {
+		case "page":
+			stored[ev.Seq] = true
+		case "read":
+			read[ev.Seq] = ev
+		case "fault":
+			fault = ev
+			if r := op.post("/scan/continue", url.Values{"csrf": {tok}}); r.code != http.StatusOK {
+				t.Errorf("continue: %d %s", r.code, r.body)
+			}
+		case "empty":
+			empty = ev
+		case "end":
+			end = ev
+			return true
+		}
+		return false
+	})
+	if len(stored) != 6 || len(read) != 6 {
+		t.Fatalf("stored %d, read %d pages", len(stored), len(read))
+	}
+	if !strings.Contains(fault.Text, "Замятие бумаги после страницы 3") || !strings.Contains(fault.Text, "Продолжить") {
+		t.Errorf("jam: %q", fault.Text)
+	}
+	if !strings.Contains(empty.Text, "Лоток сканера пуст") || end.Failed || !strings.Contains(end.Text, "Сохранено за сеанс: 6") {
+		t.Errorf("empty %q, end %+v", empty.Text, end)
+	}
+	if ev := read[1]; ev.Barcode == "" || ev.Type == "" || ev.Image != "/page/0101/0012/1/image" {
+		t.Errorf("page 1: %+v", ev)
+	}
+	if r := op.post("/scan/continue", url.Values{"csrf": {tok}}); r.code != http.StatusConflict {
+		t.Errorf("continue with nothing to continue: %d", r.code)
+	}
+	log := f.auditText(t)
+	for _, want := range []string{ActionScanStart, audit.ActionSessionEnd, "device.fault"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("audit log lacks %s", want)
+		}
+	}
+}
+
+func TestScanStopEndsTheRunAndFreesTheDesk(t *testing.T) {
+	f := newScanFixture(t)
+	op := f.client(t)
+	op.mustSignIn("oper")
+	tok := op.token("/scan")
+	start := url.Values{"csrf": {tok}, "place": {"0101/0014"}, "device": {scanStack}}
+	if r := op.post("/scan/start", start); r.code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", r.code, r.body)
+	}
+	// The jam holds the scan until someone answers: stop it there.
+	var end scanEvent
+	op.events(30*time.Second, func(ev scanEvent) bool {
+		switch ev.Kind {
+		case "fault":
+			if r := op.post("/scan/stop", url.Values{"csrf": {tok}}); r.code != http.StatusOK {
+				t.Errorf("stop: %d %s", r.code, r.body)
+			}
+		case "end":
+			end = ev
+			return true
+		}
+		return false
+	})
+	if !end.Failed || !strings.Contains(end.Text, "остановлено") {
+		t.Fatalf("end: %+v", end)
+	}
+	if r := op.post("/scan/stop", url.Values{"csrf": {tok}}); r.code != http.StatusConflict {
+		t.Errorf("stop when idle: %d", r.code)
+	}
+	if pages, _ := f.st.Pages(store.Place{PPE: "0101", Auditorium: "0014"}); len(pages) != 3 {
+		t.Errorf("%d pages kept after the stop, want 3", len(pages))
+	}
+	if !strings.Contains(f.auditText(t), ActionScanStop) {
+		t.Error("the stop is not in the audit log")
+	}
+}

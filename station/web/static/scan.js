@@ -1,0 +1,166 @@
+// The scanning screen: start, continue and stop go to the server as form
+// posts with the CSRF token; pages and device events arrive as
+// server-sent events from /scan/events.
+(function () {
+  "use strict";
+  var form = document.getElementById("scan-form");
+  if (!form) return;
+  var token = form.elements.csrf.value;
+  var tbody = document.querySelector("#pages tbody");
+  var state = document.getElementById("state");
+  var alertBox = document.getElementById("alert");
+  var log = document.getElementById("log");
+  var count = document.getElementById("count");
+  var btnStart = document.getElementById("start");
+  var btnContinue = document.getElementById("continue");
+  var btnStop = document.getElementById("stop");
+  var rows = {};
+  var audio = null;
+
+  // beep plays a short tone: twice for a device event, once otherwise.
+  function beep(times) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      for (var i = 0; i < times; i++) {
+        var osc = audio.createOscillator(), gain = audio.createGain();
+        var at = audio.currentTime + i * 0.3;
+        osc.frequency.value = 880;
+        gain.gain.setValueAtTime(0.2, at);
+        gain.gain.exponentialRampToValueAtTime(0.001, at + 0.25);
+        osc.connect(gain).connect(audio.destination);
+        osc.start(at);
+        osc.stop(at + 0.25);
+      }
+    } catch (e) { /* no sound on this computer: the message stays on screen */ }
+  }
+
+  function showAlert(text, fault) {
+    alertBox.textContent = text;
+    alertBox.className = "msg alert" + (fault ? " fault" : "");
+    alertBox.hidden = false;
+  }
+
+  function note(text) {
+    var li = document.createElement("li");
+    li.textContent = text;
+    log.insertBefore(li, log.firstChild);
+  }
+
+  function cell(tr, text) {
+    var td = document.createElement("td");
+    td.textContent = text || "";
+    tr.appendChild(td);
+    return td;
+  }
+
+  function pageRow(ev) {
+    var tr = rows[ev.seq];
+    if (!tr) {
+      tr = document.createElement("tr");
+      tr.id = "page-" + ev.seq;
+      rows[ev.seq] = tr;
+      tbody.insertBefore(tr, tbody.firstChild);
+      count.textContent = "за сеанс: " + Object.keys(rows).length;
+    }
+    tr.textContent = "";
+    tr.className = ev.kind === "read" ? "read" : "fresh";
+    cell(tr, String(ev.seq));
+    var img = document.createElement("img");
+    img.src = ev.image;
+    img.alt = "страница " + ev.seq;
+    img.loading = "lazy";
+    cell(tr, "").appendChild(img);
+    cell(tr, ev.kind === "read" ? ev.type : "распознаётся…");
+    cell(tr, ev.barcode).className = "barcode";
+    cell(tr, ev.kit);
+    var flags = cell(tr, "");
+    (ev.flags || []).forEach(function (f) {
+      var s = document.createElement("span");
+      s.className = "flag";
+      s.textContent = f;
+      flags.appendChild(s);
+    });
+  }
+
+  function running(on) {
+    btnStart.disabled = on;
+    btnStop.disabled = !on;
+  }
+
+  function handle(ev) {
+    switch (ev.kind) {
+      case "start":
+        tbody.textContent = "";
+        rows = {};
+        log.textContent = "";
+        count.textContent = "";
+        alertBox.hidden = true;
+        state.textContent = ev.text;
+        running(true);
+        break;
+      case "page":
+      case "read":
+        pageRow(ev);
+        break;
+      case "fault":
+        showAlert(ev.text, true);
+        btnContinue.disabled = false;
+        btnContinue.focus();
+        beep(2);
+        break;
+      case "resumed":
+        alertBox.hidden = true;
+        btnContinue.disabled = true;
+        state.textContent = ev.text;
+        break;
+      case "empty":
+        showAlert(ev.text, false);
+        btnContinue.disabled = true;
+        beep(1);
+        break;
+      case "end":
+        state.textContent = ev.text;
+        btnContinue.disabled = true;
+        running(false);
+        note(ev.text);
+        break;
+      default:
+        note(ev.text);
+    }
+  }
+
+  var source = new EventSource("/scan/events");
+  source.onmessage = function (m) { handle(JSON.parse(m.data)); };
+
+  // post sends one action; a refusal is shown as the server words it.
+  function post(path) {
+    var body = new URLSearchParams(new FormData(form));
+    body.set("csrf", token);
+    return fetch(path, { method: "POST", body: body, headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.json().catch(function () { return { ok: r.ok, message: "Запрос отклонён (" + r.status + "): обновите страницу." }; }); })
+      .then(function (a) { if (!a.ok) showAlert(a.message, true); })
+      .catch(function () { showAlert("Станция не отвечает: проверьте сеть и обновите страницу.", true); });
+  }
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var b = e.submitter || btnStart;
+    post(b.getAttribute("formaction") || form.getAttribute("action"));
+  });
+
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.altKey || e.metaKey) return;
+    var t = e.target && e.target.tagName;
+    if (t === "INPUT" || t === "TEXTAREA") return;
+    if ((e.key === "s" || e.key === "S" || e.key === "ы" || e.key === "Ы") && !btnStart.disabled) {
+      e.preventDefault();
+      post("/scan/start");
+    } else if (e.key === " " && !btnContinue.disabled) {
+      e.preventDefault();
+      post("/scan/continue");
+    } else if (e.key === "Escape" && !btnStop.disabled) {
+      e.preventDefault();
+      post("/scan/stop");
+    }
+  });
+})();
