@@ -51,6 +51,26 @@ var pageTypeNames = map[string]string{
 	forms.TypePPE15:     "ППЭ-15",
 }
 
+// flagNames are the Russian names of the recognizer's page flags.
+var flagNames = map[string]string{
+	forms.FlagNoBarcode:         "штрихкод не прочитан",
+	forms.FlagNoQR:              "QR-код не прочитан",
+	forms.FlagBarcodeQRMismatch: "штрихкод и QR-код расходятся",
+	forms.FlagBadCheckDigit:     "неверная контрольная цифра",
+	forms.FlagUnknownType:       "тип листа не определён",
+	forms.FlagBlankPage:         "пустой лист",
+	forms.FlagAnchorMissing:     "не найдены метки листа",
+	forms.FlagLowResolution:     "низкое разрешение",
+	forms.FlagTooDark:           "слишком тёмный",
+	forms.FlagTooLight:          "слишком светлый",
+	forms.FlagSkewExceeded:      "сильный перекос",
+	forms.FlagMultipleMarks:     "несколько отметок",
+	forms.FlagAmbiguousMark:     "неясная отметка",
+	forms.FlagUnreadableDigit:   "неразборчивая цифра",
+	forms.FlagEmptyAnswerArea:   "пустое поле ответов",
+	forms.FlagNoSignature:       "нет подписи",
+}
+
 // scanEvent is one line of the scanning screen's event stream.
 type scanEvent struct {
 	ID      int      `json:"id"`
@@ -313,7 +333,11 @@ func (s *Server) scanNotify(ev scansession.Event) error {
 		s.desk.mu.Lock()
 		s.desk.fault, s.desk.faultOpen = make(chan struct{}), true
 		s.desk.mu.Unlock()
-		s.desk.add(scanEvent{Kind: "fault", Text: ev.Text + ", затем нажмите «Продолжить» (пробел)."})
+		text := ev.Text
+		if t, ok := strings.CutSuffix(text, "продолжите"); ok {
+			text = t + "нажмите «Продолжить» (пробел)."
+		}
+		s.desk.add(scanEvent{Kind: "fault", Text: text})
 	case scansession.FeederEmpty:
 		s.desk.add(scanEvent{Kind: "empty", Text: "Лоток сканера пуст: все листы пачки отсканированы. Если листы остались, вложите их и нажмите «Начать» снова."})
 	case scansession.Duplicate:
@@ -335,12 +359,18 @@ func pageEvent(kind string, p store.Page) scanEvent {
 		if ev.Type == "" {
 			ev.Type = "не определён"
 		}
-		ev.Barcode, ev.Kit, ev.Flags = r.Barcode, r.Context.Kit, r.Flags
+		ev.Barcode, ev.Kit = r.Barcode, r.Context.Kit
+		for _, f := range r.Flags {
+			if n, ok := flagNames[f]; ok {
+				f = n
+			}
+			ev.Flags = append(ev.Flags, f)
+		}
 		if r.Error != "" {
-			ev.Flags = append(slices.Clone(ev.Flags), "не прочитана")
+			ev.Flags = append(ev.Flags, "лист не прочитан")
 		}
 		if r.NeedsReview {
-			ev.Flags = append(slices.Clone(ev.Flags), "нужна проверка")
+			ev.Flags = append(ev.Flags, "нужна проверка")
 		}
 	}
 	return ev

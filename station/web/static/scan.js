@@ -105,7 +105,6 @@
       case "fault":
         showAlert(ev.text, true);
         btnContinue.disabled = false;
-        btnContinue.focus();
         beep(2);
         break;
       case "resumed":
@@ -145,13 +144,20 @@
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var b = e.submitter || btnStart;
+    // A button keeps no focus, so a later Space never presses it.
+    if (e.submitter) e.submitter.blur();
     post(b.getAttribute("formaction") || form.getAttribute("action"));
+  });
+
+  // Space on a focused button must not press it besides continuing.
+  document.addEventListener("keyup", function (e) {
+    if (e.key === " " && e.target && e.target.tagName === "BUTTON") e.preventDefault();
   });
 
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.altKey || e.metaKey) return;
     var t = e.target && e.target.tagName;
-    if (t === "INPUT" || t === "TEXTAREA") return;
+    if (t === "INPUT" || t === "TEXTAREA" || t === "SELECT") return;
     if ((e.key === "s" || e.key === "S" || e.key === "ы" || e.key === "Ы") && !btnStart.disabled) {
       e.preventDefault();
       post("/scan/start");
