@@ -1,8 +1,10 @@
 package recognition
 
 import (
+	"fmt"
 	"image"
 
+	"giascan/forms"
 	"giascan/recognition/digits"
 )
 
@@ -23,4 +25,14 @@ func (r modelReader) ReadDigit(cell *image.Gray) (digit byte, sure, empty bool) 
 		return 0, false, false
 	}
 	return byte('0' + res.Digit), res.Confidence >= digits.Threshold, false
+}
+
+// NewDefault builds the recognizer the station uses: the built-in
+// templates and the embedded handwritten-digit model.
+func NewDefault() (*Recognizer, error) {
+	model, err := digits.Load()
+	if err != nil {
+		return nil, fmt.Errorf("digit model: %w", err)
+	}
+	return New(forms.Builtin(), NewDigitReader(model))
 }

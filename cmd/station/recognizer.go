@@ -1,19 +1,7 @@
 package main
 
-import (
-	"fmt"
-
-	"giascan/forms"
-	"giascan/recognition"
-	"giascan/recognition/digits"
-)
+import "giascan/recognition"
 
 // newRecognizer builds the page recognizer with the built-in templates and
 // the embedded handwritten-digit model.
-func newRecognizer() (*recognition.Recognizer, error) {
-	model, err := digits.Load()
-	if err != nil {
-		return nil, fmt.Errorf("digit model: %w", err)
-	}
-	return recognition.New(forms.Builtin(), recognition.NewDigitReader(model))
-}
+func newRecognizer() (*recognition.Recognizer, error) { return recognition.NewDefault() }

@@ -20,7 +20,6 @@ import (
 	"giascan/hardware"
 	"giascan/hardware/sim"
 	"giascan/recognition"
-	"giascan/recognition/digits"
 	"giascan/recognition/imagein"
 	"giascan/scanner"
 	"giascan/station/audit"
@@ -146,13 +145,7 @@ func CheckPlace(st *store.Store, place store.Place) error {
 
 // NewRecognizer builds the page recognizer with the built-in templates and
 // the embedded handwritten-digit model.
-func NewRecognizer() (*recognition.Recognizer, error) {
-	model, err := digits.Load()
-	if err != nil {
-		return nil, fmt.Errorf("digit model: %w", err)
-	}
-	return recognition.New(forms.Builtin(), recognition.NewDigitReader(model))
-}
+func NewRecognizer() (*recognition.Recognizer, error) { return recognition.NewDefault() }
 
 // Run checks the place, opens the device and scans the stack until the
 // feeder is empty and every page is recognised, ctx is done, or OnFault
