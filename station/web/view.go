@@ -19,6 +19,7 @@ import (
 	"giascan/station/ops"
 	"giascan/station/reconcile"
 	"giascan/station/store"
+	"giascan/station/users"
 )
 
 // pageData is what every page template gets.
@@ -39,6 +40,16 @@ func (d pageData) Token() string {
 		return d.Session.csrf
 	}
 	return d.CSRF
+}
+
+// CanScan tells whether the signed-in person may use the scanning screen.
+func (d pageData) CanScan() bool {
+	return d.Session != nil && users.Can(d.Session.role, users.Scan)
+}
+
+// CanReview tells whether the signed-in person may use the review queue.
+func (d pageData) CanReview() bool {
+	return d.Session != nil && users.Can(d.Session.role, users.Fix)
 }
 
 // Login and RoleName let templates show who is signed in.

@@ -376,6 +376,8 @@ func TestBoardShowsImportedExam(t *testing.T) {
 		"0 из 14 (0 %)", "0 из 10 (0 %)", "0 (ожидается: нет данных ППЭ-13-02-МАШ)",
 		"st-open", "st-closed", "закрыта с причиной: нет участников",
 		"срок отправки 15:00", "осталось 0:40:00",
+		`href="/auditorium/0101/0012"`, `href="/auditorium/0202/0001"`, `href="/signoff/0101">Протокол ППЭ-15</a>`,
+		`href="/scan"`, `href="/review"`, `href="/exam/import"`,
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("board lacks %q", want)
@@ -386,6 +388,17 @@ func TestBoardShowsImportedExam(t *testing.T) {
 	}
 	if !strings.Contains(f.auditText(t), `"actor":"head","action":"exam.import"`) {
 		t.Error("the import is not in the audit log under the head's login")
+	}
+	// The header offers each person only the screens their role may use.
+	for login, want := range map[string][3]bool{"oper": {true, true, false}, "admin": {false, false, true}} {
+		o := f.client(t)
+		o.mustSignIn(login)
+		body := o.get("/").body
+		for i, link := range []string{`href="/scan"`, `href="/review"`, `href="/exam/import"`} {
+			if strings.Contains(body, link) != want[i] {
+				t.Errorf("%s's board: link %s shown=%v, want %v", login, link, !want[i], want[i])
+			}
+		}
 	}
 	f.clock.add(30 * time.Minute)
 	c.get("/") // within the idle limit, so the session lives on
