@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"strings"
 
 	"giascan/station/audit"
 	"giascan/station/store"
@@ -22,7 +23,20 @@ func init() {
 	})
 }
 
-const serveUsage = "usage: station serve [--data DIR] [--listen ADDR]"
+const serveUsage = "usage: station serve [--data DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--device sim:ARGS|sane:NAME|folder:PATH ...] [--discover-sane]"
+
+// deviceList is a repeatable --device flag: every use adds one scanner
+// the scanning screen offers besides the simulator.
+type deviceList []string
+
+// String joins the specs, for flag's defaults.
+func (d *deviceList) String() string { return strings.Join(*d, " ") }
+
+// Set adds one spec; runServe checks them all after parsing.
+func (d *deviceList) Set(spec string) error {
+	*d = append(*d, spec)
+	return nil
+}
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("serve")
@@ -30,6 +44,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8080", "`address` to listen on; keep it on the station or the local network")
 	certFile := fs.String("tls-cert", "", "TLS certificate `file` (PEM); with --tls-key the interface is served over HTTPS and its cookies are Secure")
 	keyFile := fs.String("tls-key", "", "TLS private key `file` (PEM) of --tls-cert")
+	var devices deviceList
+	fs.Var(&devices, "device", "scanner `spec` the scanning screen offers besides the simulator: sim:ARGS, sane:NAME or folder:PATH; repeat for more")
+	discover := fs.Bool("discover-sane", false, "also offer the scanners SANE (scanimage) finds on this computer, looked up each time the scanning screen opens")
 	pos, err := parseFlags(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(e.stdout, serveUsage)
@@ -41,6 +58,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if len(pos) > 0 {
 		return badInput("unexpected argument %q", pos[0])
+	}
+	for _, d := range devices {
+		if _, err := checkDevice(d); err != nil {
+			return err
+		}
 	}
 	if err := checkDataDir(*data); err != nil {
 		return err
@@ -80,7 +102,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("журнал аудита: %w", err)
 	}
 	defer log.Close()
-	srv, err := web.New(web.Config{Store: st, Log: log, Users: db, TLS: tlsConfig != nil})
+	srv, err := web.New(web.Config{Store: st, Log: log, Users: db, TLS: tlsConfig != nil,
+		Devices: devices, DiscoverSANE: *discover})
 	if err != nil {
 		return err
 	}

@@ -19,4 +19,16 @@ func TestServeBadInput(t *testing.T) {
 	if code != 2 || !strings.Contains(errs, "--listen") {
 		t.Fatalf("serve with a bad address: %d %q", code, errs)
 	}
+	code, _, errs = runUserCmd(t, "", "serve", "--data", dir, "--listen", "127.0.0.1:0", "--device", "sim:seed=2,count=3", "--device", "scanjet:1")
+	if code != 2 || !strings.Contains(errs, `неизвестное устройство "scanjet"`) {
+		t.Fatalf("serve with an unknown device: %d %q", code, errs)
+	}
+	code, _, errs = runUserCmd(t, "", "serve", "--data", dir, "--listen", "127.0.0.1:0", "--device", "folder:"+dir+"/нет")
+	if code != 2 || !strings.Contains(errs, "папки") {
+		t.Fatalf("serve with a missing folder: %d %q", code, errs)
+	}
+	code, out, _ := runUserCmd(t, "", "serve", "--help")
+	if code != 0 || !strings.Contains(out, "--device") || !strings.Contains(out, "--discover-sane") {
+		t.Fatalf("serve --help: %d %q", code, out)
+	}
 }
