@@ -55,6 +55,7 @@ const (
 	Fix          Permission = "fix"              // correct pages, review values
 	CloseAud     Permission = "auditorium.close" // close (package) an auditorium
 	SignProtocol Permission = "protocol.sign"    // sign the ППЭ-15 protocol
+	ConfirmForm  Permission = "form1302.confirm" // confirm the ППЭ-13-02-МАШ values
 	ManageUsers  Permission = "users.manage"     // add and list accounts
 	ViewAuditLog Permission = "audit.view"       // read the audit log
 )
@@ -68,6 +69,7 @@ var matrix = map[Permission][]Role{
 	Fix:          {Operator, Technician, Head},
 	CloseAud:     {Operator, Technician, Head},
 	SignProtocol: {Head},
+	ConfirmForm:  {Head},
 	ManageUsers:  {Admin},
 	ViewAuditLog: {Head, Admin},
 }

@@ -76,6 +76,9 @@ func TestRoleMatrix(t *testing.T) {
 	if Can(Operator, ImportExam) || !Can(Head, ImportExam) || !Can(Admin, ImportExam) {
 		t.Error("import exam: admin and head only")
 	}
+	if !Can(Head, ConfirmForm) || Can(Operator, ConfirmForm) || Can(Admin, ConfirmForm) {
+		t.Error("confirm ППЭ-13-02-МАШ: head only")
+	}
 	if !Can(Head, SignProtocol) || Can(Admin, SignProtocol) || Can(Technician, SignProtocol) {
 		t.Error("sign protocol: head only")
 	}

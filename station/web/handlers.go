@@ -169,6 +169,7 @@ var permissionNames = map[users.Permission]string{
 	users.Fix:          "исправления и верификация",
 	users.CloseAud:     "закрытие аудитории",
 	users.SignProtocol: "подписание протокола",
+	users.ConfirmForm:  "подтверждение ППЭ-13-02-МАШ",
 	users.ManageUsers:  "управление пользователями",
 	users.ViewAuditLog: "просмотр журнала аудита",
 }

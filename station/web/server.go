@@ -186,6 +186,7 @@ func (s *Server) routes() *echo.Echo {
 	// refused as forged whoever's cookie it rides on.
 	in.POST("/exam/import", s.importExam, s.csrf, s.allow(users.ImportExam))
 	s.registerReview(in)
+	s.registerForm1302(in)
 	s.registerScan(in)
 	return e
 }

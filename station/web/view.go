@@ -52,6 +52,12 @@ func (d pageData) CanReview() bool {
 	return d.Session != nil && users.Can(d.Session.role, users.Fix)
 }
 
+// CanConfirmForm tells whether the signed-in person may confirm the
+// ППЭ-13-02-МАШ values.
+func (d pageData) CanConfirmForm() bool {
+	return d.Session != nil && users.Can(d.Session.role, users.ConfirmForm)
+}
+
 // Login and RoleName let templates show who is signed in.
 func (d pageData) Login() string {
 	if d.Session == nil {
