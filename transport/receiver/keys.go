@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -77,7 +76,7 @@ func InitKeys(dir string) (*Keys, error) {
 		{ReceiptPubFile, []byte(seal.FormatPublicKey(pub) + "\n")},
 	}
 	for _, f := range files {
-		if err := writeNew(filepath.Join(dir, f.name), f.data); err != nil {
+		if err := seal.WriteNewPrivateFile(filepath.Join(dir, f.name), f.data); err != nil {
 			return nil, err
 		}
 	}
@@ -121,48 +120,15 @@ func LoadKeys(dir string) (*Keys, error) {
 	return &Keys{Identity: id, ReceiptKey: priv}, nil
 }
 
-func writeNew(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
 
+// readPrivate reads one of the receiver's key files with the same
+// permission rules as the station's.
 func readPrivate(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	data, err := seal.ReadPrivateFile(path)
+	if errors.Is(err, seal.ErrNoKey) {
 		return nil, fmt.Errorf("%s: %w (run `receiver keys init`)", path, ErrNoKeys)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("key file %s is not a regular file", path)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("key file %s is open to group or others (mode %04o); refused: run chmod 600 %s", path, perm, path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return data, nil
+	return data, err
 }
 
 // Station is a station the РЦОИ trusts: its signing key and its ППЭ.
@@ -205,7 +171,7 @@ func AddStation(dir, ppe, key string) (Station, error) {
 	}
 	tmp := filepath.Join(dir, "."+StationsFile+".new")
 	os.Remove(tmp) // a leftover of an interrupted add
-	if err := writeNew(tmp, append(data, '\n')); err != nil {
+	if err := seal.WriteNewPrivateFile(tmp, append(data, '\n')); err != nil {
 		return Station{}, err
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, StationsFile)); err != nil {

@@ -79,17 +79,18 @@ func GenerateStationKey(dir string) (ed25519.PublicKey, error) {
 			return nil, fmt.Errorf("station key: %s already exists; the РЦОИ knows the station by its key, so it is not replaced", p)
 		}
 	}
-	if err := writeNew(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+	if err := WriteNewPrivateFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
 		return nil, err
 	}
-	if err := writeNew(filepath.Join(dir, StationPubFile), []byte(FormatPublicKey(pub)+"\n")); err != nil {
+	if err := WriteNewPrivateFile(filepath.Join(dir, StationPubFile), []byte(FormatPublicKey(pub)+"\n")); err != nil {
 		return nil, err
 	}
 	return pub, nil
 }
 
-// writeNew creates a 0600 file that must not exist, and syncs it.
-func writeNew(path string, data []byte) error {
+// WriteNewPrivateFile creates a 0600 file that must not exist, and syncs
+// it: key files are never overwritten.
+func WriteNewPrivateFile(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("create key file: %w", err)
@@ -105,9 +106,10 @@ func writeNew(path string, data []byte) error {
 	return f.Close()
 }
 
-// readPrivate reads a key file, refusing one that others than its owner
-// may read or write: a copied-around key is no longer the station's.
-func readPrivate(path string) ([]byte, error) {
+// ReadPrivateFile reads a key file, refusing one that others than its
+// owner may read or write: a copied-around key is no longer its owner's.
+// A missing file is reported wrapping ErrNoKey.
+func ReadPrivateFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", path, ErrNoKey)
@@ -136,7 +138,7 @@ func readPrivate(path string) ([]byte, error) {
 // LoadStationKey reads the station's private key from dir.
 func LoadStationKey(dir string) (ed25519.PrivateKey, error) {
 	path := filepath.Join(dir, StationKeyFile)
-	data, err := readPrivate(path)
+	data, err := ReadPrivateFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +207,7 @@ func ImportRecipients(dir string, r io.Reader) ([]string, error) {
 	}
 	tmp := filepath.Join(dir, "."+RecipientsFile+".new")
 	os.Remove(tmp) // a leftover of an interrupted import
-	if err := writeNew(tmp, buf.Bytes()); err != nil {
+	if err := WriteNewPrivateFile(tmp, buf.Bytes()); err != nil {
 		return nil, err
 	}
 	// Rename, so a crash leaves the old list or the new one, never half.
@@ -219,7 +221,7 @@ func ImportRecipients(dir string, r io.Reader) ([]string, error) {
 // LoadRecipients reads the РЦОИ's recipients stored by ImportRecipients.
 func LoadRecipients(dir string) ([]age.Recipient, []string, error) {
 	path := filepath.Join(dir, RecipientsFile)
-	data, err := readPrivate(path)
+	data, err := ReadPrivateFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
