@@ -120,7 +120,6 @@ func LoadKeys(dir string) (*Keys, error) {
 	return &Keys{Identity: id, ReceiptKey: priv}, nil
 }
 
-
 // readPrivate reads one of the receiver's key files with the same
 // permission rules as the station's.
 func readPrivate(path string) ([]byte, error) {
