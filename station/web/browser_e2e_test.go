@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -134,12 +133,7 @@ func newE2EFixture(t *testing.T) *fixture {
 // signs it. Screenshots go to
 // test-output/ui/3x-*.png.
 func TestBrowserExamDay(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("browser test skipped: %s is absent (install Debian's chromium package: apt-get install chromium)", chromiumPath)
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
+	needBrowser(t)
 	started := time.Now()
 	sheets, err := sim.Plan(e2eSeed, e2eCount)
 	if err != nil {
@@ -150,52 +144,10 @@ func TestBrowserExamDay(t *testing.T) {
 	place := store.Place{PPE: id.PPE, Auditorium: id.Auditorium}
 	examPath := writeE2EExam(t, sheets)
 	f := newE2EFixture(t)
-	shots := filepath.Join(moduleRoot(t), "test-output", "ui")
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("lang", "ru"),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-
 	base := f.http.URL
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			png, err := chromedp.FullScreenshot(100)(ctx, t)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(shots, name), png, 0o644)
-		})
-	}
-	signIn := func(login string) chromedp.Action[chromedp.Void] {
-		return chromedp.Steps(
-			chromedp.Navigate(base+"/login"),
-			chromedp.WaitVisible(chromedp.CSS("#login")),
-			chromedp.SendKeys(chromedp.CSS("#login"), login),
-			chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-			chromedp.Click(chromedp.CSS("#submit")),
-			chromedp.WaitVisible(chromedp.CSS("#who")),
-		)
-	}
+	br := startBrowser(t, base, 90*time.Second)
+	bctx, shot := br.ctx, br.shot
+	signIn := br.signIn
 	poll := func(js string) chromedp.Action[chromedp.Void] {
 		return into(new(bool), chromedp.Poll[bool](js, chromedp.WithPollingTimeout(40*time.Second)))
 	}

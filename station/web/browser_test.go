@@ -11,91 +11,20 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// chromiumPath is Debian's chromium package; `make deps` installs it.
-const chromiumPath = "/usr/bin/chromium"
-
-// moduleRoot finds the folder of go.mod above the test's folder.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			t.Fatal("go.mod not found above the test folder")
-		}
-		dir = up
-	}
-}
-
 // TestBrowserHeadImportsOperatorRefused drives a real headless Chromium
 // through the screens a head and an operator see, and saves a screenshot
 // of each under test-output/ui/ for people to look at.
 func TestBrowserHeadImportsOperatorRefused(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("browser test skipped: %s is absent (install Debian's chromium package: apt-get install chromium)", chromiumPath)
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
+	needBrowser(t)
 	f := newFixture(t)
-	shots := filepath.Join(moduleRoot(t), "test-output", "ui")
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	base := f.http.URL
+	br := startBrowser(t, base, 60*time.Second)
+	bctx, shot := br.ctx, br.shot
+	signIn := br.signIn
 	good := filepath.Join(t.TempDir(), "exam.json")
 	bad := filepath.Join(t.TempDir(), "exam-bad.json")
 	os.WriteFile(good, []byte(examFile), 0o644)
 	os.WriteFile(bad, []byte(strings.Replace(strings.Replace(examFile, `"number": "0014"`, `"number": 14`, 1), `"subject": "02"`, `"subject": "99"`, 1)), 0o644)
-
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-		// Russian browser chrome, as on a station: the file picker's
-		// own words show in the screenshots.
-		chromedp.Flag("lang", "ru"),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-
-	base := f.http.URL
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			png, err := chromedp.FullScreenshot(100)(ctx, t)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(shots, name), png, 0o644)
-		})
-	}
-	signIn := func(login string) chromedp.Action[chromedp.Void] {
-		return chromedp.Steps(
-			chromedp.Navigate(base+"/login"),
-			chromedp.WaitVisible(chromedp.CSS("#login")),
-			chromedp.SendKeys(chromedp.CSS("#login"), login),
-			chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-			chromedp.Click(chromedp.CSS("#submit")),
-			chromedp.WaitVisible(chromedp.CSS("#who")),
-		)
-	}
 	var emptyBoard, refused, board, who string
 	err := chromedp.Do(bctx,
 		chromedp.Navigate(base+"/login"),

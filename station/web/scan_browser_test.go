@@ -1,9 +1,6 @@
 package web
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,49 +13,11 @@ import (
 // the pages arrive and the jam message, continues with Space and sees the
 // feeder-empty message. Screenshots go to test-output/ui/1x-scan-*.png.
 func TestBrowserOperatorScansWithAJam(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("browser test skipped: %s is absent (install Debian's chromium package: apt-get install chromium)", chromiumPath)
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
+	needBrowser(t)
 	f := newScanFixture(t)
-	shots := filepath.Join(moduleRoot(t), "test-output", "ui")
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("lang", "ru"),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-
 	base := f.http.URL
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			png, err := chromedp.FullScreenshot(100)(ctx, t)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(shots, name), png, 0o644)
-		})
-	}
+	br := startBrowser(t, base, 60*time.Second)
+	bctx, shot := br.ctx, br.shot
 	alertHas := func(text string) chromedp.Action[chromedp.Void] {
 		var ok bool
 		return into(&ok, chromedp.Poll[bool](`(function(){var a=document.getElementById("alert");return !a.hidden && a.textContent.includes(`+"`"+text+"`"+`)})()`,
