@@ -633,23 +633,36 @@ func (s *Store) Places() ([]Place, error) {
 // recognition result yet, in place and sequence order: after a restart
 // they are read again.
 func (s *Store) Unrecognised() ([]Page, error) {
-	places, err := s.Places()
+	var out []Page
+	err := s.eachActive(func(p Page) {
+		if p.Result == nil {
+			out = append(out, p)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	var out []Page
+	return out, nil
+}
+
+// eachActive calls fn for every active page, in place and sequence order.
+func (s *Store) eachActive(fn func(Page)) error {
+	places, err := s.Places()
+	if err != nil {
+		return err
+	}
 	for _, pl := range places {
 		pages, err := s.Pages(pl)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, p := range pages {
-			if p.Status == Active && p.Result == nil {
-				out = append(out, p)
+			if p.Status == Active {
+				fn(p)
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // ErrDamaged means an image no longer matches its record.
@@ -782,24 +795,14 @@ func (s *Store) moveOrphan(rel string) (string, error) {
 
 // Damaged checks every active page's image against its record now.
 func (s *Store) Damaged() ([]Damage, error) {
-	places, err := s.Places()
+	var out []Damage
+	err := s.eachActive(func(p Page) {
+		if _, err := s.Image(p); err != nil {
+			out = append(out, Damage{Ref: p.Ref, File: p.File, Problem: err.Error()})
+		}
+	})
 	if err != nil {
 		return nil, err
-	}
-	var out []Damage
-	for _, pl := range places {
-		pages, err := s.Pages(pl)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range pages {
-			if p.Status != Active {
-				continue
-			}
-			if _, err := s.Image(p); err != nil {
-				out = append(out, Damage{Ref: p.Ref, File: p.File, Problem: err.Error()})
-			}
-		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Ref.String() < out[j].Ref.String() })
 	return out, nil
