@@ -10,6 +10,7 @@ import (
 
 	"giascan/station/packaging"
 	"giascan/station/store"
+	"giascan/transport/linktest"
 )
 
 // copyTree copies a station data folder, so each run of the pipeline
@@ -84,13 +85,13 @@ func BenchmarkDeliver(b *testing.B) {
 		copyTree(b, scanned, dir)
 		r := newRCOI(b, p.exam)
 		r.register(b, dir, p.ppe)
-		l := newLink(b, r.addr, rate)
+		l := linktest.New(b, r.addr, rate)
 		b.StartTimer()
 
 		start := time.Now()
 		mustRunTB(b, "auditorium", "close", "--data", dir, "--ppe", a.PPE, "--auditorium", a.Auditorium, "--reason", "сдано", "--user", "op1")
 		mustRunTB(b, "package", "build", "--data", dir, "--ppe", a.PPE, "--auditorium", a.Auditorium)
-		out := mustRunTB(b, "send", "--once", "--data", dir, "--to", l.url(), "--rcoi-key", r.receiptKey())
+		out := mustRunTB(b, "send", "--once", "--data", dir, "--to", l.URL(), "--rcoi-key", r.receiptKey())
 		measured += time.Since(start)
 
 		b.StopTimer()
@@ -101,7 +102,7 @@ func BenchmarkDeliver(b *testing.B) {
 		pages += len(list[0].Manifest.Pages)
 		bytes += list[0].Size
 		r.kill()
-		l.close()
+		l.Close()
 		b.StartTimer()
 	}
 	b.StopTimer()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"giascan/station/ops"
 	"giascan/station/packaging"
 	"giascan/station/store"
+	"giascan/transport/linktest"
 	"giascan/transport/receiver"
 	"giascan/transport/receiver/receipt"
 	"giascan/transport/seal"
@@ -218,131 +218,6 @@ func (r *rcoi) progress(tb testing.TB, ppe string) *receiver.PPEStatus {
 	return nil
 }
 
-// link stands for the network between station and РЦОИ: it forwards TCP on
-// loopback, throttles the station's direction to rate bytes a second, and
-// cuts every connection when the bytes forwarded pass each of cuts.
-type link struct {
-	ln   net.Listener
-	rate int
-	wg   sync.WaitGroup
-
-	mu        sync.Mutex
-	backend   string
-	cuts      []int64
-	cutsDone  int
-	forwarded int64
-	conns     map[net.Conn]bool
-}
-
-func newLink(tb testing.TB, backend string, rate int, cuts ...int64) *link {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	l := &link{ln: ln, rate: rate, backend: backend, cuts: cuts, conns: map[net.Conn]bool{}}
-	l.wg.Add(1)
-	go l.serve()
-	tb.Cleanup(l.close)
-	return l
-}
-
-func (l *link) url() string { return "http://" + l.ln.Addr().String() }
-
-func (l *link) setBackend(addr string) {
-	l.mu.Lock()
-	l.backend = addr
-	l.mu.Unlock()
-}
-
-func (l *link) setCuts(cuts ...int64) {
-	l.mu.Lock()
-	l.cuts = cuts
-	l.mu.Unlock()
-}
-
-func (l *link) stats() (forwarded int64, cuts int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.forwarded, l.cutsDone
-}
-
-func (l *link) close() {
-	l.ln.Close()
-	l.mu.Lock()
-	for c := range l.conns {
-		c.Close()
-	}
-	l.mu.Unlock()
-	l.wg.Wait()
-}
-
-func (l *link) serve() {
-	defer l.wg.Done()
-	for {
-		c, err := l.ln.Accept()
-		if err != nil {
-			return
-		}
-		l.wg.Add(1)
-		go l.handle(c)
-	}
-}
-
-func (l *link) handle(c net.Conn) {
-	defer l.wg.Done()
-	l.mu.Lock()
-	backend := l.backend
-	l.mu.Unlock()
-	up, err := net.Dial("tcp", backend)
-	if err != nil {
-		c.Close()
-		return
-	}
-	l.mu.Lock()
-	l.conns[c], l.conns[up] = true, true
-	l.mu.Unlock()
-	defer func() {
-		l.mu.Lock()
-		delete(l.conns, c)
-		delete(l.conns, up)
-		l.mu.Unlock()
-	}()
-	down := make(chan struct{})
-	go func() {
-		defer close(down)
-		io.Copy(c, up)
-		c.Close()
-	}()
-	buf := make([]byte, 4096)
-	for {
-		n, err := c.Read(buf)
-		if n > 0 {
-			time.Sleep(time.Duration(n) * time.Second / time.Duration(l.rate))
-			if _, werr := up.Write(buf[:n]); werr != nil {
-				break
-			}
-			l.mu.Lock()
-			l.forwarded += int64(n)
-			cut := len(l.cuts) > 0 && l.forwarded >= l.cuts[0]
-			if cut {
-				l.cuts = l.cuts[1:]
-				l.cutsDone++
-			}
-			l.mu.Unlock()
-			if cut {
-				break
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	up.Close()
-	c.Close()
-	<-down
-}
-
 // sendRun is `station send` running in the background of a test.
 type sendRun struct {
 	cancel context.CancelFunc
@@ -459,7 +334,7 @@ func TestDeliverPPEEndToEnd(t *testing.T) {
 	r := newRCOI(t, p.exam)
 	defer func() { r.kill() }()
 	r.register(t, dir, p.ppe)
-	net := newLink(t, r.addr, 125_000) // 1 Mbit/s
+	net := linktest.New(t, r.addr, 125_000) // 1 Mbit/s
 
 	// First auditorium: scanned, closed, packaged.
 	mustRunTB(t, "scan", "--data", dir, "--ppe", a.PPE, "--auditorium", a.Auditorium,
@@ -470,8 +345,8 @@ func TestDeliverPPEEndToEnd(t *testing.T) {
 	t.Logf("auditorium %s packaged: %d bytes, after %v", a.Auditorium, sizeA, time.Since(start).Round(time.Millisecond))
 
 	// It leaves at once; the link is cut twice during it.
-	net.setCuts(sizeA/4, sizeA/2)
-	send := startSend("--data", dir, "--to", net.url(), "--rcoi-key", r.receiptKey(), "--ppe", p.ppe)
+	net.SetCuts(sizeA/4, sizeA/2)
+	send := startSend("--data", dir, "--to", net.URL(), "--rcoi-key", r.receiptKey(), "--ppe", p.ppe)
 	defer func() {
 		if send != nil {
 			send.stop()
@@ -481,7 +356,7 @@ func TestDeliverPPEEndToEnd(t *testing.T) {
 	// The РЦОИ goes down mid-upload and comes back on the same folder.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if fw, _ := net.stats(); fw > sizeA*7/10 {
+		if fw, _ := net.Stats(); fw > sizeA*7/10 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -492,7 +367,7 @@ func TestDeliverPPEEndToEnd(t *testing.T) {
 	r.kill()
 	time.Sleep(300 * time.Millisecond) // the station's next tries find nobody
 	r.start(t)
-	net.setBackend(r.addr)
+	net.SetBackend(r.addr)
 
 	// Meanwhile the second auditorium is scanned, with the ППЭ's forms.
 	mustRunTB(t, "scan", "--data", dir, "--ppe", b.PPE, "--auditorium", b.Auditorium,
@@ -533,7 +408,7 @@ func TestDeliverPPEEndToEnd(t *testing.T) {
 	}
 	sendLog := send.log.String()
 	send = nil
-	fw, cuts := net.stats()
+	fw, cuts := net.Stats()
 
 	// Station side: every package delivered, receipts valid.
 	out := mustRunTB(t, "send", "status", "--data", dir, "--rcoi-key", r.receiptKey())

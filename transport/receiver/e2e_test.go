@@ -13,139 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"giascan/transport/linktest"
 	"giascan/transport/receiver"
 	"giascan/transport/receiver/receipt"
 	"giascan/transport/upload"
 )
-
-// proxy stands for the network between station and РЦОИ: it forwards TCP
-// on loopback, throttles the station's direction to rate bytes a second,
-// and cuts every connection when the bytes forwarded pass each of cuts.
-type proxy struct {
-	ln   net.Listener
-	rate int
-	wg   sync.WaitGroup
-
-	mu        sync.Mutex
-	backend   string
-	cuts      []int64
-	cutsDone  int
-	forwarded int64
-	conns     map[net.Conn]bool
-}
-
-func newProxy(t *testing.T, backend string, rate int, cuts ...int64) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, rate: rate, backend: backend, cuts: cuts, conns: map[net.Conn]bool{}}
-	p.wg.Add(1)
-	go p.serve()
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *proxy) addr() string { return "http://" + p.ln.Addr().String() }
-
-func (p *proxy) setBackend(addr string) {
-	p.mu.Lock()
-	p.backend = addr
-	p.mu.Unlock()
-}
-
-func (p *proxy) stats() (forwarded int64, cuts int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.forwarded, p.cutsDone
-}
-
-func (p *proxy) close() {
-	p.ln.Close()
-	p.mu.Lock()
-	for c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
-func (p *proxy) serve() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.wg.Add(1)
-		go p.handle(c)
-	}
-}
-
-func (p *proxy) track(cs ...net.Conn) {
-	p.mu.Lock()
-	for _, c := range cs {
-		p.conns[c] = true
-	}
-	p.mu.Unlock()
-}
-
-func (p *proxy) untrack(cs ...net.Conn) {
-	p.mu.Lock()
-	for _, c := range cs {
-		delete(p.conns, c)
-		c.Close()
-	}
-	p.mu.Unlock()
-}
-
-func (p *proxy) handle(c net.Conn) {
-	defer p.wg.Done()
-	p.mu.Lock()
-	backend := p.backend
-	p.mu.Unlock()
-	up, err := net.Dial("tcp", backend)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.track(c, up)
-	defer p.untrack(c, up)
-	down := make(chan struct{})
-	go func() {
-		defer close(down)
-		io.Copy(c, up)
-		c.Close()
-	}()
-	buf := make([]byte, 4096)
-	for {
-		n, err := c.Read(buf)
-		if n > 0 {
-			time.Sleep(time.Duration(n) * time.Second / time.Duration(p.rate))
-			if _, werr := up.Write(buf[:n]); werr != nil {
-				break
-			}
-			p.mu.Lock()
-			p.forwarded += int64(n)
-			cut := len(p.cuts) > 0 && p.forwarded >= p.cuts[0]
-			if cut {
-				p.cuts = p.cuts[1:]
-				p.cutsDone++
-			}
-			p.mu.Unlock()
-			if cut {
-				break
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	up.Close()
-	c.Close()
-	<-down
-}
 
 // runUploader runs an uploader's worker until stop is called.
 func runUploader(u *upload.Uploader) (stop func() error) {
@@ -206,7 +78,7 @@ func TestUploadThroughFlakySlowLink(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	p := newProxy(t, strings.TrimPrefix(srv.URL, "http://"), 125_000, 70_000, 160_000)
+	p := linktest.New(t, strings.TrimPrefix(srv.URL, "http://"), 125_000, 70_000, 160_000)
 
 	tarball, m, hash := build(t, "1234", 1, image(t, 250_000))
 	ct, sig := f.sealTar(t, tarball, f.station, m, hash)
@@ -216,7 +88,7 @@ func TestUploadThroughFlakySlowLink(t *testing.T) {
 	if _, err := ob.Enqueue(ctx, cp, sp); err != nil {
 		t.Fatal(err)
 	}
-	u := f.uploader(t, ob, p.addr())
+	u := f.uploader(t, ob, p.URL())
 	var mu sync.Mutex
 	var last upload.Progress
 	u.Progress = func(pr upload.Progress) { mu.Lock(); last = pr; mu.Unlock() }
@@ -236,7 +108,7 @@ func TestUploadThroughFlakySlowLink(t *testing.T) {
 	if rc.Package != m.ID || rc.Version != 1 || rc.Manifest != hash || rc.Ciphertext != it.SHA256 || rc.Size != int64(len(ct)) || rc.PPE != "1234" {
 		t.Fatalf("receipt %+v", rc)
 	}
-	if _, cuts := p.stats(); cuts != 2 {
+	if _, cuts := p.Stats(); cuts != 2 {
 		t.Fatalf("the link was cut %d times, want 2", cuts)
 	}
 	// Each cut loses at most the chunk in flight.
@@ -339,7 +211,7 @@ func TestUploadResumesAcrossRestarts(t *testing.T) {
 		return srv, ln.Addr().String(), done
 	}
 	srv1, addr1, done1 := serve(f.rcv)
-	p := newProxy(t, addr1, 125_000)
+	p := linktest.New(t, addr1, 125_000)
 
 	tarball, m, hash := build(t, "1234", 1, image(t, 300_000))
 	ct, sig := f.sealTar(t, tarball, f.station, m, hash)
@@ -349,11 +221,11 @@ func TestUploadResumesAcrossRestarts(t *testing.T) {
 	if _, err := ob.Enqueue(ctx, cp, sp); err != nil {
 		t.Fatal(err)
 	}
-	stop := runUploader(f.uploader(t, ob, p.addr()))
+	stop := runUploader(f.uploader(t, ob, p.URL()))
 
 	// Stop both sides once about 40% has gone through.
 	for {
-		if fw, _ := p.stats(); fw > int64(len(ct))*4/10 {
+		if fw, _ := p.Stats(); fw > int64(len(ct))*4/10 {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -380,10 +252,10 @@ func TestUploadResumesAcrossRestarts(t *testing.T) {
 	}
 	srv2, addr2, done2 := serve(rcv2)
 	defer func() { srv2.Close(); <-done2 }()
-	p.setBackend(addr2)
+	p.SetBackend(addr2)
 	ob = openOutbox(t, stationDir)
 	defer ob.Close()
-	stop = runUploader(f.uploader(t, ob, p.addr()))
+	stop = runUploader(f.uploader(t, ob, p.URL()))
 	it := waitState(t, ob, m.ID, 1, 60*time.Second)
 	if err := stop(); err != nil {
 		t.Fatal(err)
