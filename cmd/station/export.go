@@ -21,17 +21,8 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	data := addDataFlag(fs)
 	ppeF := fs.String("ppe", "", "ППЭ code, 4 digits")
 	to := fs.String("to", "", "folder on the mounted removable medium")
-	pos, err := parseFlags(fs, args)
-	if helpRequested(e.stdout, exportUsage, fs, err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return badInput("unexpected argument %q", pos[0])
-	}
-	if err := checkDataDir(*data); err != nil {
+	help, err := parseCommand(e, fs, exportUsage, args, data)
+	if help || err != nil {
 		return err
 	}
 	ppe, err := parsePPE(*ppeF)

@@ -7,6 +7,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -265,4 +266,23 @@ func (f *examFlags) identity() (forms.Identity, error) {
 		return id, err
 	}
 	return id, nil
+}
+
+// parseCommand parses the flags of a command that takes no positional
+// arguments and checks its data folder. help is true when --help printed
+// the usage and the command has nothing more to do.
+func parseCommand(e *env, fs *flag.FlagSet, usage string, args []string, data *string) (help bool, err error) {
+	pos, err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(e.stdout, usage)
+		flagUsage(e.stdout, fs)
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if len(pos) > 0 {
+		return false, badInput("unexpected argument %q", pos[0])
+	}
+	return false, checkDataDir(*data)
 }

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strings"
 
 	"giascan/station/packaging"
@@ -54,16 +52,6 @@ func subcommand(e *env, usage string, args []string, words ...string) (string, [
 	return "", nil, badInput("неизвестное действие %q: укажите %s", args[0], strings.Join(words, " или "))
 }
 
-// helpRequested prints usage for --help and tells the caller to stop.
-func helpRequested(w io.Writer, usage string, fs *flag.FlagSet, err error) bool {
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(w, usage)
-		flagUsage(w, fs)
-		return true
-	}
-	return false
-}
-
 func runPackage(ctx context.Context, e *env, args []string) error {
 	verb, args, err := subcommand(e, packageUsage, args, "build", "list")
 	if err != nil {
@@ -75,17 +63,8 @@ func runPackage(ctx context.Context, e *env, args []string) error {
 	audF := fs.String("auditorium", "", "auditorium number, 4 digits")
 	closing := fs.Bool("closing", false, "build the ППЭ's closing set (ППЭ-13-02-МАШ, ППЭ-15, audit)")
 	profile := fs.String("profile", string(packaging.Bilevel), "page images: bilevel (G4 TIFF) or grey (JPEG)")
-	pos, err := parseFlags(fs, args)
-	if helpRequested(e.stdout, packageUsage, fs, err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return badInput("unexpected argument %q", pos[0])
-	}
-	if err := checkDataDir(*data); err != nil {
+	help, err := parseCommand(e, fs, packageUsage, args, data)
+	if help || err != nil {
 		return err
 	}
 	ppe, err := parsePPE(*ppeF)

@@ -36,17 +36,8 @@ func runProtocol(ctx context.Context, e *env, args []string) error {
 	ppeF := fs.String("ppe", "", "ППЭ code, 4 digits")
 	out := fs.String("out", "", "PDF file to write (default: ppe15-PPE.pdf in the current folder)")
 	file := fs.String("file", "", "scan of the signed protocol (image or PDF)")
-	pos, err := parseFlags(fs, args)
-	if helpRequested(e.stdout, protocolUsage, fs, err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return badInput("unexpected argument %q", pos[0])
-	}
-	if err := checkDataDir(*data); err != nil {
+	help, err := parseCommand(e, fs, protocolUsage, args, data)
+	if help || err != nil {
 		return err
 	}
 	ppe, err := parsePPE(*ppeF)

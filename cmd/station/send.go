@@ -58,17 +58,8 @@ func runSend(ctx context.Context, e *env, args []string) error {
 	keyF := fs.String("rcoi-key", "", "the РЦОИ's receipt key, ed25519:…")
 	ppeF := fs.String("ppe", "", "send only this ППЭ (default: every ППЭ in the outbox)")
 	once := fs.Bool("once", false, "return once every queued package is delivered or refused")
-	pos, err := parseFlags(fs, args)
-	if helpRequested(e.stdout, sendUsage, fs, err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return badInput("unexpected argument %q", pos[0])
-	}
-	if err := checkDataDir(*data); err != nil {
+	help, err := parseCommand(e, fs, sendUsage, args, data)
+	if help || err != nil {
 		return err
 	}
 	endpoint, err := parseEndpoint(*to)
@@ -360,17 +351,8 @@ func runSendStatus(e *env, args []string) error {
 	fs := newFlagSet("send status")
 	data := addDataFlag(fs)
 	keyF := fs.String("rcoi-key", "", "check every receipt with the РЦОИ's receipt key, ed25519:…")
-	pos, err := parseFlags(fs, args)
-	if helpRequested(e.stdout, sendUsage, fs, err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return badInput("unexpected argument %q", pos[0])
-	}
-	if err := checkDataDir(*data); err != nil {
+	help, err := parseCommand(e, fs, sendUsage, args, data)
+	if help || err != nil {
 		return err
 	}
 	var key ed25519.PublicKey
