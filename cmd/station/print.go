@@ -12,7 +12,7 @@ import (
 	"strconv"
 
 	"giascan/forms"
-	"giascan/station"
+	"giascan/station/serials"
 )
 
 // Limits of one print job. A kit run covers at most one auditorium-sized
@@ -64,7 +64,7 @@ type printJob struct {
 	kits    int            // kit numbers to allocate
 	title   string
 	// summary formats the one-line report from the allocated numbers.
-	summary func(j station.PrintJob) string
+	summary func(j serials.PrintJob) string
 }
 
 type pageSpec struct {
@@ -116,7 +116,7 @@ func printKits(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	job.title = "Индивидуальные комплекты участников, " + contextTitle(id)
-	job.summary = func(j station.PrintJob) string {
+	job.summary = func(j serials.PrintJob) string {
 		return fmt.Sprintf("printed %d kits %s (%d pages, serials %s) to %s", n, j.Kits, len(job.pages), j.Serials, job.out)
 	}
 	return job.run(ctx, e)
@@ -169,7 +169,7 @@ func printDBO(ctx context.Context, e *env, args []string) error {
 		job.pages = append(job.pages, pageSpec{tpl: tpl, sheet: first + i, kitOf: -1})
 	}
 	job.title = fmt.Sprintf("Дополнительные бланки ответов №2, комплект %s, %s", k, contextTitle(id))
-	job.summary = func(j station.PrintJob) string {
+	job.summary = func(j serials.PrintJob) string {
 		sheets := strconv.Itoa(first)
 		if n > 1 {
 			sheets += "–" + strconv.Itoa(first+n-1)
@@ -214,7 +214,7 @@ func printForm(ctx context.Context, e *env, args []string) error {
 	job := &printJob{what: "form " + tpl.Type, out: *out, data: *data, context: id,
 		pages: []pageSpec{{tpl: tpl, sheet: 0, kitOf: -1}}}
 	job.title = tpl.Name + ", " + contextTitle(id)
-	job.summary = func(j station.PrintJob) string {
+	job.summary = func(j serials.PrintJob) string {
 		return fmt.Sprintf("printed form %s %s (1 page, serial %s) to %s", tpl.Type, formShortName(tpl), j.Serials, job.out)
 	}
 	return job.run(ctx, e)
@@ -248,7 +248,7 @@ func contextTitle(id forms.Identity) string {
 }
 
 // identity is the identity of page i once the numbers are allocated.
-func (j *printJob) identity(i int, alloc station.PrintJob) (forms.Identity, error) {
+func (j *printJob) identity(i int, alloc serials.PrintJob) (forms.Identity, error) {
 	p := j.pages[i]
 	id := j.context
 	id.Type, id.Sheet = p.tpl.Type, p.sheet
@@ -296,7 +296,7 @@ func (j *printJob) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return fmt.Errorf("output path: %w", err)
 	}
-	rec := station.PrintJob{
+	rec := serials.PrintJob{
 		What: j.what, Level: j.context.Level, Region: j.context.Region, PPE: j.context.PPE,
 		Auditorium: j.context.Auditorium, Subject: j.context.Subject, Date: j.context.Date,
 		Pages: len(j.pages), Output: out,
@@ -304,12 +304,12 @@ func (j *printJob) run(ctx context.Context, e *env) error {
 	if j.what == "dbo" {
 		rec.Kit, rec.FirstSheet = j.context.Kit, j.pages[0].sheet
 	}
-	alloc, err := station.Allocate(j.data, rec, len(j.pages), j.kits)
+	alloc, err := serials.Allocate(j.data, rec, len(j.pages), j.kits)
 	if err != nil {
 		return err
 	}
 	printErr := j.write(ctx, alloc)
-	if err := station.Finish(j.data, alloc.ID, printErr); err != nil {
+	if err := serials.Finish(j.data, alloc.ID, printErr); err != nil {
 		if printErr != nil {
 			return fmt.Errorf("%w (and recording the failure: %v)", printErr, err)
 		}
@@ -322,7 +322,7 @@ func (j *printJob) run(ctx context.Context, e *env) error {
 	return nil
 }
 
-func (j *printJob) write(ctx context.Context, alloc station.PrintJob) error {
+func (j *printJob) write(ctx context.Context, alloc serials.PrintJob) error {
 	pages := make([]*forms.Drawing, len(j.pages))
 	for i, p := range j.pages {
 		if i%50 == 0 {

@@ -20,7 +20,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"giascan/forms"
-	"giascan/station"
+	"giascan/station/serials"
 )
 
 // runStation runs one command line in-process.
@@ -179,9 +179,9 @@ func barcode(t *testing.T, pt string, serial uint64) string {
 }
 
 // lastJob is the print job the data folder recorded last.
-func lastJob(t *testing.T, data string) station.PrintJob {
+func lastJob(t *testing.T, data string) serials.PrintJob {
 	t.Helper()
-	jobs, err := station.Jobs(data)
+	jobs, err := serials.Jobs(data)
 	if err != nil || len(jobs) == 0 {
 		t.Fatalf("print jobs: %v %v", jobs, err)
 	}
@@ -189,7 +189,7 @@ func lastJob(t *testing.T, data string) station.PrintJob {
 }
 
 // expectKits is what a kits job must have printed, from its recorded ranges.
-func expectKits(t *testing.T, job station.PrintJob) []forms.Identity {
+func expectKits(t *testing.T, job serials.PrintJob) []forms.Identity {
 	var want []forms.Identity
 	types := []string{forms.TypeBO1, forms.TypeBO2Sheet1, forms.TypeBO2Sheet2}
 	for k := range int(job.Kits.Count()) {
@@ -207,7 +207,7 @@ func TestPrintKitsTwiceIntoOneDataFolder(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	seen := map[uint64]string{}
-	var kitsSeen []station.Range
+	var kitsSeen []serials.Range
 	for run, count := range []int{3, 2} {
 		out := filepath.Join(dir, fmt.Sprintf("kits%d.pdf", run))
 		code, _, stderr := runStation(t, args([]string{"print", "kits"}, "--auditorium", "0012",
@@ -217,7 +217,7 @@ func TestPrintKitsTwiceIntoOneDataFolder(t *testing.T) {
 		}
 		job := lastJob(t, data)
 		line := oneLine(t, stderr)
-		if job.Kits.Count() != uint64(count) || job.Serials.Count() != uint64(3*count) || job.Status != station.JobPrinted {
+		if job.Kits.Count() != uint64(count) || job.Serials.Count() != uint64(3*count) || job.Status != serials.JobPrinted {
 			t.Fatalf("run %d: job %+v", run, job)
 		}
 		if !strings.Contains(line, job.Kits.String()) || !strings.Contains(line, fmt.Sprintf("%d pages", 3*count)) {
@@ -379,7 +379,7 @@ func TestPrintRefusesBadInput(t *testing.T) {
 			if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
 				t.Errorf("left behind in the output folder: %v", entries)
 			}
-			if _, err := os.Stat(filepath.Join(data, station.DBName)); err == nil {
+			if _, err := os.Stat(filepath.Join(data, serials.DBName)); err == nil {
 				t.Errorf("the data folder was touched")
 			}
 		})
@@ -402,7 +402,7 @@ func TestPrintWithLockedDatabaseLeavesNoFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another station process holding the database.
-	db, err := bolt.Open(filepath.Join(data, station.DBName), 0o600, nil)
+	db, err := bolt.Open(filepath.Join(data, serials.DBName), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 
 	"giascan/forms"
-	"giascan/station"
 	"giascan/station/reconcile"
+	"giascan/station/serials"
 	"giascan/station/store"
 	"giascan/transport/pkg"
 )
@@ -35,7 +35,7 @@ func (p *Packager) PrintProtocol(ppe string, rep *reconcile.Report) ([]byte, Pri
 	sb := sum.Encode()
 	full := SHA256(sb)
 	ex := sum.Exam
-	job, err := station.Allocate(p.Data, station.PrintJob{What: "form 55", Level: ex.Level, Region: ex.Region, PPE: ppe,
+	job, err := serials.Allocate(p.Data, serials.PrintJob{What: "form 55", Level: ex.Level, Region: ex.Region, PPE: ppe,
 		Auditorium: "0000", Subject: ex.Subject, Date: ex.Date, Pages: 1}, 1, 0)
 	if err != nil {
 		return nil, Printed{}, fmt.Errorf("номер для штрихкода протокола не выделен: %w", err)
@@ -44,7 +44,7 @@ func (p *Packager) PrintProtocol(ppe string, rep *reconcile.Report) ([]byte, Pri
 	if err == nil {
 		err = SaveProtocol(p.Data, rec, sb, pdf)
 	}
-	if ferr := station.Finish(p.Data, job.ID, err); err == nil && ferr != nil {
+	if ferr := serials.Finish(p.Data, job.ID, err); err == nil && ferr != nil {
 		err = ferr
 	}
 	if err != nil {

@@ -1,7 +1,7 @@
-// Package station keeps the state of a scanning station in its data folder:
+// Package serials keeps the counters of a station's data folder:
 // the counters that number printed pages and participant kits, and the
 // record of what was printed.
-package station
+package serials
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package station
+package serials
 
 import (
 	"encoding/binary"
