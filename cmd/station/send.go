@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"giascan/station/layout"
 	"io"
 	"net/url"
 	"os"
@@ -46,7 +47,7 @@ var (
 
 // ReceiptsDir is where the station keeps a copy of every receipt, by ППЭ,
 // for the operator to show or export.
-func receiptsDir(data, ppe string) string { return filepath.Join(data, "receipts", ppe) }
+func receiptsDir(data, ppe string) string { return layout.Dir(data).Receipts(ppe) }
 
 func runSend(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && args[0] == "status" {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"giascan/station/layout"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 )
 
 // FileName is the name of the audit log in the station data folder.
-const FileName = "audit.log"
+const FileName = layout.AuditLog
 
 // Errors that callers tell apart.
 var (

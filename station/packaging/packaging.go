@@ -43,13 +43,14 @@ import (
 
 	"giascan/station/audit"
 	"giascan/station/exam"
+	"giascan/station/layout"
 	"giascan/station/store"
 	"giascan/transport/pkg"
 	"giascan/transport/seal"
 )
 
 // OutboxDir is the folder of a ППЭ's sealed packages in a data folder.
-func OutboxDir(data, ppe string) string { return filepath.Join(data, "outbox", ppe) }
+func OutboxDir(data, ppe string) string { return layout.Dir(data).Outbox(ppe) }
 
 // ManifestExt is the extension of the clear copy of a sealed manifest.
 const ManifestExt = ".manifest.json"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"giascan/station/layout"
 	"os"
 	"path/filepath"
 	"slices"
@@ -101,7 +102,7 @@ func (p *Packager) MakeSummary(ppe string) (*Summary, error) {
 
 // ProtocolDir is where the printed protocols of a ППЭ, their summaries and
 // their signed scans are kept.
-func ProtocolDir(data, ppe string) string { return filepath.Join(data, "protocols", ppe) }
+func ProtocolDir(data, ppe string) string { return layout.Dir(data).Protocols(ppe) }
 
 // Printed is the record of a printed ППЭ-15.
 type Printed struct {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"giascan/station/layout"
 	"os"
 	"path/filepath"
 	"time"
@@ -17,7 +18,7 @@ import (
 )
 
 // DBName is the file name of the station database inside the data folder.
-const DBName = "station.db"
+const DBName = layout.SerialsDB
 
 // MaxNumber is the largest serial or kit number: both are printed as
 // exactly 10 digits.

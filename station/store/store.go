@@ -46,17 +46,19 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"giascan/atomicfile"
 	"giascan/forms"
 	"giascan/hardware"
 	"giascan/station/exam"
+	"giascan/station/layout"
 )
 
 // Names inside the data folder.
 const (
-	DBName     = "store.db"
-	PagesDir   = "pages"
-	OrphansDir = "orphans"
-	tempPrefix = ".tmp-"
+	DBName     = layout.StoreDB
+	PagesDir   = layout.PagesDir
+	OrphansDir = layout.OrphansDir
+	tempPrefix = atomicfile.TempPrefix
 )
 
 // lockTimeout bounds the wait for another process holding store.db: a

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"giascan/station/layout"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,7 +24,7 @@ import (
 )
 
 // FileName is the users file in the data folder.
-const FileName = "users.json"
+const FileName = layout.UsersFile
 
 // MinPassword is the shortest password accepted, in characters.
 const MinPassword = 10
