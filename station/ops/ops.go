@@ -34,10 +34,12 @@ func (e *InputError) Error() string { return e.Msg }
 
 func refuse(format string, a ...any) error { return &InputError{fmt.Sprintf(format, a...)} }
 
-// IsInput tells whether err is a refusal of the input.
+// IsInput tells whether err is a refusal of the input: a correction that
+// is wrong in itself, or one in an auditorium that is closed.
 func IsInput(err error) bool {
 	var ie *InputError
-	return errors.As(err, &ie)
+	var ce *store.ClosedError
+	return errors.As(err, &ie) || errors.As(err, &ce)
 }
 
 // Reader recognises one page image; file names it in messages. The
@@ -134,16 +136,7 @@ func (o *Ops) checkOpen(place store.Place) error {
 	if e.FindAuditorium(place.PPE, place.Auditorium) == nil {
 		return refuse("аудитории %s ППЭ %s нет в импортированном экзамене: проверьте --ppe и --auditorium", place.Auditorium, place.PPE)
 	}
-	closed, err := o.St.Closures()
-	if err != nil {
-		return err
-	}
-	for _, c := range closed {
-		if c.Place == place {
-			return refuse("аудитория %s ППЭ %s уже закрыта (%s, %s): пакет собран, исправления в ней не вносятся", place.Auditorium, place.PPE, c.By, c.At.Local().Format("02.01.2006 15:04"))
-		}
-	}
-	return nil
+	return o.St.CheckOpen(place)
 }
 
 // activePage returns an active page of an open auditorium.

@@ -140,6 +140,15 @@ func CheckPlace(st *store.Store, place store.Place) error {
 		return inputError("ППЭ %s, аудитории %s нет в импортированном экзамене (есть: %s): проверьте ППЭ и аудиторию или импортируйте исправленный файл экзамена",
 			place.PPE, place.Auditorium, strings.Join(known, ", "))
 	}
+	// A closed auditorium is refused before the feeder starts; the store
+	// refuses each page again in case it is closed meanwhile.
+	if err := st.CheckOpen(place); err != nil {
+		var ce *store.ClosedError
+		if errors.As(err, &ce) {
+			return &InputError{ce.Error()}
+		}
+		return err
+	}
 	return nil
 }
 

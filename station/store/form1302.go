@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -15,6 +16,7 @@ import (
 var (
 	bucketForms   = []byte("form1302") // ППЭ code → Form1302 JSON
 	bucketClosure = []byte("closure")  // place key → Closure JSON
+	bucketReopen  = []byte("reopen")   // place key → []Reopen JSON, oldest first
 )
 
 // Form1302 is the ППЭ-13-02-МАШ of a ППЭ as a person confirmed it: the
@@ -92,12 +94,140 @@ func (s *Store) Forms1302() (map[string]Form1302, error) {
 	return out, err
 }
 
-// SetClosure records an auditorium as closed (packaged).
+// Reopen is a closed auditorium opened again by the head of the ППЭ: the
+// closing it undid stays on record here.
+type Reopen struct {
+	Closed Closure   `json:"closed"` // the closing undone
+	Reason string    `json:"reason"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+}
+
+// ClosedError refuses a change of the pages of a closed auditorium. Its
+// text is the sentence the operator reads.
+type ClosedError struct{ Closure Closure }
+
+func (e *ClosedError) Error() string {
+	c := e.Closure
+	return fmt.Sprintf("аудитория %s ППЭ %s закрыта (%s, %s): листы в неё больше не принимаются и не меняются; "+
+		"если лист относится к ней, отложите его и попросите руководителя ППЭ открыть аудиторию заново с указанием причины",
+		c.Place.Auditorium, c.Place.PPE, c.By, c.At.Local().Format("02.01.2006 15:04"))
+}
+
+func isClosed(err error) bool {
+	var ce *ClosedError
+	return errors.As(err, &ce)
+}
+
+// openTx refuses, inside a transaction, a place that is closed. Every
+// change of a place's pages calls it in the transaction that makes the
+// change, so a closing and a change never interleave.
+func openTx(tx *bolt.Tx, place Place) error {
+	b := tx.Bucket(bucketClosure)
+	if b == nil {
+		return nil
+	}
+	v := b.Get(place.key())
+	if v == nil {
+		return nil
+	}
+	var c Closure
+	if err := json.Unmarshal(v, &c); err != nil {
+		return fmt.Errorf("закрытие аудитории %s: %w", place, err)
+	}
+	return &ClosedError{Closure: c}
+}
+
+// CheckOpen returns a *ClosedError when place is closed.
+func (s *Store) CheckOpen(place Place) error {
+	return s.db.View(func(tx *bolt.Tx) error { return openTx(tx, place) })
+}
+
+// SetClosure records an auditorium as closed (packaged). Closing a closed
+// auditorium again is refused with its ClosedError.
 func (s *Store) SetClosure(c Closure) error {
 	if err := checkPlace(c.Place); err != nil {
 		return err
 	}
-	return s.putJSON(bucketClosure, c.Place.key(), c, "записать закрытие аудитории "+c.Place.String())
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		if err := openTx(tx, c.Place); err != nil {
+			return err
+		}
+		b, err := tx.CreateBucketIfNotExists(bucketClosure)
+		if err != nil {
+			return err
+		}
+		return b.Put(c.Place.key(), data)
+	})
+	if isClosed(err) {
+		return err
+	}
+	return classify("записать закрытие аудитории "+c.Place.String(), err)
+}
+
+// ReopenClosure opens a closed auditorium again: its closing is removed
+// and kept, with who, when and why, in the auditorium's reopen history.
+func (s *Store) ReopenClosure(place Place, by, reason string, at time.Time) (Reopen, error) {
+	var r Reopen
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		cb := tx.Bucket(bucketClosure)
+		var v []byte
+		if cb != nil {
+			v = cb.Get(place.key())
+		}
+		if v == nil {
+			return ErrNotClosed
+		}
+		if err := json.Unmarshal(v, &r.Closed); err != nil {
+			return err
+		}
+		r.By, r.Reason, r.At = by, reason, at.UTC()
+		rb, err := tx.CreateBucketIfNotExists(bucketReopen)
+		if err != nil {
+			return err
+		}
+		var hist []Reopen
+		if old := rb.Get(place.key()); old != nil {
+			if err := json.Unmarshal(old, &hist); err != nil {
+				return err
+			}
+		}
+		data, err := json.Marshal(append(hist, r))
+		if err != nil {
+			return err
+		}
+		if err := rb.Put(place.key(), data); err != nil {
+			return err
+		}
+		return cb.Delete(place.key())
+	})
+	if errors.Is(err, ErrNotClosed) {
+		return r, err
+	}
+	return r, classify("открыть заново аудиторию "+place.String(), err)
+}
+
+// ErrNotClosed means an auditorium to reopen is not closed.
+var ErrNotClosed = errors.New("аудитория не закрыта: открывать её заново не нужно")
+
+// Reopens returns the reopen history of every place that has one.
+func (s *Store) Reopens() (map[Place][]Reopen, error) {
+	out := map[Place][]Reopen{}
+	err := s.eachJSON(bucketReopen, func(k, v []byte) error {
+		var hist []Reopen
+		if err := json.Unmarshal(v, &hist); err != nil {
+			return fmt.Errorf("история аудитории %s: %w", k, err)
+		}
+		if len(hist) > 0 {
+			out[hist[0].Closed.Place] = hist
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Closures returns the closed auditoriums in place order.

@@ -359,6 +359,9 @@ func (s *Store) Add(ctx context.Context, place Place, p hardware.Page, device st
 	}
 	next := 1
 	err = s.db.View(func(tx *bolt.Tx) error {
+		if err := openTx(tx, place); err != nil {
+			return err
+		}
 		b := tx.Bucket(bucketPlaces).Bucket(place.key())
 		if b == nil {
 			return nil
@@ -384,6 +387,12 @@ func (s *Store) Add(ctx context.Context, place Place, p hardware.Page, device st
 		return Page{}, false, err
 	}
 	err = s.db.Update(func(tx *bolt.Tx) error {
+		// Checked again in the transaction that adds the page: a closing
+		// committed while the image was written wins, and the page is
+		// not stored.
+		if err := openTx(tx, place); err != nil {
+			return err
+		}
 		b, err := placeBucket(tx, place)
 		if err != nil {
 			return err
@@ -392,6 +401,9 @@ func (s *Store) Add(ctx context.Context, place Place, p hardware.Page, device st
 	})
 	if err != nil {
 		s.unwrite(rec.File)
+		if isClosed(err) {
+			return Page{}, false, err
+		}
 		return Page{}, false, classify(fmt.Sprintf("записать страницу %d", ref.Seq), err)
 	}
 	return rec, false, nil
@@ -407,6 +419,9 @@ func (s *Store) Replace(ctx context.Context, ref Ref, p hardware.Page, device st
 	s.addMu.Lock()
 	defer s.addMu.Unlock()
 	if err := ctx.Err(); err != nil {
+		return Page{}, err
+	}
+	if err := s.db.View(func(tx *bolt.Tx) error { return openTx(tx, ref.Place) }); err != nil {
 		return Page{}, err
 	}
 	old, err := s.Page(ref)
@@ -431,6 +446,9 @@ func (s *Store) Replace(ctx context.Context, ref Ref, p hardware.Page, device st
 		return Page{}, err
 	}
 	err = s.db.Update(func(tx *bolt.Tx) error {
+		if err := openTx(tx, ref.Place); err != nil {
+			return err
+		}
 		b, err := placeBucket(tx, ref.Place)
 		if err != nil {
 			return err
@@ -439,6 +457,9 @@ func (s *Store) Replace(ctx context.Context, ref Ref, p hardware.Page, device st
 	})
 	if err != nil {
 		s.unwrite(rec.File)
+		if isClosed(err) {
+			return Page{}, err
+		}
 		return Page{}, classify(fmt.Sprintf("записать новое изображение страницы %d", ref.Seq), err)
 	}
 	return rec, nil
@@ -451,6 +472,9 @@ func (s *Store) Delete(ref Ref, reason string) (Page, error) {
 	defer s.addMu.Unlock()
 	var rec Page
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := openTx(tx, ref.Place); err != nil {
+			return err
+		}
 		b := tx.Bucket(bucketPlaces).Bucket(ref.key())
 		if b == nil {
 			return ErrNotFound
@@ -474,6 +498,9 @@ func (s *Store) Delete(ref Ref, reason string) (Page, error) {
 // sheet that is no longer the page's.
 func (s *Store) SetResult(ref Ref, rev int, res forms.PageResult) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := openTx(tx, ref.Place); err != nil {
+			return err
+		}
 		b := tx.Bucket(bucketPlaces).Bucket(ref.key())
 		if b == nil {
 			return ErrNotFound
