@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"giascan/station/audit"
-	"giascan/station/ops"
 )
 
 func init() {
@@ -148,29 +147,6 @@ func runAuditVerify(e *env, args []string) error {
 	return nil
 }
 
-// auditActionNames are the Russian names of actions for `audit show`.
-var auditActionNames = map[string]string{
-	audit.ActionPageRescan:      "пересканирование листа",
-	audit.ActionPageReplace:     "замена листа",
-	audit.ActionPageInsert:      "вставка листа",
-	audit.ActionPageDelete:      "удаление листа",
-	audit.ActionPageMove:        "перенос в другую аудиторию",
-	audit.ActionPageIdentify:    "ввод штрихкода вручную",
-	audit.ActionReviewConfirm:   "подтверждение значения",
-	audit.ActionReviewCorrect:   "исправление значения",
-	audit.ActionAuditoriumClose: "закрытие аудитории",
-	audit.ActionSessionStart:    "начало сканирования",
-	audit.ActionSessionEnd:      "конец сканирования",
-	audit.ActionSessionAbort:    "прерывание сканирования",
-	audit.ActionLogRecovered:    "восстановление журнала после сбоя",
-	actionPageStore:             "лист сохранён",
-	actionDeviceFault:           "событие сканера",
-	actionStoreRecover:          "восстановление хранилища после сбоя",
-	ops.ActionForm1302Confirm:   "подтверждение ППЭ-13-02-МАШ",
-	actionExamImport:            "импорт экзамена",
-	actionReadiness:             "проверка готовности сканера",
-}
-
 func runAuditShow(e *env, args []string) error {
 	fs := newFlagSet("audit show")
 	data := addDataFlag(fs)
@@ -248,10 +224,7 @@ func auditTable(w io.Writer, entries []audit.Entry) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "№\tВремя\tКто\tДействие\tППЭ\tАуд.\tСессия\tЛист\tШтрихкод\tБыло → стало\tПричина")
 	for _, en := range entries {
-		name := auditActionNames[en.Action]
-		if name == "" {
-			name = en.Action
-		}
+		name := audit.Label(en.Action)
 		page := ""
 		if en.Subject.Page > 0 {
 			page = strconv.Itoa(en.Subject.Page)

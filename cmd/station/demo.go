@@ -24,6 +24,7 @@ import (
 func init() {
 	register(&command{
 		name:    "demo",
+		local:   true,
 		summary: "show the station at work with no hardware: import a demo exam, print its blanks, scan an auditorium with the simulated ADF, reconcile",
 		run:     runDemo,
 	})
@@ -114,7 +115,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("demo scan: %w", err)
 	}
 	place := store.Place{PPE: first.PPE, Auditorium: first.Auditorium}
-	o, closeOps, err := openOps(*data)
+	o, _, closeOps, err := openOps(e, *data, false)
 	if err != nil {
 		return err
 	}

@@ -2,16 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
-	"giascan/station/audit"
 	"giascan/station/exam"
-	"giascan/station/store"
 )
 
 func init() {
@@ -22,10 +20,7 @@ func init() {
 	})
 }
 
-const examUsage = "usage: station exam import [--data DIR] FILE"
-
-// actionExamImport is the audit action of an exam import.
-const actionExamImport = "exam.import"
+const examUsage = "usage: station exam import [--data DIR] [--user LOGIN] [--reason TEXT] FILE"
 
 func runExam(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
@@ -47,6 +42,8 @@ func runExam(ctx context.Context, e *env, args []string) error {
 func runExamImport(e *env, args []string) error {
 	fs := newFlagSet("exam import")
 	data := addDataFlag(fs)
+	user := fs.String("user", osUser(), "your login, for the audit log")
+	reason := fs.String("reason", "", "why the exam is replaced once pages are scanned (the head's confirmation)")
 	pos, err := parseFlags(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(e.stdout, examUsage)
@@ -65,36 +62,25 @@ func runExamImport(e *env, args []string) error {
 	if err := checkDataDir(*data); err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(pos[0])
+	raw, err := os.ReadFile(e.path(pos[0]))
 	if err != nil {
 		return badInput("файл экзамена %s не читается: %v; проверьте путь к файлу", pos[0], unwrapPath(err))
 	}
-	ex, err := exam.Parse(raw)
+	parsed, err := exam.Parse(raw)
 	if err != nil {
 		return badInput("файл экзамена %s отклонён целиком, ничего не записано: %s; исправьте файл (или запросите новый в РЦОИ) и импортируйте снова",
 			pos[0], examProblems(err))
 	}
-	st, err := store.Open(*data)
+	st, done, err := e.openStation(*data)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	prev, _ := st.Exam()
-	log, err := audit.Open(*data)
+	defer done()
+	imp, err := st.ImportExam(*user, parsed, filepath.Base(pos[0]), *reason)
 	if err != nil {
-		return fmt.Errorf("журнал аудита: %w", err)
-	}
-	defer log.Close()
-	if err := st.SetExam(ex); err != nil {
 		return err
 	}
-	ev := audit.Event{Actor: audit.Station, Action: actionExamImport, After: examSummaryJSON(ex)}
-	if prev != nil {
-		ev.Before = examSummaryJSON(prev)
-	}
-	if _, err := log.Append(ev); err != nil {
-		return fmt.Errorf("экзамен импортирован, но не записан в журнал аудита: %w", err)
-	}
+	ex, prev := imp.Exam, imp.Prev
 	auds := 0
 	for _, p := range ex.PPE {
 		auds += len(p.Auditoriums)
@@ -119,26 +105,4 @@ func examProblems(err error) string {
 		parts[i] = p.String()
 	}
 	return strings.Join(parts, "; ")
-}
-
-// examSummaryJSON is what the audit log keeps of an exam: its header and
-// its ППЭ and auditoriums, without the kit lists.
-func examSummaryJSON(ex *exam.Exam) json.RawMessage {
-	type aud struct {
-		PPE        string   `json:"ppe"`
-		Auditorium []string `json:"auditoriums"`
-	}
-	s := struct {
-		exam.Header
-		PPE []aud `json:"ppe"`
-	}{Header: ex.Header()}
-	for _, p := range ex.PPE {
-		a := aud{PPE: p.Code}
-		for _, x := range p.Auditoriums {
-			a.Auditorium = append(a.Auditorium, x.Number)
-		}
-		s.PPE = append(s.PPE, a)
-	}
-	data, _ := json.Marshal(s)
-	return data
 }

@@ -32,7 +32,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if err := requireFlag("to", *to); err != nil {
 		return err
 	}
-	out, err := packaging.Export(*data, ppe, *to, exportMedium)
+	out, err := packaging.Export(*data, ppe, e.path(*to), exportMedium)
 	if err != nil {
 		return err
 	}

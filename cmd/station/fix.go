@@ -10,12 +10,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
-	"giascan/forms"
 	"giascan/hardware"
-	"giascan/recognition/imagein"
-	"giascan/station/audit"
+	"giascan/station"
 	"giascan/station/ops"
 	"giascan/station/reconcile"
 	"giascan/station/store"
@@ -41,7 +38,7 @@ const (
        station page identify --ppe P --auditorium A --page N --barcode 13DIGITS [--kit K] [--sheet L]`
 	reviewUsage     = "usage: station review confirm|correct --ppe P --auditorium A --page N --field ID [--value V] [--user LOGIN]"
 	form1302Usage   = "usage: station form1302 confirm --ppe P (--auditorium A --page N [--set FIELD=N]… | --row AUD=listed,present,absent,removed,unfinished,bo1,bo2s1,bo2s2,dbo2,defective …) [--user LOGIN]"
-	auditoriumUsage = "usage: station auditorium close --ppe P --auditorium A [--reason TEXT] [--user LOGIN]"
+	auditoriumUsage = "usage: station auditorium close|reopen --ppe P --auditorium A [--reason TEXT] [--user LOGIN]"
 )
 
 // osUser is the login of the person at the station, the default --user.
@@ -114,50 +111,22 @@ func (f *fixFlags) parse(e *env, usage string, args []string, needPage bool) (st
 	return ref, nil
 }
 
-// openOps opens the store and the audit log of --data for corrections.
-func openOps(data string) (*ops.Ops, func(), error) {
-	if !store.Exists(data) {
-		return nil, nil, badInput("%s (папка данных %s)", store.ErrNoExam, data)
+// openOps opens the data folder (or borrows the daemon's) for
+// corrections; with recognize, new images are recognised at once.
+func openOps(e *env, data string, recognize bool) (*ops.Ops, *station.Station, func(), error) {
+	if e.app == nil && !store.Exists(data) {
+		return nil, nil, nil, badInput("%s (папка данных %s)", store.ErrNoExam, data)
 	}
-	st, err := store.Open(data)
+	st, done, err := e.openStation(data)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	log, err := audit.Open(data)
+	o, err := st.Ops(recognize)
 	if err != nil {
-		st.Close()
-		return nil, nil, fmt.Errorf("журнал аудита не открывается: %w; обратитесь к техническому специалисту", err)
+		done()
+		return nil, nil, nil, err
 	}
-	o := ops.New(st, log, nil)
-	return o, func() { log.Close(); st.Close() }, nil
-}
-
-// withReader gives o the station's recognizer for new images.
-func withReader(o *ops.Ops) error {
-	rc, err := newRecognizer()
-	if err != nil {
-		return err
-	}
-	o.Read = func(ctx context.Context, data []byte, file string) forms.PageResult {
-		start := time.Now()
-		res := forms.NewPageResult(file, 1)
-		doc, err := imagein.FromBytes(data, file, imagein.Limits{})
-		if err == nil {
-			m, _, perr := doc.Page(0)
-			if perr == nil {
-				res = rc.Page(m)
-				m.Close()
-			}
-			err = perr
-			doc.Close()
-		}
-		if err != nil {
-			res.Error = err.Error()
-		}
-		res.Ms = float64(time.Since(start).Microseconds()) / 1000
-		return res
-	}
-	return nil
+	return o, st, done, nil
 }
 
 // opErr turns a refusal of ops into bad input (exit status 2).
@@ -223,7 +192,7 @@ func runPage(ctx context.Context, e *env, args []string) error {
 		if err := requireFlag("file", *file); err != nil {
 			return err
 		}
-		if img, err = ops.ImageFile(*file); err != nil {
+		if img, err = ops.ImageFile(e.path(*file)); err != nil {
 			return opErr(err)
 		}
 	}
@@ -245,7 +214,7 @@ func runPage(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if device != nil {
-		if *device, err = checkDevice(*device); err != nil {
+		if *device, err = checkDevice(e.deviceSpec(*device)); err != nil {
 			return err
 		}
 	}
@@ -254,16 +223,11 @@ func runPage(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	o, done, err := openOps(*f.data)
+	o, _, done, err := openOps(e, *f.data, verb == "rescan" || verb == "replace" || verb == "insert")
 	if err != nil {
 		return err
 	}
 	defer done()
-	if verb == "rescan" || verb == "replace" || verb == "insert" {
-		if err := withReader(o); err != nil {
-			return err
-		}
-	}
 	var p store.Page
 	switch verb {
 	case "rescan":
@@ -319,7 +283,7 @@ func runReview(ctx context.Context, e *env, args []string) error {
 	case verb == "confirm" && *value != "":
 		return badInput("--value не нужен для подтверждения; чтобы исправить значение, используйте station review correct")
 	}
-	o, done, err := openOps(*f.data)
+	o, _, done, err := openOps(e, *f.data, false)
 	if err != nil {
 		return err
 	}
@@ -389,7 +353,7 @@ func runForm1302(ctx context.Context, e *env, args []string) error {
 	} else if len(sets) > 0 {
 		return badInput("--set относится к распознанной форме: укажите --page или уберите --set")
 	}
-	o, done, err := openOps(*f.data)
+	o, _, done, err := openOps(e, *f.data, false)
 	if err != nil {
 		return err
 	}
@@ -414,11 +378,12 @@ func runForm1302(ctx context.Context, e *env, args []string) error {
 }
 
 func runAuditorium(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] != "close" {
+	if len(args) == 0 || (args[0] != "close" && args[0] != "reopen") {
 		fmt.Fprintln(e.stderr, auditoriumUsage)
-		return badInput("укажите действие close")
+		return badInput("укажите действие close или reopen")
 	}
-	f := newFixFlags("auditorium close")
+	verb := args[0]
+	f := newFixFlags("auditorium " + verb)
 	ref, err := f.parse(e, auditoriumUsage, args[1:], false)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -431,19 +396,41 @@ func runAuditorium(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	o, done, err := openOps(*f.data)
+	_, st, done, err := openOps(e, *f.data, false)
 	if err != nil {
 		return err
 	}
 	defer done()
-	c, err := o.Close(*f.user, ref.Place, *f.reason)
+	if verb == "reopen" {
+		role, err := st.RoleOf(*f.user)
+		if err != nil {
+			return err
+		}
+		r, err := st.Reopen(*f.user, role, ref.Place, *f.reason)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Аудитория %s ППЭ %s открыта заново (закрыта была %s, %s); причина записана: %s. После исправлений закройте её снова: соберётся новая версия пакета.\n",
+			ref.Auditorium, ref.PPE, r.Closed.By, r.Closed.At.Local().Format("02.01.2006 15:04"), r.Reason)
+		return nil
+	}
+	cl, err := st.CloseAuditorium(ctx, *f.user, ref.Place, *f.reason)
 	if err != nil {
 		return opErr(err)
 	}
+	c := cl.Closure
 	if c.Reason != "" {
 		fmt.Fprintf(e.stdout, "Аудитория %s ППЭ %s закрыта с проблемами; причина записана: %s\n", c.Place.Auditorium, c.Place.PPE, c.Reason)
 	} else {
 		fmt.Fprintf(e.stdout, "Аудитория %s ППЭ %s закрыта: проблем нет.\n", c.Place.Auditorium, c.Place.PPE)
+	}
+	switch {
+	case cl.SealErr != nil:
+		fmt.Fprintf(e.stdout, "Пакет аудитории пока не запечатан: %v. Станция запечатает его сама, когда причина будет устранена.\n", cl.SealErr)
+	case cl.Sealed.Reused:
+		fmt.Fprintf(e.stdout, "Пакет %s уже запечатан, его страницы не изменились.\n", cl.Sealed.Manifest.Name())
+	default:
+		fmt.Fprintf(e.stdout, "Пакет %s запечатан: %d стр., %d байт.\n", cl.Sealed.Manifest.Name(), len(cl.Sealed.Manifest.Pages), cl.Sealed.Size)
 	}
 	return nil
 }

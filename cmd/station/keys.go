@@ -94,7 +94,7 @@ func runKeysImport(e *env, args []string) error {
 	}
 	var r io.Reader = e.stdin
 	if pos[0] != "-" {
-		f, err := os.Open(pos[0])
+		f, err := os.Open(e.path(pos[0]))
 		if err != nil {
 			return badInput("recipients file: %v", err)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -21,22 +20,6 @@ func init() {
 const packageUsage = `usage: station package build --ppe P --auditorium A [--profile bilevel|grey]
        station package build --ppe P --closing [--profile bilevel|grey]
        station package list  --ppe P`
-
-// openPackager opens the store of a data folder for packaging.
-func openPackager(data, profile string) (*packaging.Packager, func(), error) {
-	prof, err := packaging.ParseProfile(profile)
-	if err != nil {
-		return nil, nil, badInput("%s", err)
-	}
-	if !store.Exists(data) {
-		return nil, nil, badInput("%s (папка данных %s)", store.ErrNoExam, data)
-	}
-	st, err := store.Open(data)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &packaging.Packager{Store: st, Data: data, Profile: prof}, func() { st.Close() }, nil
-}
 
 // subcommand checks the first argument is one of the words.
 func subcommand(e *env, usage string, args []string, words ...string) (string, []string, error) {
@@ -72,7 +55,12 @@ func runPackage(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if verb == "list" {
-		list, err := packaging.List(*data, ppe)
+		st, done, err := e.openStation(*data)
+		if err != nil {
+			return err
+		}
+		defer done()
+		list, err := packaging.List(string(st.Dir), ppe)
 		if err != nil {
 			return err
 		}
@@ -89,19 +77,23 @@ func runPackage(ctx context.Context, e *env, args []string) error {
 	} else if *audF != "" {
 		return badInput("--closing собирает пакет всего ППЭ: не указывайте --auditorium")
 	}
-	p, done, err := openPackager(*data, *profile)
+	prof, err := packaging.ParseProfile(*profile)
+	if err != nil {
+		return badInput("%s", err)
+	}
+	if e.app == nil && !store.Exists(*data) {
+		return badInput("%s (папка данных %s)", store.ErrNoExam, *data)
+	}
+	st, done, err := e.openStation(*data)
 	if err != nil {
 		return err
 	}
 	defer done()
 	var s *packaging.Sealed
 	if *closing {
-		s, err = p.PPE(ppe)
+		s, err = st.SealClosing(ctx, ppe, prof)
 	} else {
-		s, err = p.Auditorium(store.Place{PPE: ppe, Auditorium: aud})
-		if errors.Is(err, packaging.ErrNotClosed) {
-			return badInput("%s", err)
-		}
+		s, err = st.Seal(ctx, store.Place{PPE: ppe, Auditorium: aud}, prof)
 	}
 	if err != nil {
 		return err

@@ -105,7 +105,7 @@ func printKits(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	set := forms.Builtin()
-	job := &printJob{what: "kits", out: *out, data: *data, context: id, kits: n}
+	job := &printJob{what: "kits", out: e.path(*out), data: *data, context: id, kits: n}
 	for i := range n {
 		for _, pt := range []string{forms.TypeBO1, forms.TypeBO2Sheet1, forms.TypeBO2Sheet2} {
 			tpl, err := pageTemplate(set, pt)
@@ -164,7 +164,7 @@ func printDBO(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	job := &printJob{what: "dbo", out: *out, data: *data, context: id}
+	job := &printJob{what: "dbo", out: e.path(*out), data: *data, context: id}
 	for i := range n {
 		job.pages = append(job.pages, pageSpec{tpl: tpl, sheet: first + i, kitOf: -1})
 	}
@@ -211,7 +211,7 @@ func printForm(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	job := &printJob{what: "form " + tpl.Type, out: *out, data: *data, context: id,
+	job := &printJob{what: "form " + tpl.Type, out: e.path(*out), data: *data, context: id,
 		pages: []pageSpec{{tpl: tpl, sheet: 0, kitOf: -1}}}
 	job.title = tpl.Name + ", " + contextTitle(id)
 	job.summary = func(j serials.PrintJob) string {

@@ -20,9 +20,6 @@ import (
 	"giascan/station/readiness"
 )
 
-// actionReadiness is the audit action of a scanner readiness check.
-const actionReadiness = "scanner.readiness"
-
 func init() {
 	register(&command{
 		name:    "readiness",
@@ -56,6 +53,7 @@ func runReadiness(ctx context.Context, e *env, args []string) error {
 func readinessPrint(e *env, args []string) error {
 	fs := newFlagSet("readiness print")
 	out := fs.String("out", "", "output PDF `file` of the calibration sheet")
+	addDataFlag(fs) // unused: the sheet is the same for every station
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOrError(e, fs, err)
@@ -63,6 +61,7 @@ func readinessPrint(e *env, args []string) error {
 	if len(pos) > 0 {
 		return badInput("unexpected argument %q", pos[0])
 	}
+	*out = e.path(*out)
 	if err := checkOutput("out", *out); err != nil {
 		return err
 	}
@@ -115,6 +114,7 @@ func readinessCheck(ctx context.Context, e *env, args []string) error {
 		}
 		*out = filepath.Join(*data, "readiness-"+now.Format("20060102-150405")+".pdf")
 	}
+	*out = e.path(*out)
 	if err := checkOutput("out", *out); err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func readinessCheck(ctx context.Context, e *env, args []string) error {
 	var scan readiness.Image
 	info := readiness.Info{Station: name, Time: now}
 	if *image != "" {
-		raw, err := os.ReadFile(*image)
+		raw, err := os.ReadFile(e.path(*image))
 		if err != nil {
 			return badInput("--image %s: %v", *image, unwrapPath(err))
 		}
@@ -166,11 +166,12 @@ func readinessCheck(ctx context.Context, e *env, args []string) error {
 	}
 	// The log is opened before the protocol is written: a check that
 	// cannot be recorded leaves no protocol behind either.
-	log, err := audit.Open(*data)
+	app, done, err := e.openStation(*data)
 	if err != nil {
-		return fmt.Errorf("audit log: %w", err)
+		return err
 	}
-	defer log.Close()
+	defer done()
+	log := app.Log
 	meta := forms.PDFMeta{Title: "Протокол проверки готовности сканера", Subject: res.Verdict(), Creator: pdfCreator, Created: now}
 	page := readiness.Protocol(res, info)
 	if err := writeFileAtomic(*out, func(w io.Writer) error { return forms.WritePDF(w, []*forms.Drawing{page}, meta) }); err != nil {
@@ -222,7 +223,7 @@ func auditReadiness(log *audit.Log, info readiness.Info, res *readiness.Result, 
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
-	if _, err := log.Append(audit.Event{Actor: audit.Station, Action: actionReadiness, After: after}); err != nil {
+	if _, err := log.Append(audit.Event{Actor: audit.Station, Action: audit.ActionReadiness, After: after}); err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
 	return nil

@@ -77,7 +77,7 @@ func TestReadinessCheck(t *testing.T) {
 	}
 	n := 0
 	for _, e := range x.Entries {
-		if e.Action == actionReadiness {
+		if e.Action == audit.ActionReadiness {
 			n++
 		}
 	}

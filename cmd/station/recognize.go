@@ -25,6 +25,7 @@ import (
 func init() {
 	register(&command{
 		name:    "recognize",
+		local:   true,
 		summary: "read scanned pages (files or folders): one JSON line per page on stdout",
 		run:     runRecognize,
 	})

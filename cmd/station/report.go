@@ -46,12 +46,12 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if !store.Exists(*data) {
 		return badInput("%s (папка данных %s)", store.ErrNoExam, *data)
 	}
-	st, err := store.Open(*data)
+	st, done, err := e.openStation(*data)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	rep, err := ops.Report(st)
+	defer done()
+	rep, err := st.ReportWithLife()
 	if ops.IsInput(err) {
 		return badInput("%s (папка данных %s)", err, *data)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"giascan/hardware"
 	"giascan/hardware/sim"
-	"giascan/station/audit"
 	"giascan/station/session"
 	"giascan/station/store"
 )
@@ -28,13 +27,6 @@ func init() {
 }
 
 const scanUsage = "usage: station scan [--data DIR] --ppe P --auditorium A --device sim|sim:ARGS|sane:NAME|folder:PATH [--source ADF|Duplex] [--dpi N] [--mode gray|color|lineart] [--workers N] [--on-fault ask|stop|continue]"
-
-// Audit actions of a scan session besides those audit names.
-const (
-	actionPageStore    = session.ActionPageStore
-	actionDeviceFault  = session.ActionDeviceFault
-	actionStoreRecover = session.ActionStoreRecover
-)
 
 // scanArgs are the checked flags of a scan.
 type scanArgs struct {
@@ -79,7 +71,7 @@ func parseScanArgs(e *env, args []string) (*scanArgs, error) {
 	if a.place.Auditorium, err = parseAuditorium(*aud); err != nil {
 		return nil, err
 	}
-	if a.device, err = checkDevice(*device); err != nil {
+	if a.device, err = checkDevice(e.deviceSpec(*device)); err != nil {
 		return nil, err
 	}
 	switch hardware.Source(*source) {
@@ -131,6 +123,15 @@ func checkDevice(spec string) (string, error) {
 	return spec, nil
 }
 
+// deviceSpec resolves the folder of a folder: spec against the caller's
+// working folder.
+func (e *env) deviceSpec(spec string) string {
+	if rest, ok := strings.CutPrefix(spec, "folder:"); ok {
+		return "folder:" + e.path(rest)
+	}
+	return spec
+}
+
 // scanLine is the stdout line of a stored page.
 type scanLine struct {
 	Seq     int    `json:"seq"`
@@ -148,14 +149,15 @@ func runScan(ctx context.Context, e *env, args []string) error {
 	}
 	// Nothing is written until the exam and the place are known good: a
 	// scan of the wrong auditorium must not leave a store behind.
-	if !store.Exists(a.data) {
+	if e.app == nil && !store.Exists(a.data) {
 		return badInput("%s (папка данных %s)", store.ErrNoExam, a.data)
 	}
-	st, err := store.Open(a.data)
+	app, done, err := e.openStation(a.data)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer done()
+	st, log := app.Store, app.Log
 	if err := session.CheckPlace(st, a.place); err != nil {
 		return cliError(err, a)
 	}
@@ -163,11 +165,6 @@ func runScan(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log, err := audit.Open(a.data)
-	if err != nil {
-		return fmt.Errorf("журнал аудита не открывается: %w; обратитесь к техническому специалисту", err)
-	}
-	defer log.Close()
 
 	p := &scanPrinter{e: e, onFault: a.onFault, done: make(chan struct{})}
 	defer close(p.done)

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"giascan/station"
 	"giascan/station/layout"
 	"io"
 	"net/url"
@@ -15,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"giascan/station/packaging"
 	"giascan/transport/receiver/receipt"
 	"giascan/transport/seal"
 	"giascan/transport/upload"
@@ -33,21 +33,6 @@ func init() {
 
 const sendUsage = `usage: station send --to URL --rcoi-key ed25519:… [--ppe P] [--once] [--data DIR]
        station send status [--rcoi-key ed25519:…] [--data DIR]`
-
-// Timing of `station send`. The outbox is looked at again every
-// sendRescan for packages sealed meanwhile; a failed attempt is retried
-// after a wait that doubles up to sendMaxBackoff, short enough that a link
-// that comes back is used within seconds, not minutes.
-var (
-	sendRescan     = 2 * time.Second
-	sendMinBackoff = 500 * time.Millisecond
-	sendMaxBackoff = 15 * time.Second
-	sendChunk      = int64(256 << 10) // small enough for progress every few seconds at 1 Mbit/s
-)
-
-// ReceiptsDir is where the station keeps a copy of every receipt, by ППЭ,
-// for the operator to show or export.
-func receiptsDir(data, ppe string) string { return layout.Dir(data).Receipts(ppe) }
 
 func runSend(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && args[0] == "status" {
@@ -79,27 +64,33 @@ func runSend(ctx context.Context, e *env, args []string) error {
 		}
 		ppes = []string{p}
 	}
-	if _, err := os.Stat(filepath.Join(*data, "outbox")); err != nil && *once {
-		return badInput("в папке %s нет пакетов: соберите их командой station package build", *data)
+	if e.app == nil {
+		if _, err := os.Stat(layout.Dir(*data).OutboxRoot()); err != nil && *once {
+			return badInput("в папке %s нет пакетов: соберите их командой station package build", *data)
+		}
 	}
-	ob, err := upload.OpenOutbox(*data)
+	st, done, err := e.openStation(*data)
 	if err != nil {
-		return fmt.Errorf("очередь отправки не открывается (не запущена ли уже station send?): %w", err)
+		return err
 	}
-	defer ob.Close()
-	s := &sender{data: *data, ppes: ppes, outbox: ob, key: key, out: e.stdout, log: e.stderr, seen: map[string]upload.State{}, lastErr: map[string]string{}}
+	defer done()
+	s := &sender{st: st, ppes: ppes, key: key, out: e.stdout, log: e.stderr, seen: map[string]upload.State{}, lastErr: map[string]string{}}
+	up, release, err := st.Uploader(endpoint, key, s.progress)
+	if err != nil {
+		return err
+	}
+	defer release()
+	s.outbox = up.Outbox
 	if err := s.enqueue(ctx); err != nil {
 		return err
 	}
-	items, err := ob.Items()
+	items, err := s.outbox.Items()
 	if err != nil {
 		return err
 	}
 	if len(items) == 0 && *once {
 		return badInput("в папке %s нет запечатанных пакетов: соберите их командой station package build", *data)
 	}
-	up := &upload.Uploader{Outbox: ob, Endpoint: endpoint, ReceiverKey: key, ChunkSize: sendChunk,
-		MinBackoff: sendMinBackoff, MaxBackoff: sendMaxBackoff, Poll: sendRescan, Progress: s.progress}
 	return s.run(ctx, up, *once)
 }
 
@@ -129,7 +120,7 @@ func parseReceiptKey(s string) (ed25519.PublicKey, error) {
 
 // sender is one run of `station send`.
 type sender struct {
-	data   string
+	st     *station.Station
 	ppes   []string // nil: every ППЭ in the outbox
 	outbox *upload.Outbox
 	key    ed25519.PublicKey // the РЦОИ's receipt key
@@ -143,51 +134,14 @@ type sender struct {
 	lastErr  map[string]string       // the error last reported per item
 }
 
-// outboxPPEs lists the ППЭ with a folder in the packager's outbox.
-func (s *sender) outboxPPEs() ([]string, error) {
-	if s.ppes != nil {
-		return s.ppes, nil
-	}
-	ents, err := os.ReadDir(filepath.Join(s.data, "outbox"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("папка исходящих пакетов не читается: %w", err)
-	}
-	var out []string
-	for _, e := range ents {
-		if e.IsDir() {
-			out = append(out, e.Name())
-		}
-	}
-	return out, nil
-}
-
 // enqueue queues the newest version of every sealed package not queued
-// yet. Enqueue is a no-op for a version already in the queue.
+// yet.
 func (s *sender) enqueue(ctx context.Context) error {
-	ppes, err := s.outboxPPEs()
-	if err != nil {
-		return err
+	items, err := s.st.Enqueue(ctx, s.ppes...)
+	for _, it := range items {
+		fmt.Fprintf(s.log, "в очереди: %s-v%d, %s\n", it.Package, it.Version, sizeRU(it.Size))
 	}
-	for _, ppe := range ppes {
-		list, err := packaging.List(s.data, ppe)
-		if err != nil {
-			return err
-		}
-		for _, p := range list {
-			if _, err := s.outbox.Item(p.Manifest.ID, p.Manifest.Version); err == nil {
-				continue
-			}
-			it, err := s.outbox.Enqueue(ctx, p.Ciphertext, p.Signature)
-			if err != nil {
-				return fmt.Errorf("пакет %s не поставлен в очередь отправки; соберите его заново командой station package build: %w", p.Manifest.Name(), err)
-			}
-			fmt.Fprintf(s.log, "в очереди: %s-v%d, %s\n", it.Package, it.Version, sizeRU(it.Size))
-		}
-	}
-	return nil
+	return err
 }
 
 // run runs the uploader until ctx ends or, with once, until nothing is
@@ -205,7 +159,7 @@ func (s *sender) run(ctx context.Context, up *upload.Uploader, once bool) error 
 		}
 		return err
 	}
-	tick := time.NewTicker(sendRescan / 4)
+	tick := time.NewTicker(station.DeliveryRescan / 4)
 	defer tick.Stop()
 	lastScan := time.Now()
 	for {
@@ -221,7 +175,7 @@ func (s *sender) run(ctx context.Context, up *upload.Uploader, once bool) error 
 			return fmt.Errorf("отправка остановилась; запустите station send снова: %w", err)
 		case <-tick.C:
 		}
-		if time.Since(lastScan) >= sendRescan {
+		if time.Since(lastScan) >= station.DeliveryRescan {
 			lastScan = time.Now()
 			if err := s.enqueue(ctx); err != nil {
 				stop()
@@ -296,23 +250,8 @@ func (s *sender) report() (queued int, refused []string, err error) {
 	return queued, refused, nil
 }
 
-// keep writes a delivered item's receipt to DATA/receipts/PPE. The outbox
-// keeps it too; this copy is the one the operator shows or exports.
-func (s *sender) keep(it upload.Item) (*receipt.Receipt, error) {
-	rc, err := receipt.Verify(it.Receipt, s.key)
-	if err != nil {
-		return nil, fmt.Errorf("квитанция пакета %s-v%d не читается: %w", it.Package, it.Version, err)
-	}
-	dir := receiptsDir(s.data, rc.PPE)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("папка квитанций не создаётся: %w", err)
-	}
-	path := filepath.Join(dir, fmt.Sprintf("%s-v%d.receipt", it.Package, it.Version))
-	if err := os.WriteFile(path, it.Receipt, 0o640); err != nil {
-		return nil, fmt.Errorf("квитанция %s не сохранена: %w", path, err)
-	}
-	return rc, nil
-}
+// keep verifies and keeps a delivered item's receipt.
+func (s *sender) keep(it upload.Item) (*receipt.Receipt, error) { return s.st.KeepReceipt(it, s.key) }
 
 // progress shows bytes sent per package on stderr: at each tenth and at
 // most once a second, so a log of a slow link stays readable.
@@ -362,14 +301,20 @@ func runSendStatus(e *env, args []string) error {
 			return err
 		}
 	}
-	if _, err := os.Stat(filepath.Join(*data, upload.OutboxDB)); err != nil {
-		return badInput("в папке %s ещё ничего не отправлялось: запустите station send", *data)
+	if e.app == nil {
+		if _, err := os.Stat(filepath.Join(*data, upload.OutboxDB)); err != nil {
+			return badInput("в папке %s ещё ничего не отправлялось: запустите station send", *data)
+		}
 	}
-	ob, err := upload.OpenOutbox(*data)
+	st, done, err := e.openStation(*data)
 	if err != nil {
-		return fmt.Errorf("очередь отправки не открывается (не запущена ли station send? остановите её или дождитесь): %w", err)
+		return err
 	}
-	defer ob.Close()
+	defer done()
+	ob, err := st.Outbox()
+	if err != nil {
+		return err
+	}
 	items, err := ob.Items()
 	if err != nil {
 		return err

@@ -6,18 +6,21 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"strings"
 
-	"giascan/station/audit"
-	"giascan/station/store"
-	"giascan/station/users"
+	"giascan/station"
+	"giascan/station/layout"
+	"giascan/station/localapi"
 	"giascan/station/web"
 )
 
 func init() {
 	register(&command{
 		name:    "serve",
+		local:   true,
 		summary: "run the web interface for operators and the head of the ППЭ/ППОИ (serve --listen 127.0.0.1:8080)",
 		run:     runServe,
 	})
@@ -81,8 +84,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	db := users.Open(*data)
-	list, err := db.List()
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	app, err := station.Open(*data, station.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	list, err := app.Users.List()
 	if err != nil {
 		return err
 	}
@@ -90,21 +98,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		// There is no default account: without one nobody could sign in.
 		return badInput("в папке данных %s нет пользователей: сначала добавьте их командой station user add --data %s --login ЛОГИН --role head", *data, *data)
 	}
-	// The server holds the store and the audit log for as long as it runs:
-	// both are locked exclusively, so other commands wait for it to stop.
-	st, err := store.Open(*data)
+	// The local API: other station commands on this folder run here.
+	api, err := localapi.Listen(string(app.Dir), layout.SocketFile)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	log, err := audit.Open(*data)
+	srv, err := web.New(web.Config{App: app, TLS: tlsConfig != nil,
+		Devices: devices, DiscoverSANE: *discover, Logger: logger})
 	if err != nil {
-		return fmt.Errorf("журнал аудита: %w", err)
-	}
-	defer log.Close()
-	srv, err := web.New(web.Config{Store: st, Log: log, Users: db, TLS: tlsConfig != nil,
-		Devices: devices, DiscoverSANE: *discover})
-	if err != nil {
+		api.Close()
 		return err
 	}
 	ln, err := net.Listen("tcp", *listen)
@@ -117,7 +119,41 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		scheme = "https"
 	}
 	fmt.Fprintf(e.stdout, "Веб-интерфейс станции: %s://%s/ (остановить — Ctrl+C)\n", scheme, ln.Addr())
-	err = srv.Serve(ctx, ln)
+	fmt.Fprintf(e.stdout, "Служба станции работает: команды station с --data %s выполняются через неё.\n", *data)
+	sv := &station.Supervisor{Logger: logger}
+	var webErr error
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	sv.Run(ctx,
+		station.Service{Name: "web", Run: func(ctx context.Context) error {
+			webErr = srv.Serve(ctx, ln)
+			if ctx.Err() == nil {
+				stop() // the interface is the daemon's reason to live
+			}
+			return nil
+		}},
+		station.Service{Name: "local-api", Run: func(ctx context.Context) error {
+			return localapi.Serve(ctx, api, func(ctx context.Context, req localapi.Request, stdin io.Reader, stdout, stderr io.Writer) int {
+				return runForwarded(ctx, app, req, stdin, stdout, stderr)
+			})
+		}},
+		station.Service{Name: "sealer", Run: app.RunSealer},
+		station.Service{Name: "delivery", Run: app.RunDelivery},
+	)
 	fmt.Fprintln(e.stdout, "Веб-интерфейс остановлен.")
-	return err
+	return webErr
+}
+
+// runForwarded runs a command a caller sent over the local API, on the
+// data folder the daemon holds.
+func runForwarded(ctx context.Context, app *station.Station, req localapi.Request, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(req.Args) == 0 {
+		return 2
+	}
+	if c, ok := commands[req.Args[0]]; !ok || c.local {
+		fmt.Fprintf(stderr, "station: команда %q не выполняется через службу станции\n", req.Args[0])
+		return 2
+	}
+	app.Logger().Info("command", "args", strings.Join(req.Args, " "))
+	return run(ctx, &env{stdout: stdout, stderr: stderr, stdin: stdin, app: app, cwd: req.Cwd}, req.Args)
 }

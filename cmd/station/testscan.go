@@ -25,6 +25,7 @@ const truthFile = "truth.jsonl"
 func init() {
 	register(&command{
 		name:    "testscan",
+		local:   true,
 		summary: "write simulated scans of filled exam pages and their expected recognition (truth.jsonl)",
 		run:     runTestscan,
 	})

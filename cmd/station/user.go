@@ -20,6 +20,7 @@ import (
 func init() {
 	register(&command{
 		name:    "user",
+		local:   true,
 		summary: "accounts of the web interface (user add --login L --role R; user list)",
 		run:     runUser,
 	})

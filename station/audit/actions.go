@@ -1,8 +1,8 @@
 package audit
 
-// Actions the station records. Callers may use other actions of the same
-// form; these constants keep the common ones spelt the same everywhere,
-// which matters when the РЦОИ filters an excerpt by action.
+// The audit vocabulary: every action the station records, spelt once, with
+// the Russian label screens and excerpts show. The РЦОИ filters excerpts
+// by these names, so a name never changes once used.
 const (
 	// Page corrections by an operator.
 	ActionPageRescan   = "page.rescan"   // one page scanned again in place
@@ -15,13 +15,84 @@ const (
 	// Review of recognised values.
 	ActionReviewConfirm = "review.confirm" // a value shown for review confirmed as read
 	ActionReviewCorrect = "review.correct" // a value shown for review corrected
+	ActionForm1302      = "form1302.confirm"
 
-	// Auditoriums and scan sessions.
-	ActionAuditoriumClose = "auditorium.close" // closed; with a reason when problems are left
-	ActionSessionStart    = "session.start"
-	ActionSessionEnd      = "session.end"
-	ActionSessionAbort    = "session.abort"
+	// Auditoriums and their packages.
+	ActionAuditoriumClose  = "auditorium.close"  // closed; with a reason when problems are left
+	ActionAuditoriumReopen = "auditorium.reopen" // opened again by the head, with a reason
+	ActionPackageSeal      = "package.seal"      // a package version sealed into the outbox
+	ActionPackageSent      = "package.delivered" // the РЦОИ's receipt for a package verified
+	ActionRCOISet          = "rcoi.set"          // the РЦОИ's address and receipt key set
 
-	// The log itself.
-	ActionLogRecovered = "log.recovered" // an unfinished last line was cut off on Open
+	// The ППЭ-15 protocol.
+	ActionProtocolPrint = "protocol.print" // printed over the ППЭ's summary
+	ActionProtocolSign  = "protocol.sign"  // signed by the head in the web interface
+	ActionProtocolMatch = "protocol.match" // its signed paper copy scanned and matched
+
+	// Scanning.
+	ActionSessionStart = "session.start"
+	ActionSessionEnd   = "session.end"
+	ActionSessionAbort = "session.abort"
+	ActionScanStart    = "scan.start"
+	ActionScanStop     = "scan.stop"
+	ActionPageStore    = "page.store"        // a scanned page became durable
+	ActionDeviceFault  = "device.fault"      // the scanner reported an event
+	ActionReadiness    = "scanner.readiness" // a scanner's readiness check
+
+	// The exam and the accounts.
+	ActionExamImport    = "exam.import"
+	ActionSignIn        = "user.signin"
+	ActionSignOut       = "user.signout"
+	ActionSignInRefused = "user.signin.refused"
+	ActionAccessRefused = "access.refused"
+	ActionCSRFRefused   = "csrf.refused"
+
+	// The data folder and the log itself.
+	ActionStoreRecover = "store.recovered" // Open cleaned up after a crash or found damage
+	ActionLogRecovered = "log.recovered"   // an unfinished last line was cut off on Open
 )
+
+var labels = map[string]string{
+	ActionPageRescan:       "пересканирование листа",
+	ActionPageReplace:      "замена листа",
+	ActionPageInsert:       "вставка листа",
+	ActionPageDelete:       "удаление листа",
+	ActionPageMove:         "перенос в другую аудиторию",
+	ActionPageIdentify:     "ввод штрихкода вручную",
+	ActionReviewConfirm:    "подтверждение значения",
+	ActionReviewCorrect:    "исправление значения",
+	ActionForm1302:         "подтверждение ППЭ-13-02-МАШ",
+	ActionAuditoriumClose:  "закрытие аудитории",
+	ActionAuditoriumReopen: "повторное открытие аудитории",
+	ActionPackageSeal:      "запечатывание пакета",
+	ActionPackageSent:      "получение квитанции РЦОИ",
+	ActionRCOISet:          "задание адреса и ключа РЦОИ",
+	ActionProtocolPrint:    "печать протокола ППЭ-15",
+	ActionProtocolSign:     "подписание протокола ППЭ-15",
+	ActionProtocolMatch:    "приём скана подписанного протокола ППЭ-15",
+	ActionSessionStart:     "начало сканирования",
+	ActionSessionEnd:       "конец сканирования",
+	ActionSessionAbort:     "прерывание сканирования",
+	ActionScanStart:        "запуск сканирования в браузере",
+	ActionScanStop:         "остановка сканирования в браузере",
+	ActionPageStore:        "лист сохранён",
+	ActionDeviceFault:      "событие сканера",
+	ActionReadiness:        "проверка готовности сканера",
+	ActionExamImport:       "импорт экзамена",
+	ActionSignIn:           "вход в систему",
+	ActionSignOut:          "выход из системы",
+	ActionSignInRefused:    "неудачная попытка входа",
+	ActionAccessRefused:    "отказ в доступе",
+	ActionCSRFRefused:      "отклонён запрос с чужой страницы",
+	ActionStoreRecover:     "восстановление хранилища после сбоя",
+	ActionLogRecovered:     "восстановление журнала после сбоя",
+}
+
+// Label returns the Russian label of an action, or the action itself for
+// one the station does not know (an older or newer station's).
+func Label(action string) string {
+	if l, ok := labels[action]; ok {
+		return l
+	}
+	return action
+}

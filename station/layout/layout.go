@@ -46,6 +46,9 @@ func (d Dir) join(parts ...string) string {
 	return filepath.Join(append([]string{string(d)}, parts...)...)
 }
 
+// Sub is a top-level file or folder of the data folder by its name.
+func (d Dir) Sub(name string) string { return d.join(name) }
+
 // Store is the page index.
 func (d Dir) Store() string { return d.join(StoreDB) }
 

@@ -16,8 +16,6 @@ import (
 	"giascan/station/store"
 )
 
-// Audit action of a ППЭ-13-02-МАШ confirmed by a person.
-const ActionForm1302Confirm = "form1302.confirm"
 
 // cloneResult copies a result deep enough to change it safely.
 func cloneResult(r *forms.PageResult) forms.PageResult {
@@ -294,7 +292,7 @@ func (o *Ops) saveForm(actor string, f store.Form1302) (store.Form1302, error) {
 	if err := o.St.SetForm1302(f); err != nil {
 		return f, err
 	}
-	return f, o.record(actor, ActionForm1302Confirm, audit.Subject{PPE: f.PPE}, before, f, "")
+	return f, o.record(actor, audit.ActionForm1302, audit.Subject{PPE: f.PPE}, before, f, "")
 }
 
 // Close closes (packages) an auditorium. With problems left a reason is

@@ -59,6 +59,9 @@ type Report struct {
 type PPE struct {
 	Code        string       `json:"code"`
 	Auditoriums []Auditorium `json:"auditoriums"`
+	// Life is where the ППЭ stands on its way to the РЦОИ (its ППЭ-15,
+	// its closing set), filled in by the station; absent in a bare report.
+	Life any `json:"life,omitempty"`
 }
 
 // Auditorium is the report of one auditorium.
@@ -69,6 +72,9 @@ type Auditorium struct {
 	Problems []Problem `json:"problems"`
 	Status   string    `json:"status"`
 	Reason   string    `json:"reason,omitempty"` // operator's reason for closing with problems
+	// Life is where the auditorium stands (closed, sealed, sent,
+	// acknowledged, with times), filled in by the station.
+	Life any `json:"life,omitempty"`
 }
 
 // Counts are one auditorium's row of the ППЭ-13-02-МАШ.

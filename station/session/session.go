@@ -26,13 +26,6 @@ import (
 	"giascan/station/store"
 )
 
-// Audit actions of a scan session besides those of package audit.
-const (
-	ActionPageStore    = "page.store"      // a scanned page became durable
-	ActionDeviceFault  = "device.fault"    // the scanner reported an event
-	ActionStoreRecover = "store.recovered" // Open cleaned up after a crash or found damage
-)
-
 // progressEvery is how often (in pages) a progress message is reported.
 const progressEvery = 25
 
@@ -249,7 +242,7 @@ func (r *run) run(ctx context.Context, already int) (Summary, error) {
 		for _, d := range rec.Damaged {
 			r.say("ВНИМАНИЕ: %s; отсканируйте страницу заново", d)
 		}
-		if _, err := log.Append(audit.Event{Actor: audit.Station, Action: ActionStoreRecover, After: jsonOf(rec)}); err != nil {
+		if _, err := log.Append(audit.Event{Actor: audit.Station, Action: audit.ActionStoreRecover, After: jsonOf(rec)}); err != nil {
 			return Summary{}, err
 		}
 	}
@@ -321,7 +314,7 @@ func (r *run) store(ctx context.Context, p hardware.Page) (scanner.Stored, error
 	if dup {
 		return st, nil
 	}
-	if _, err := r.cfg.Log.Append(audit.Event{Actor: audit.Station, Action: ActionPageStore, Subject: r.subject(rec.Seq),
+	if _, err := r.cfg.Log.Append(audit.Event{Actor: audit.Station, Action: audit.ActionPageStore, Subject: r.subject(rec.Seq),
 		After: jsonOf(map[string]any{"sha256": rec.SHA256, "file": rec.File, "source": rec.Source})}); err != nil {
 		return st, fmt.Errorf("страница %d сохранена, но журнал аудита не пишется: %w", rec.Seq, err)
 	}
@@ -346,7 +339,7 @@ func (r *run) event(ev scanner.Event) {
 			Text: fmt.Sprintf("Лист %s уже сохранён как страница №%d: повторно не сохраняется", ev.Raw.Name, ev.Page.Seq)})
 	case scanner.DeviceFault:
 		r.notify(Event{Kind: DeviceFault, Fault: ev.Fault, Text: FaultMessage(ev.Fault)})
-		r.cfg.Log.Append(audit.Event{Actor: audit.Station, Action: ActionDeviceFault, Subject: r.subject(0),
+		r.cfg.Log.Append(audit.Event{Actor: audit.Station, Action: audit.ActionDeviceFault, Subject: r.subject(0),
 			After: jsonOf(map[string]any{"kind": ev.Fault.Kind, "device": ev.Fault.Device, "after": ev.Fault.After})})
 	case scanner.FeederEmpty:
 		r.notify(Event{Kind: FeederEmpty, Text: "Лоток сканера пуст."})

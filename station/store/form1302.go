@@ -244,3 +244,60 @@ func (s *Store) Closures() ([]Closure, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Place.String() < out[j].Place.String() })
 	return out, err
 }
+
+// bucketSignoff holds the sign-off of each ППЭ's ППЭ-15: ППЭ code →
+// Signoff JSON.
+var bucketSignoff = []byte("signoff")
+
+// Signoff is a ППЭ-15 protocol signed off: by the head in the web
+// interface, or by matching the scan of its signed paper copy. H is the
+// key of the summary it signs, so a sign-off of packages since changed is
+// told apart from one of the packages as they stand.
+type Signoff struct {
+	PPE     string    `json:"ppe"`
+	H       string    `json:"h"`
+	Barcode string    `json:"barcode,omitempty"`
+	Via     string    `json:"via"` // "web" or "scan"
+	By      string    `json:"by"`
+	At      time.Time `json:"at"`
+}
+
+// SetSignoff records a sign-off. Signing the same summary again keeps the
+// first signature: it returns the one on record and first false.
+func (s *Store) SetSignoff(sg Signoff) (rec Signoff, first bool, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketSignoff)
+		if err != nil {
+			return err
+		}
+		if v := b.Get([]byte(sg.PPE)); v != nil {
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			if rec.H == sg.H {
+				return nil
+			}
+		}
+		data, err := json.Marshal(sg)
+		if err != nil {
+			return err
+		}
+		rec, first = sg, true
+		return b.Put([]byte(sg.PPE), data)
+	})
+	return rec, first, classify("записать подпись протокола ППЭ-15 ППЭ "+sg.PPE, err)
+}
+
+// Signoffs returns the sign-offs on record by ППЭ code.
+func (s *Store) Signoffs() (map[string]Signoff, error) {
+	out := map[string]Signoff{}
+	err := s.eachJSON(bucketSignoff, func(k, v []byte) error {
+		var sg Signoff
+		if err := json.Unmarshal(v, &sg); err != nil {
+			return fmt.Errorf("подпись протокола ППЭ %s: %w", k, err)
+		}
+		out[string(k)] = sg
+		return nil
+	})
+	return out, err
+}

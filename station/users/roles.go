@@ -49,15 +49,17 @@ type Permission string
 // The permissions the station checks. Every handler that changes state or
 // shows something restricted asks Can with one of these.
 const (
-	ViewBoard    Permission = "board.view"       // see the exam board
-	ImportExam   Permission = "exam.import"      // import the exam file
-	Scan         Permission = "scan"             // scan blanks
-	Fix          Permission = "fix"              // correct pages, review values
-	CloseAud     Permission = "auditorium.close" // close (package) an auditorium
-	SignProtocol Permission = "protocol.sign"    // sign the ППЭ-15 protocol
-	ConfirmForm  Permission = "form1302.confirm" // confirm the ППЭ-13-02-МАШ values
-	ManageUsers  Permission = "users.manage"     // add and list accounts
-	ViewAuditLog Permission = "audit.view"       // read the audit log
+	ViewBoard    Permission = "board.view"        // see the exam board
+	ImportExam   Permission = "exam.import"       // import the exam file
+	Scan         Permission = "scan"              // scan blanks
+	Fix          Permission = "fix"               // correct pages, review values
+	CloseAud     Permission = "auditorium.close"  // close (package) an auditorium
+	Reopen       Permission = "auditorium.reopen" // open a closed auditorium again, with a reason
+	Deliver      Permission = "delivery"          // send packages, export them, set the РЦОИ
+	SignProtocol Permission = "protocol.sign"     // sign the ППЭ-15 protocol
+	ConfirmForm  Permission = "form1302.confirm"  // confirm the ППЭ-13-02-МАШ values
+	ManageUsers  Permission = "users.manage"      // add and list accounts
+	ViewAuditLog Permission = "audit.view"        // read the audit log
 )
 
 // matrix is the station's role matrix, the one place that says who may do
@@ -68,6 +70,8 @@ var matrix = map[Permission][]Role{
 	Scan:         {Operator, Technician, Head},
 	Fix:          {Operator, Technician, Head},
 	CloseAud:     {Operator, Technician, Head},
+	Reopen:       {Head},
+	Deliver:      {Technician, Head, Admin},
 	SignProtocol: {Head},
 	ConfirmForm:  {Head},
 	ManageUsers:  {Admin},

@@ -93,25 +93,10 @@ func paperValue(t *testing.T, sheets []sim.Sheet, seq int, field string) string 
 func newE2EFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log, err := audit.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Close() })
-	db := users.Open(dir)
-	db.Params = users.Params{Memory: 64, Time: 1, Threads: 1}
-	for login, role := range map[string]users.Role{"head": users.Head, "oper": users.Operator} {
-		if _, err := db.Add(login, role, testPassword, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	app, db := openApp(t, dir, map[string]users.Role{"head": users.Head, "oper": users.Operator})
+	st, log := app.Store, app.Log
 	clk := &testClock{t: time.Now()}
-	srv, err := New(Config{Store: st, Log: log, Users: db, Now: clk.now, Devices: []string{e2eStack},
+	srv, err := New(Config{App: app, Users: db, Now: clk.now, Devices: []string{e2eStack},
 		ScanOptions: hardware.Options{DPI: 150, Mode: "lineart"}, ScanWorkers: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -391,10 +376,12 @@ func TestBrowserExamDay(t *testing.T) {
 		signIn("head"),
 		chromedp.Click(chromedp.CSS("#signoff-"+place.PPE)),
 		chromedp.WaitVisible(chromedp.CSS("#sign-form")),
+		chromedp.Click(chromedp.CSS("#print")),
+		chromedp.WaitVisible(chromedp.CSS("#pdf")),
 		shot("3x-18-signoff-head.png"),
 		chromedp.Click(chromedp.CSS("#agree")),
 		chromedp.Click(chromedp.CSS("#sign")),
-		chromedp.WaitVisible(chromedp.CSS("#flash")),
+		chromedp.WaitVisible(chromedp.CSS("#signed")),
 		into(&signed, chromedp.Text(chromedp.CSS("#flash"))),
 		shot("3x-19-signed.png"),
 		chromedp.Click(chromedp.CSS(`nav a[href="/"]`)),
@@ -426,7 +413,7 @@ func TestBrowserExamDay(t *testing.T) {
 		t.Errorf("stored pages: %d, deleted %d, active %d; want %d, 1, %d", len(pages), gone, active, total, e2eCount)
 	}
 	log := f.auditText(t)
-	for _, a := range []string{ActionExamImport, ActionProtocolSign} {
+	for _, a := range []string{audit.ActionExamImport, audit.ActionProtocolSign} {
 		if !strings.Contains(log, `"`+a+`"`) {
 			t.Errorf("audit log lacks %s", a)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"giascan/station/audit"
 	"giascan/station/store"
 )
 
@@ -92,10 +93,12 @@ func TestBrowserOperatorFixesClosesHeadSignsOff(t *testing.T) {
 		signIn("head"),
 		chromedp.Navigate(signoff),
 		chromedp.WaitVisible(chromedp.CSS("#sign-form")),
+		chromedp.Click(chromedp.CSS("#print")),
+		chromedp.WaitVisible(chromedp.CSS("#pdf")),
 		shot("2x-11-signoff-head.png"),
 		chromedp.Click(chromedp.CSS("#agree")),
 		chromedp.Click(chromedp.CSS("#sign")),
-		chromedp.WaitVisible(chromedp.CSS("#flash")),
+		chromedp.WaitVisible(chromedp.CSS("#signed")),
 		into(&signed, chromedp.Text(chromedp.CSS("#flash"))),
 		shot("2x-12-signed.png"),
 	)
@@ -123,7 +126,7 @@ func TestBrowserOperatorFixesClosesHeadSignsOff(t *testing.T) {
 	if operStatus != 403 || !strings.Contains(operSign, "подписывает руководитель") {
 		t.Errorf("operator sign-off: status %d\n%s", operStatus, operSign)
 	}
-	if !strings.Contains(signed, "подписан") || !strings.Contains(s.auditText(t), `"`+ActionProtocolSign+`"`) {
+	if !strings.Contains(signed, "подписан") || !strings.Contains(s.auditText(t), `"`+audit.ActionProtocolSign+`"`) {
 		t.Errorf("head sign-off: %q", signed)
 	}
 }

@@ -1,22 +1,20 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"giascan/station"
 	"giascan/station/ops"
 	"giascan/station/packaging"
 	"giascan/station/reconcile"
 	"giascan/station/store"
 	"giascan/station/users"
 )
-
-// ActionProtocolSign is the audit action of a head signing off a ППЭ's
-// ППЭ-15 protocol in the web interface.
-const ActionProtocolSign = "protocol.sign"
 
 // kindNames are the Russian names of the report's problems.
 var kindNames = map[string]string{
@@ -42,6 +40,8 @@ type problemItem struct {
 }
 
 type auditoriumView struct {
+	Life       *station.AuditoriumLife
+	CanReopen  bool
 	Place      store.Place
 	Status     string
 	StatusName string
@@ -73,7 +73,18 @@ func (s *Server) buildAuditorium(place store.Place, role users.Role) (*auditoriu
 		return nil, echo.NewHTTPError(http.StatusNotFound)
 	}
 	v := &auditoriumView{Place: place, Status: a.Status, StatusName: statusNames[a.Status], Reason: a.Reason,
-		CanClose: users.Can(role, users.CloseAud), CanFix: users.Can(role, users.Fix), Closed: a.Status == reconcile.StatusClosed}
+		CanClose: users.Can(role, users.CloseAud), CanFix: users.Can(role, users.Fix), Closed: a.Status == reconcile.StatusClosed,
+		CanReopen: users.Can(role, users.Reopen)}
+	if life, err := s.cfg.App.Life(); err == nil {
+		for _, p := range life {
+			for _, al := range p.Auditoriums {
+				if p.PPE == place.PPE && al.Auditorium == place.Auditorium {
+					al := al
+					v.Life = &al
+				}
+			}
+		}
+	}
 	for _, p := range a.Problems {
 		it := problemItem{Kind: p.Kind, Name: kindNames[p.Kind], Detail: p.Detail, Seq: p.Seq}
 		if it.Name == "" {
@@ -127,18 +138,54 @@ func (s *Server) closeAuditorium(c echo.Context) error {
 			"В форме нет номера ППЭ или аудитории из 4 цифр: вернитесь к ходу экзамена и откройте аудиторию заново. Ничего не изменено.")
 	}
 	reason := strings.TrimSpace(c.FormValue("reason"))
-	if _, err := s.ops().Close(sessionOf(c).login, place, reason); err != nil {
-		if ops.IsInput(err) {
+	cl, err := s.cfg.App.CloseAuditorium(c.Request().Context(), sessionOf(c).login, place, reason)
+	if err != nil {
+		if station.IsInput(err) {
 			return s.showAuditorium(c, place, http.StatusUnprocessableEntity, opMessage(err), reason)
 		}
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, withFlash(auditoriumURL(place), "Аудитория "+place.Auditorium+" закрыта."))
+	msg := "Аудитория " + place.Auditorium + " закрыта, пакет " + sealedName(cl) + " запечатан."
+	if cl.SealErr == nil && cl.Sealed.Reused {
+		msg = "Аудитория " + place.Auditorium + " закрыта; пакет " + sealedName(cl) + " уже был запечатан, его страницы не изменились."
+	}
+	if cl.SealErr != nil {
+		msg = "Аудитория " + place.Auditorium + " закрыта; пакет пока не запечатан (" + opMessage(cl.SealErr) + "), станция запечатает его сама."
+	}
+	return c.Redirect(http.StatusSeeOther, withFlash(auditoriumURL(place), msg))
+}
+
+func sealedName(cl *station.Closed) string {
+	if cl.Sealed == nil {
+		return ""
+	}
+	return cl.Sealed.Manifest.Name()
+}
+
+// reopenAuditorium is the head opening a closed auditorium again.
+func (s *Server) reopenAuditorium(c echo.Context) error {
+	place := store.Place{PPE: c.FormValue("ppe"), Auditorium: c.FormValue("aud")}
+	if !fourDigits.MatchString(place.PPE) || !fourDigits.MatchString(place.Auditorium) {
+		return s.problem(c, http.StatusUnprocessableEntity, "Аудитория не указана",
+			"В форме нет номера ППЭ или аудитории из 4 цифр: вернитесь к ходу экзамена и откройте аудиторию заново. Ничего не изменено.")
+	}
+	sess := sessionOf(c)
+	reason := strings.TrimSpace(c.FormValue("reason"))
+	if _, err := s.cfg.App.Reopen(sess.login, sess.role, place, reason); err != nil {
+		if station.IsInput(err) {
+			return s.showAuditorium(c, place, http.StatusUnprocessableEntity, opMessage(err), "")
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, withFlash(auditoriumURL(place),
+		"Аудитория "+place.Auditorium+" открыта заново. После исправлений закройте её: запечатается новая версия пакета, и РЦОИ получит её взамен прежней."))
 }
 
 // ----- sign-off -----
 
 type signoffView struct {
+	Life    *station.PPELife
+	Printed bool
 	PPE     string
 	Auds    []audView
 	Open    []string // auditoriums not yet closed
@@ -168,6 +215,15 @@ func (s *Server) buildSignoff(ppe string, role users.Role) (*signoffView, error)
 	if !found {
 		return nil, echo.NewHTTPError(http.StatusNotFound)
 	}
+	if life, err := s.cfg.App.Life(); err == nil {
+		for _, p := range life {
+			if p.PPE == ppe {
+				p := p
+				v.Life = &p
+				v.Printed = p.PrintedAt != nil
+			}
+		}
+	}
 	return v, nil
 }
 
@@ -189,25 +245,41 @@ func (s *Server) showSignoff(c echo.Context, status int, errMsg string) error {
 	return s.render(c, status, "signoff", d)
 }
 
-// signoffPDF prints the ППЭ-15 over the ППЭ's summary, as `station
-// protocol print` does, for the head to look at and print.
+// signoffPDF shows the ППЭ-15 printed last over the packages as they
+// stand. Looking at it spends nothing: printing is its own action.
 func (s *Server) signoffPDF(c echo.Context) error {
 	ppe := c.Param("ppe")
 	if !fourDigits.MatchString(ppe) {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	rep, err := ops.Report(s.cfg.Store)
-	if err != nil {
-		return err
-	}
-	p := &packaging.Packager{Store: s.cfg.Store, Data: s.cfg.Store.Dir(), Profile: packaging.Bilevel}
-	pdf, _, err := p.PrintProtocol(ppe, rep)
+	pdf, _, err := s.cfg.App.PrintedProtocol(ppe)
 	if err != nil {
 		return s.problem(c, http.StatusConflict, "Протокол ППЭ-15 не сформирован",
-			fmt.Sprintf("Протокол не сформирован: %v. Закройте и упакуйте все аудитории ППЭ, затем повторите.", err))
+			fmt.Sprintf("Протокол не сформирован: %v. Закройте все аудитории ППЭ, затем распечатайте протокол.", err))
+	}
+	if pdf == nil {
+		return s.problem(c, http.StatusConflict, "Протокол ППЭ-15 не распечатан",
+			"Протокол по пакетам в их нынешнем виде ещё не распечатан: нажмите «Распечатать протокол» на странице протокола.")
 	}
 	c.Response().Header().Set("Content-Disposition", `inline; filename="ppe15-`+ppe+`.pdf"`)
 	return c.Blob(http.StatusOK, "application/pdf", pdf)
+}
+
+// printProtocol prints the ППЭ-15 over the packages as they stand: it
+// takes a serial for the barcode and goes on record.
+func (s *Server) printProtocol(c echo.Context) error {
+	ppe := c.Param("ppe")
+	if !fourDigits.MatchString(ppe) {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	if _, rec, err := s.cfg.App.PrintProtocol(sessionOf(c).login, ppe); err != nil {
+		if station.IsInput(err) || errors.Is(err, packaging.ErrNotClosed) {
+			return s.showSignoff(c, http.StatusConflict, opMessage(err))
+		}
+		return s.showSignoff(c, http.StatusConflict, "Протокол не сформирован: "+opMessage(err)+". Закройте все аудитории ППЭ и дождитесь, пока их пакеты запечатаются, затем повторите.")
+	} else {
+		return c.Redirect(http.StatusSeeOther, withFlash("/signoff/"+ppe, "Протокол ППЭ-15 распечатан (штрихкод "+rec.Barcode+"). Откройте его, проверьте и подпишите."))
+	}
 }
 
 func (s *Server) signoff(c echo.Context) error {
@@ -227,12 +299,17 @@ func (s *Server) signoff(c echo.Context) error {
 		return s.showSignoff(c, http.StatusUnprocessableEntity,
 			"Отметьте «Сведения протокола проверены», затем нажмите «Подписать». Ничего не изменено.")
 	}
-	auds := make([]string, 0, len(v.Auds))
-	for _, a := range v.Auds {
-		auds = append(auds, a.Number)
-	}
-	if err := s.record(sessionOf(c).login, ActionProtocolSign, "", map[string]any{"ppe": ppe, "auditoriums": auds}); err != nil {
+	sess := sessionOf(c)
+	sg, first, err := s.cfg.App.SignProtocol(c.Request().Context(), sess.login, sess.role, ppe)
+	if err != nil {
+		if station.IsInput(err) {
+			return s.showSignoff(c, http.StatusConflict, opMessage(err))
+		}
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, withFlash("/signoff/"+ppe, "Протокол ППЭ-15 ППЭ "+ppe+" подписан руководителем; запись внесена в журнал аудита."))
+	msg := "Протокол ППЭ-15 ППЭ " + ppe + " подписан руководителем; запись внесена в журнал аудита, пакет ППЭ запечатан для отправки."
+	if !first {
+		msg = "Протокол ППЭ-15 ППЭ " + ppe + " уже подписан (" + sg.By + ", " + sg.At.In(s.cfg.Location).Format("02.01.2006 15:04") + "); подпись одна."
+	}
+	return c.Redirect(http.StatusSeeOther, withFlash("/signoff/"+ppe, msg))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"giascan/station"
 	"giascan/station/audit"
 	"giascan/station/exam"
 	"giascan/station/store"
@@ -126,7 +127,7 @@ func (s *Server) refuseCSRF(c echo.Context, actor string) error {
 	if actor == "" {
 		actor = "-"
 	}
-	if err := s.record(actor, ActionCSRFRefused, c.Request().Method+" "+c.Request().URL.Path, nil); err != nil {
+	if err := s.record(actor, audit.ActionCSRFRefused, c.Request().Method+" "+c.Request().URL.Path, nil); err != nil {
 		return err
 	}
 	return s.problem(c, http.StatusForbidden, "Запрос отклонён",
@@ -141,7 +142,7 @@ func (s *Server) allow(p users.Permission) echo.MiddlewareFunc {
 			if users.Can(sess.role, p) {
 				return next(c)
 			}
-			if err := s.record(sess.login, ActionAccessRefused, string(p)+": "+c.Request().Method+" "+c.Request().URL.Path, nil); err != nil {
+			if err := s.record(sess.login, audit.ActionAccessRefused, string(p)+": "+c.Request().Method+" "+c.Request().URL.Path, nil); err != nil {
 				return err
 			}
 			return s.problem(c, http.StatusForbidden, "Недостаточно прав",
@@ -213,14 +214,14 @@ func (s *Server) login(c echo.Context) error {
 	if !ok {
 		s.byIP.fail("ip:"+ip, now)
 		s.byLogin.fail("login:"+login, now)
-		if err := s.record(actor, ActionSignInRefused, "неверный логин или пароль; адрес "+ip, nil); err != nil {
+		if err := s.record(actor, audit.ActionSignInRefused, "неверный логин или пароль; адрес "+ip, nil); err != nil {
 			return err
 		}
 		return s.showLogin(c, http.StatusUnauthorized, "Неверный логин или пароль. Проверьте раскладку клавиатуры и Caps Lock и попробуйте снова.", "", login)
 	}
 	s.byLogin.reset("login:" + login)
 	sess := s.sessions.start(u, now)
-	if err := s.record(u.Login, ActionSignIn, "адрес "+ip, map[string]string{"role": string(u.Role)}); err != nil {
+	if err := s.record(u.Login, audit.ActionSignIn, "адрес "+ip, map[string]string{"role": string(u.Role)}); err != nil {
 		s.sessions.end(sess.id)
 		return err
 	}
@@ -230,7 +231,7 @@ func (s *Server) login(c echo.Context) error {
 }
 
 func (s *Server) tooMany(c echo.Context, actor, what string, wait time.Duration, login string) error {
-	if err := s.record(actor, ActionSignInRefused, "слишком много неудачных попыток: "+what, nil); err != nil {
+	if err := s.record(actor, audit.ActionSignInRefused, "слишком много неудачных попыток: "+what, nil); err != nil {
 		return err
 	}
 	mins := int(wait.Minutes() + 0.999)
@@ -242,7 +243,7 @@ func (s *Server) logout(c echo.Context) error {
 	sess := sessionOf(c)
 	s.sessions.end(sess.id)
 	s.setCookie(c, sessionCookie, "", -1)
-	if err := s.record(sess.login, ActionSignOut, "", nil); err != nil {
+	if err := s.record(sess.login, audit.ActionSignOut, "", nil); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/login?m=out")
@@ -299,21 +300,18 @@ func (s *Server) importExam(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("загруженный файл не читается: %w", err)
 	}
-	ex, err := exam.Parse(raw)
+	parsed, err := exam.Parse(raw)
 	if err != nil {
 		return s.showImport(c, http.StatusUnprocessableEntity, importView{File: fh.Filename, Problems: translateProblems(err)})
 	}
-	prev, _ := s.cfg.Store.Exam()
-	if err := s.cfg.Store.SetExam(ex); err != nil {
+	imp, err := s.cfg.App.ImportExam(sess.login, parsed, cleanName(fh.Filename), strings.TrimSpace(c.FormValue("reason")))
+	if station.IsInput(err) {
+		return s.showImport(c, http.StatusConflict, importView{File: fh.Filename, Problems: []problemView{{Msg: err.Error()}}})
+	}
+	if err != nil {
 		return err
 	}
-	ev := audit.Event{Actor: sess.login, Action: ActionExamImport, After: examSummary(ex), Reason: "файл " + cleanName(fh.Filename)}
-	if prev != nil {
-		ev.Before = examSummary(prev)
-	}
-	if _, err := s.cfg.Log.Append(ev); err != nil {
-		return fmt.Errorf("экзамен импортирован, но журнал аудита не записан (%v): обратитесь к администратору станции", err)
-	}
+	prev := imp.Prev
 	msg := "Экзамен импортирован."
 	if prev != nil {
 		msg = "Экзамен импортирован и заменил прежний."
@@ -334,28 +332,6 @@ func cleanName(name string) string {
 		name = string(r[:80]) + "…"
 	}
 	return name
-}
-
-// examSummary is the audit record of an exam: identity, ППЭ and their
-// auditoriums (the kits would swell the log and say nothing more).
-func examSummary(ex *exam.Exam) json.RawMessage {
-	type aud struct {
-		PPE         string   `json:"ppe"`
-		Auditoriums []string `json:"auditoriums"`
-	}
-	s := struct {
-		exam.Header
-		PPE []aud `json:"ppe"`
-	}{Header: ex.Header()}
-	for _, p := range ex.PPE {
-		a := aud{PPE: p.Code}
-		for _, x := range p.Auditoriums {
-			a.Auditoriums = append(a.Auditoriums, x.Number)
-		}
-		s.PPE = append(s.PPE, a)
-	}
-	b, _ := json.Marshal(s)
-	return b
 }
 
 // errorPage shows any error as a Russian page; internal errors keep their
@@ -382,9 +358,14 @@ func (s *Server) errorPage(err error, c echo.Context) {
 		}
 	} else if errors.Is(err, store.ErrNoExam) {
 		status, title, msg = http.StatusConflict, "Экзамен не импортирован", err.Error()
+	} else if station.IsInput(err) {
+		status, title = http.StatusUnprocessableEntity, "Действие не выполнено"
+	}
+	if status >= 500 {
+		s.logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "status", status, "err", err)
 	}
 	if rerr := s.problem(c, status, title, msg); rerr != nil {
-		c.Logger().Error(rerr)
+		s.logger.Error("error page not shown", "err", rerr)
 	}
 }
 

@@ -34,9 +34,11 @@ func (s *Server) registerReview(in *echo.Group) {
 	in.POST("/page/:ppe/:aud/:seq/identify", s.pageIdentify, s.csrf, s.allow(users.Fix))
 	in.GET("/auditorium/:ppe/:aud", s.auditoriumPage, s.allow(users.ViewBoard))
 	in.POST("/auditorium/close", s.closeAuditorium, s.csrf, s.allow(users.CloseAud))
+	in.POST("/auditorium/reopen", s.reopenAuditorium, s.csrf, s.allow(users.Reopen))
 	in.GET("/signoff/:ppe", s.signoffPage, s.allow(users.ViewBoard))
 	in.GET("/signoff/:ppe/ppe15.pdf", s.signoffPDF, s.allow(users.SignProtocol))
 	in.POST("/signoff/:ppe", s.signoff, s.csrf, s.allow(users.SignProtocol))
+	in.POST("/signoff/:ppe/print", s.printProtocol, s.csrf, s.allow(users.SignProtocol))
 }
 
 func (s *Server) ops() *ops.Ops { return ops.New(s.cfg.Store, s.cfg.Log, nil) }

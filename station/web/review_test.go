@@ -13,6 +13,7 @@ import (
 	"giascan/forms"
 	"giascan/hardware"
 	"giascan/hardware/sim"
+	"giascan/station/audit"
 	"giascan/station/exam"
 	"giascan/station/ops"
 	"giascan/station/reconcile"
@@ -319,18 +320,40 @@ func TestCloseNeedsReasonAndSignOffIsHeadOnly(t *testing.T) {
 	if r := oper.post(sp, url.Values{"csrf": {tok}, "agree": {"yes"}}); r.code != http.StatusForbidden || !strings.Contains(r.body, "Недостаточно прав") {
 		t.Errorf("operator signs: %d\n%s", r.code, r.body)
 	}
-	if strings.Contains(s.auditText(t), `"`+ActionProtocolSign+`"`) {
+	if strings.Contains(s.auditText(t), `"`+audit.ActionProtocolSign+`"`) {
 		t.Fatal("operator's refused sign-off was recorded as signed")
 	}
 	if r := head.post(sp, url.Values{"agree": {"yes"}}); r.code != http.StatusForbidden {
 		t.Errorf("sign without CSRF: %d", r.code)
 	}
+	// Signing a protocol never printed is refused: the head signs what
+	// was printed over the sealed packages.
+	if r := head.post(sp, url.Values{"csrf": {htok}, "agree": {"yes"}}); r.code != http.StatusConflict || !strings.Contains(r.body, "не распечатан") {
+		t.Fatalf("head signs before printing: %d\n%s", r.code, r.body)
+	}
+	if r := head.post(sp+"/print", url.Values{"csrf": {htok}}); r.code != http.StatusSeeOther {
+		t.Fatalf("head prints: %d\n%s", r.code, r.body)
+	}
+	// Looking at the printed protocol spends no serial and writes nothing.
+	pr := head.get(sp + "/ppe15.pdf")
+	if pr.code != http.StatusOK || !strings.HasPrefix(pr.body, "%PDF") {
+		t.Fatalf("printed protocol: %d", pr.code)
+	}
+	if again := head.get(sp + "/ppe15.pdf"); again.body != pr.body {
+		t.Error("a second look at the protocol gave another PDF: viewing must not print")
+	}
 	if r := head.post(sp, url.Values{"csrf": {htok}, "agree": {"yes"}}); r.code != http.StatusSeeOther {
 		t.Fatalf("head signs: %d\n%s", r.code, r.body)
 	}
+	if r := head.post(sp, url.Values{"csrf": {htok}, "agree": {"yes"}}); r.code != http.StatusSeeOther || !strings.Contains(head.get(r.location).body, "подпись одна") {
+		t.Errorf("signing twice: %d %s", r.code, r.location)
+	}
 	log := s.auditText(t)
-	if !strings.Contains(log, `"`+ActionProtocolSign+`"`) || !strings.Contains(log, `"head"`) {
+	if !strings.Contains(log, `"`+audit.ActionProtocolSign+`"`) || !strings.Contains(log, `"head"`) {
 		t.Errorf("sign-off not in the audit log:\n%s", log)
+	}
+	if n := strings.Count(log, `"`+audit.ActionProtocolSign+`"`); n != 1 {
+		t.Errorf("signed twice: %d sign-off entries, want 1", n)
 	}
 }
 

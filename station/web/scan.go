@@ -18,16 +18,10 @@ import (
 	"giascan/hardware"
 	"giascan/hardware/sane"
 	"giascan/recognition"
+	"giascan/station/audit"
 	scansession "giascan/station/session"
 	"giascan/station/store"
 	"giascan/station/users"
-)
-
-// ActionScanStart and ActionScanStop record who started and stopped a scan
-// from the web interface; the session itself writes its own entries.
-const (
-	ActionScanStart = "scan.start"
-	ActionScanStop  = "scan.stop"
 )
 
 // registerScan adds the scanning screen. A scan runs package session, as
@@ -282,7 +276,7 @@ func (s *Server) scanStart(c echo.Context) error {
 	rc, done := d.rc, d.done
 	d.mu.Unlock()
 
-	if err := s.record(sess.login, ActionScanStart, "", map[string]any{"ppe": ppe, "auditorium": aud, "device": spec, "source": opts.Source}); err != nil {
+	if err := s.record(sess.login, audit.ActionScanStart, "", map[string]any{"ppe": ppe, "auditorium": aud, "device": spec, "source": opts.Source}); err != nil {
 		cancel()
 		s.finishScan(done)
 		return err
@@ -417,7 +411,7 @@ func (s *Server) scanStop(c echo.Context) error {
 	if !running {
 		return s.answer(c, http.StatusConflict, "Сканирование не идёт: останавливать нечего.")
 	}
-	if err := s.record(sess.login, ActionScanStop, "остановлено оператором", nil); err != nil {
+	if err := s.record(sess.login, audit.ActionScanStop, "остановлено оператором", nil); err != nil {
 		return err
 	}
 	s.desk.stop()

@@ -25,25 +25,10 @@ const scanStack = "sim:seed=5,count=6,profile=clean,jam=3"
 func newScanFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log, err := audit.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Close() })
-	db := users.Open(dir)
-	db.Params = users.Params{Memory: 64, Time: 1, Threads: 1}
-	for login, role := range map[string]users.Role{"head": users.Head, "oper": users.Operator, "admin": users.Admin} {
-		if _, err := db.Add(login, role, testPassword, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	app, db := openApp(t, dir, map[string]users.Role{"head": users.Head, "oper": users.Operator, "admin": users.Admin})
+	st, log := app.Store, app.Log
 	clk := &testClock{t: time.Now()}
-	srv, err := New(Config{Store: st, Log: log, Users: db, Now: clk.now, Devices: []string{scanStack},
+	srv, err := New(Config{App: app, Users: db, Now: clk.now, Devices: []string{scanStack},
 		ScanOptions: hardware.Options{DPI: 150, Mode: "lineart"}, ScanWorkers: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +111,7 @@ func TestScanStartNeedsCSRFAndScanRole(t *testing.T) {
 	if pages, _ := f.st.Pages(store.Place{PPE: "0101", Auditorium: "0012"}); len(pages) != 0 {
 		t.Fatalf("refused starts stored %d pages", len(pages))
 	}
-	if !strings.Contains(f.auditText(t), ActionAccessRefused) {
+	if !strings.Contains(f.auditText(t), audit.ActionAccessRefused) {
 		t.Error("the refused admin is not in the audit log")
 	}
 }
@@ -180,7 +165,7 @@ func TestScanStreamsPagesJamContinueAndEnd(t *testing.T) {
 		t.Errorf("continue with nothing to continue: %d", r.code)
 	}
 	log := f.auditText(t)
-	for _, want := range []string{ActionScanStart, audit.ActionSessionEnd, "device.fault"} {
+	for _, want := range []string{audit.ActionScanStart, audit.ActionSessionEnd, "device.fault"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("audit log lacks %s", want)
 		}
@@ -219,7 +204,7 @@ func TestScanStopEndsTheRunAndFreesTheDesk(t *testing.T) {
 	if pages, _ := f.st.Pages(store.Place{PPE: "0101", Auditorium: "0014"}); len(pages) != 3 {
 		t.Errorf("%d pages kept after the stop, want 3", len(pages))
 	}
-	if !strings.Contains(f.auditText(t), ActionScanStop) {
+	if !strings.Contains(f.auditText(t), audit.ActionScanStop) {
 		t.Error("the stop is not in the audit log")
 	}
 }

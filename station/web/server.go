@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"giascan/hardware"
+	"giascan/station"
 	"giascan/station/audit"
 	"giascan/station/store"
 	"giascan/station/users"
@@ -30,22 +32,18 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Audit actions of the web interface.
-const (
-	ActionSignIn        = "user.signin"
-	ActionSignOut       = "user.signout"
-	ActionSignInRefused = "user.signin.refused"
-	ActionAccessRefused = "access.refused"
-	ActionCSRFRefused   = "csrf.refused"
-	ActionExamImport    = "exam.import"
-)
-
 // Config is what a server works on. Store, Log and Users are required;
 // the server does not close them.
 type Config struct {
+	// App is the station the interface is a front end of; required.
+	App *station.Station
+	// Store, Log and Users are App's, filled in by New.
 	Store *store.Store
 	Log   *audit.Log
 	Users *users.DB
+	// Logger receives what the interface does and every failed request;
+	// the station's logger when nil.
+	Logger *slog.Logger
 	// TLS marks cookies Secure; set it when the server is behind TLS.
 	TLS bool
 	// Now is the clock; nil means time.Now. Tests move it.
@@ -77,6 +75,7 @@ type Config struct {
 // Server is the web interface of one data folder.
 type Server struct {
 	cfg      Config
+	logger   *slog.Logger
 	echo     *echo.Echo
 	pages    map[string]*template.Template
 	sessions *sessions
@@ -87,8 +86,15 @@ type Server struct {
 
 // New makes the server and its routes.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Log == nil || cfg.Users == nil {
-		return nil, errors.New("web: Store, Log and Users are required")
+	if cfg.App == nil {
+		return nil, errors.New("web: App is required")
+	}
+	cfg.Store, cfg.Log = cfg.App.Store, cfg.App.Log
+	if cfg.Logger == nil {
+		cfg.Logger = cfg.App.Logger()
+	}
+	if cfg.Users == nil {
+		cfg.Users = cfg.App.Users
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -117,6 +123,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg:      cfg,
+		logger:   cfg.Logger,
 		pages:    pages,
 		sessions: newSessions(cfg.IdleTimeout, cfg.MaxSession),
 		byLogin:  newLimiter(cfg.LoginFailures, cfg.FailureWindow),

@@ -75,7 +75,16 @@ func (d pageData) RoleName() string {
 }
 
 var funcs = template.FuncMap{
-	"num": numRU,
+	"num":     numRU,
+	"fmtTime": fmtTime,
+}
+
+// fmtTime writes a time of the lifecycle in the station's local time.
+func fmtTime(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.Local().Format("02.01.2006 15:04")
 }
 
 // parseTemplates parses each page together with the layout.

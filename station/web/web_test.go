@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -18,10 +19,14 @@ import (
 	"testing"
 	"time"
 
+	"giascan/station"
 	"giascan/station/audit"
 	"giascan/station/reconcile"
 	"giascan/station/store"
 	"giascan/station/users"
+	"giascan/transport/seal"
+
+	"filippo.io/age"
 )
 
 const testPassword = "пароль-для-проверки"
@@ -58,26 +63,11 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log, err := audit.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Close() })
-	db := users.Open(dir)
-	db.Params = users.Params{Memory: 64, Time: 1, Threads: 1}
-	for login, role := range map[string]users.Role{"head": users.Head, "oper": users.Operator, "admin": users.Admin} {
-		if _, err := db.Add(login, role, testPassword, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	app, db := openApp(t, dir, map[string]users.Role{"head": users.Head, "oper": users.Operator, "admin": users.Admin})
+	st, log := app.Store, app.Log
 	loc := time.FixedZone("MSK", 3*3600)
 	clk := &testClock{t: time.Date(2025, 5, 27, 14, 20, 0, 0, loc)}
-	srv, err := New(Config{Store: st, Log: log, Users: db, Now: clk.now, Location: loc})
+	srv, err := New(Config{App: app, Users: db, Now: clk.now, Location: loc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,4 +432,32 @@ func TestServeStopsOnContext(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("Serve did not stop after its context ended")
 	}
+}
+
+// openApp opens a station in dir with one account per role given, with
+// cheap password hashing for tests.
+func openApp(t *testing.T, dir string, roles map[string]users.Role) (*station.Station, *users.DB) {
+	t.Helper()
+	app, err := station.Open(dir, station.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	// Keys, so that closing an auditorium seals its package as on a
+	// station set up for the exam.
+	if _, err := seal.GenerateStationKey(seal.KeyDir(dir)); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := age.GenerateX25519Identity()
+	if _, err := seal.ImportRecipients(seal.KeyDir(dir), strings.NewReader(id.Recipient().String()+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	db := app.Users
+	db.Params = users.Params{Memory: 64, Time: 1, Threads: 1}
+	for login, role := range roles {
+		if _, err := db.Add(login, role, testPassword, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return app, db
 }

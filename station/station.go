@@ -1,0 +1,217 @@
+// Package station is the application of a scanning station: one Station
+// owns a data folder — the store, the audit log, the accounts and the
+// outbox — and its methods are the station's use cases. The command line
+// and the web interface are front ends over them, so a flow is written
+// once, and the lifecycle of an auditorium and a ППЭ (open → closed →
+// sealed → sent → acknowledged) is enforced here and in the store, never
+// in a handler.
+package station
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"giascan/atomicfile"
+	"giascan/forms"
+	"giascan/recognition"
+	"giascan/recognition/imagein"
+	"giascan/station/audit"
+	"giascan/station/layout"
+	"giascan/station/ops"
+	"giascan/station/packaging"
+	"giascan/station/store"
+	"giascan/station/users"
+	"giascan/transport/upload"
+)
+
+// Station is an open data folder. Its methods are safe for concurrent use
+// by the daemon's services, the web interface and forwarded commands.
+type Station struct {
+	Dir   layout.Dir
+	Store *store.Store
+	Log   *audit.Log
+	Users *users.DB
+
+	logger *slog.Logger
+
+	// life serialises lifecycle changes (close, reopen, seal, sign) so
+	// that two of them on one auditorium or ППЭ never interleave.
+	life sync.Mutex
+
+	readOnce sync.Once
+	reader   ops.Reader
+	readErr  error
+
+	chMu    sync.Mutex
+	changed chan struct{} // closed and replaced at every lifecycle change
+
+	outMu   sync.Mutex
+	outbox  *upload.Outbox // opened on first use
+	sending sync.Mutex     // held by the one uploader of the outbox
+}
+
+// Options tune Open.
+type Options struct {
+	// Logger receives what the station does; slog.Default when nil.
+	Logger *slog.Logger
+}
+
+// Open opens the data folder dir, creating it when missing, and recovers
+// from a crash: the store checks its pages, temporary files are removed.
+func Open(dir string, opt Options) (*Station, error) {
+	lg := opt.Logger
+	if lg == nil {
+		lg = slog.Default()
+	}
+	st, err := store.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	log, err := audit.Open(dir)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("журнал аудита не открывается: %w; обратитесь к техническому специалисту", err)
+	}
+	s := &Station{Dir: layout.Dir(dir), Store: st, Log: log, Users: users.Open(dir), logger: lg,
+		changed: make(chan struct{}, 1)}
+	if err := s.cleanTemps(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// cleanTemps removes what a crash left half-written outside the store.
+func (s *Station) cleanTemps() error {
+	for _, dir := range []string{string(s.Dir), s.Dir.OutboxRoot(), s.Dir.Keys()} {
+		removed, err := atomicfile.Clean(dir, dir != string(s.Dir))
+		if err != nil {
+			return err
+		}
+		for _, p := range removed {
+			s.logger.Info("removed a temporary file left by a crash", "path", p)
+		}
+	}
+	for _, root := range []string{layout.Protocols, layout.ReceiptDir} {
+		if _, err := atomicfile.Clean(s.Dir.Sub(root), true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close closes the data folder.
+func (s *Station) Close() error {
+	err := s.Log.Close()
+	s.outMu.Lock()
+	if s.outbox != nil {
+		if oerr := s.outbox.Close(); err == nil {
+			err = oerr
+		}
+		s.outbox = nil
+	}
+	s.outMu.Unlock()
+	if serr := s.Store.Close(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// Logger is the station's structured log.
+func (s *Station) Logger() *slog.Logger { return s.logger }
+
+// Changed returns a channel closed at the next lifecycle change: a
+// closing, a seal, a signature, the РЦОИ set. Every service waiting on it
+// wakes; they wait on it instead of polling.
+func (s *Station) Changed() <-chan struct{} {
+	s.chMu.Lock()
+	defer s.chMu.Unlock()
+	return s.changed
+}
+
+func (s *Station) notify() {
+	s.chMu.Lock()
+	defer s.chMu.Unlock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Reader is the station's recognizer of single page images, built once.
+func (s *Station) Reader() (ops.Reader, error) {
+	s.readOnce.Do(func() {
+		rc, err := recognition.NewDefault()
+		if err != nil {
+			s.readErr = fmt.Errorf("распознавание не запускается: %w", err)
+			return
+		}
+		s.reader = func(ctx context.Context, data []byte, file string) forms.PageResult {
+			start := time.Now()
+			res := forms.NewPageResult(file, 1)
+			doc, err := imagein.FromBytes(data, file, imagein.Limits{})
+			if err == nil {
+				m, _, perr := doc.Page(0)
+				if perr == nil {
+					res = rc.Page(m)
+					m.Close()
+				}
+				err = perr
+				doc.Close()
+			}
+			if err != nil {
+				res.Error = err.Error()
+			}
+			res.Ms = float64(time.Since(start).Microseconds()) / 1000
+			return res
+		}
+	})
+	return s.reader, s.readErr
+}
+
+// Ops returns the corrections of the station. With recognize, new images
+// (rescan, replace, insert) are recognised at once.
+func (s *Station) Ops(recognize bool) (*ops.Ops, error) {
+	o := ops.New(s.Store, s.Log, nil)
+	if recognize {
+		r, err := s.Reader()
+		if err != nil {
+			return nil, err
+		}
+		o.Read = r
+	}
+	return o, nil
+}
+
+// Packager returns the station's packager with a page profile.
+func (s *Station) Packager(profile packaging.Profile) *packaging.Packager {
+	return &packaging.Packager{Store: s.Store, Data: string(s.Dir), Profile: profile}
+}
+
+// IsInput tells whether err refuses the input of a use case: nothing was
+// changed and its text says what to do.
+func IsInput(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie) || ops.IsInput(err)
+}
+
+// InputError is a use case refused for its input. Field names what was
+// wrong in words for people; Msg is the whole Russian sentence.
+type InputError struct {
+	Field string
+	Msg   string
+}
+
+func (e *InputError) Error() string { return e.Msg }
+
+func refuse(field, format string, a ...any) error {
+	return &InputError{Field: field, Msg: fmt.Sprintf(format, a...)}
+}
+
+func jsonOf(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
