@@ -16,7 +16,6 @@ import (
 	"giascan/station/store"
 )
 
-
 // cloneResult copies a result deep enough to change it safely.
 func cloneResult(r *forms.PageResult) forms.PageResult {
 	if r == nil {
