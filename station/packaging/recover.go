@@ -26,8 +26,9 @@ type Report struct {
 // Recover puts the outboxes and protocol folders of a data folder back in
 // order after a crash: it removes temporary files, removes the leftovers
 // of versions a build did not get to sign, and reports sealed versions
-// that are damaged. The station calls it on start, before anything reads
-// the outbox.
+// that are damaged. The station calls it on start, before it seals, sends
+// or exports anything: it must not run beside a build, whose temporaries
+// it would take for a crash's.
 func Recover(data string) (*Report, error) {
 	r := &Report{}
 	for _, root := range []string{filepath.Join(data, "outbox"), filepath.Join(data, "protocols")} {
