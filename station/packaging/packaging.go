@@ -14,7 +14,11 @@
 // is never overwritten: a rebuild whose pages differ from the last sealed
 // version gets the next version number; a rebuild with the same pages
 // returns the sealed version as it is. The signature file is linked into
-// place last, so a package without one is unfinished and is ignored.
+// place last, so a version without one is unfinished: readers ignore it,
+// and the next build (or Recover, on start) removes its leftovers. A
+// version whose manifest or ciphertext is not the one its signature names
+// is damaged (ErrDamaged): it is not sent, and a build makes the next
+// version.
 //
 // The ППЭ-15 protocol signs off the ППЭ summary manifest (see Summary):
 // a JSON document listing, for every auditorium package of the ППЭ, its id,
