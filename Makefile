@@ -16,7 +16,7 @@ APT_PACKAGES := build-essential pkg-config libopencv-dev libusb-1.0-0-dev \
 	sane-utils qpdf poppler-utils libtiff-tools zbar-tools img2pdf age \
 	fonts-dejavu-core fonts-dkg-handwriting fonts-breip fonts-bwht \
 	fonts-femkeklaver fonts-humor-sans fonts-tlwg-purisa-ttf fonts-sjfonts \
-	chromium
+	chromium strace
 
 .PHONY: deps build test demo bench clean
 

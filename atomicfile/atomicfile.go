@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,8 @@ type File interface {
 type FS interface {
 	CreateTemp(dir, pattern string) (File, error)
 	Rename(from, to string) error
+	// Link gives from the new name to, failing if to exists.
+	Link(from, to string) error
 	Remove(name string) error
 	SyncDir(dir string) error
 }
@@ -44,6 +47,7 @@ type osFS struct{}
 
 func (osFS) CreateTemp(dir, pattern string) (File, error) { return os.CreateTemp(dir, pattern) }
 func (osFS) Rename(from, to string) error                 { return os.Rename(from, to) }
+func (osFS) Link(from, to string) error                   { return os.Link(from, to) }
 func (osFS) Remove(name string) error                     { return os.Remove(name) }
 func (osFS) SyncDir(dir string) error                     { return SyncDir(dir) }
 
@@ -76,7 +80,43 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 // to sync the folder after the rename is reported: the new file is in
 // place but may not survive a power loss, and the caller decides whether
 // to undo it.
-func WriteFS(fsys FS, path string, perm os.FileMode, write func(io.Writer) error) (err error) {
+func WriteFS(fsys FS, path string, perm os.FileMode, write func(io.Writer) error) error {
+	return writeFS(fsys, path, perm, write, func(tmp string) error {
+		if err := fsys.Rename(tmp, path); err != nil {
+			return fmt.Errorf("переименование в %s: %w", path, err)
+		}
+		return nil
+	})
+}
+
+// WriteNew writes path atomically, like Write, but never replaces a file:
+// when path exists it fails with an error that wraps fs.ErrExist and
+// leaves that file as it was. It is for files that, once written, must
+// never change, such as a sealed package.
+func WriteNew(path string, perm os.FileMode, write func(io.Writer) error) error {
+	return WriteNewFS(OS, path, perm, write)
+}
+
+// WriteNewFS is WriteNew on a given disk. The temporary file is linked
+// into place rather than renamed, since a link refuses an existing name.
+func WriteNewFS(fsys FS, path string, perm os.FileMode, write func(io.Writer) error) error {
+	return writeFS(fsys, path, perm, write, func(tmp string) error {
+		if err := fsys.Link(tmp, path); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%s уже существует и не заменяется: %w", path, err)
+			}
+			return fmt.Errorf("запись %s: %w", path, err)
+		}
+		// The temporary name is now a second name of the file; a crash
+		// before this removal leaves only a temporary for Clean.
+		fsys.Remove(tmp)
+		return nil
+	})
+}
+
+// writeFS writes a temporary file next to path and hands it to place,
+// which puts it under path and consumes the temporary name.
+func writeFS(fsys FS, path string, perm os.FileMode, write func(io.Writer) error, place func(tmp string) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := fsys.CreateTemp(dir, TempPrefix+filepath.Base(path)+".*")
 	if err != nil {
@@ -105,8 +145,8 @@ func WriteFS(fsys FS, path string, perm os.FileMode, write func(io.Writer) error
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("запись %s: %w", path, err)
 	}
-	if err = fsys.Rename(tmp, path); err != nil {
-		return fmt.Errorf("переименование в %s: %w", path, err)
+	if err = place(tmp); err != nil {
+		return err
 	}
 	tmp = ""
 	if err := fsys.SyncDir(dir); err != nil {

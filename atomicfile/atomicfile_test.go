@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -76,5 +77,40 @@ func TestCleanRemovesOnlyTemps(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
 			t.Fatalf("%s removed: %v", n, err)
 		}
+	}
+}
+
+func TestWriteNewNeverReplaces(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "sealed.bin")
+	write := func(s string) func(io.Writer) error {
+		return func(w io.Writer) error { _, err := w.Write([]byte(s)); return err }
+	}
+	if err := WriteNew(p, 0o640, write("first")); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteNew(p, 0o640, write("second"))
+	if !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("second WriteNew: err = %v, want fs.ErrExist", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "first" {
+		t.Fatalf("content after a refused WriteNew = %q, want first", b)
+	}
+	// Neither the success nor the refusal leaves a temporary behind.
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Fatalf("folder holds %v, want only sealed.bin", ents)
+	}
+	st, _ := os.Stat(p)
+	if st.Mode().Perm() != 0o640 {
+		t.Fatalf("mode %v, want 0640", st.Mode().Perm())
+	}
+	// A failing writer leaves no file under the name.
+	q := filepath.Join(dir, "other.bin")
+	if err := WriteNew(q, 0o640, func(w io.Writer) error { return errors.New("boom") }); err == nil {
+		t.Fatal("a failing writer was reported as written")
+	}
+	if _, err := os.Lstat(q); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a failed WriteNew left %s: %v", q, err)
 	}
 }

@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
+
+	"giascan/atomicfile"
 )
 
 // Medium is the removable medium an export writes to. OSMedium is the real
@@ -59,9 +63,14 @@ func (OSMedium) Rename(from, to string) error { return os.Rename(from, to) }
 func (OSMedium) Remove(path string) error { return os.Remove(path) }
 
 // SumsName is the checksum file of an export, in sha256sum's format. It
-// appears only once every file was read back and matched, so a medium
-// pulled out halfway never looks complete.
+// is removed before any file is replaced and written last, once every file
+// was read back and matched, so a medium pulled out or a station killed
+// halfway never holds checksums that do not verify.
 const SumsName = "SHA256SUMS"
+
+// legacySumsTemp is where exports used to stage SHA256SUMS; an export
+// removes one a crash left behind.
+const legacySumsTemp = "." + SumsName + ".tmp"
 
 // Exported is the outcome of an export.
 type Exported struct {
@@ -72,8 +81,10 @@ type Exported struct {
 
 // Export writes the newest sealed version of every package of a ППЭ
 // (ciphertext and signature, never the clear manifest) to folder
-// giascan-PPE under to, then SHA256SUMS. Files are read back and checked
-// before SHA256SUMS is renamed into place; on any failure the files of
+// giascan-PPE under to, then SHA256SUMS. It first removes what an export
+// killed halfway left there and the old SHA256SUMS; each file is written
+// under a temporary name and renamed into place; the files are read back
+// and checked before SHA256SUMS is written. On any failure the files of
 // this export are removed and the error says in Russian what to do.
 func Export(data, ppe, to string, m Medium) (*Exported, error) {
 	if m == nil {
@@ -93,6 +104,18 @@ func Export(data, ppe, to string, m Medium) (*Exported, error) {
 	if err := m.MkdirAll(out.Dir); err != nil {
 		return nil, mediumErr(out.Dir, err)
 	}
+	mfs := mediumFS{m}
+	if _, err := atomicfile.Clean(out.Dir, false); err != nil {
+		return nil, mediumErr(out.Dir, err)
+	}
+	for _, name := range []string{legacySumsTemp, SumsName} {
+		if err := m.Remove(filepath.Join(out.Dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, mediumErr(filepath.Join(out.Dir, name), err)
+		}
+	}
+	if err := mfs.SyncDir(out.Dir); err != nil {
+		return nil, mediumErr(out.Dir, err)
+	}
 	var written []string
 	cleanup := func() {
 		for _, p := range written {
@@ -104,22 +127,16 @@ func Export(data, ppe, to string, m Medium) (*Exported, error) {
 		for _, src := range []string{s.Ciphertext, s.Signature} {
 			name := filepath.Base(src)
 			dst := filepath.Join(out.Dir, name)
-			written = append(written, dst)
-			sum, n, err := copyTo(m, src, dst)
+			sum, n, err := copyTo(mfs, src, dst)
 			if err != nil {
 				cleanup()
 				return nil, err
 			}
+			written = append(written, dst)
 			fmt.Fprintf(&sums, "%s  %s\n", sum, name)
 			out.Files = append(out.Files, name)
 			out.Bytes += n
 		}
-	}
-	tmp := filepath.Join(out.Dir, "."+SumsName+".tmp")
-	written = append(written, tmp)
-	if err := writeAll(m, tmp, []byte(sums.String())); err != nil {
-		cleanup()
-		return nil, err
 	}
 	// Read back what the medium holds, not what the page cache says we
 	// wrote: a bad stick fails here rather than at the РЦОИ.
@@ -134,49 +151,79 @@ func Export(data, ppe, to string, m Medium) (*Exported, error) {
 			return nil, fmt.Errorf("файл %s на носителе прочитан с ошибкой (%v): носитель неисправен, возьмите другой", name, err)
 		}
 	}
-	if err := m.Rename(tmp, filepath.Join(out.Dir, SumsName)); err != nil {
+	sumsPath := filepath.Join(out.Dir, SumsName)
+	if err := atomicfile.WriteFS(mfs, sumsPath, 0o640, func(w io.Writer) error {
+		_, err := io.WriteString(w, sums.String())
+		return err
+	}); err != nil {
 		cleanup()
-		return nil, mediumErr(out.Dir, err)
+		return nil, mediumErr(sumsPath, err)
 	}
 	return out, nil
 }
 
-// copyTo copies a file to the medium, returning its SHA-256 and size.
-func copyTo(m Medium, src, dst string) (string, int64, error) {
+// copyTo copies a file to the medium under a temporary name and renames
+// it into place, returning its SHA-256 and size.
+func copyTo(mfs mediumFS, src, dst string) (string, int64, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return "", 0, fmt.Errorf("пакет %s не читается: %w; соберите его заново", filepath.Base(src), err)
 	}
 	defer in.Close()
-	w, err := m.Create(dst)
-	if err != nil {
-		return "", 0, mediumErr(dst, err)
-	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), in)
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
+	var n int64
+	err = atomicfile.WriteFS(mfs, dst, 0o640, func(w io.Writer) error {
+		var err error
+		n, err = io.Copy(io.MultiWriter(w, h), in)
+		return err
+	})
 	if err != nil {
 		return "", 0, mediumErr(dst, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-func writeAll(m Medium, path string, data []byte) error {
-	w, err := m.Create(path)
+// mediumFS lets the one atomic writer write to a Medium.
+type mediumFS struct{ m Medium }
+
+func (f mediumFS) CreateTemp(dir, pattern string) (atomicfile.File, error) {
+	name := filepath.Join(dir, strings.Replace(pattern, "*", strconv.FormatUint(rand.Uint64(), 36), 1))
+	w, err := f.m.Create(name)
 	if err != nil {
-		return mediumErr(path, err)
+		return nil, err
 	}
-	_, err = w.Write(data)
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return mediumErr(path, err)
+	return mediumFile{w, name}, nil
+}
+
+func (f mediumFS) Rename(from, to string) error { return f.m.Rename(from, to) }
+func (f mediumFS) Remove(name string) error     { return f.m.Remove(name) }
+
+// Link is not needed: files on a medium are replaced.
+func (f mediumFS) Link(from, to string) error { return errors.ErrUnsupported }
+
+// SyncDir syncs the folder where the file system can; on those that
+// cannot, the files themselves were synced.
+func (f mediumFS) SyncDir(dir string) error {
+	if err := atomicfile.SyncDir(dir); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
+		return err
 	}
 	return nil
 }
+
+// mediumFile is a file a Medium created; its Close syncs it.
+type mediumFile struct {
+	io.WriteCloser
+	name string
+}
+
+func (f mediumFile) Name() string { return f.name }
+
+// Sync is done by Close, which the atomic writer calls next.
+func (f mediumFile) Sync() error { return nil }
+
+// Chmod does nothing: removable media rarely keep permissions, and Create
+// made the file 0640 where they do.
+func (f mediumFile) Chmod(os.FileMode) error { return nil }
 
 func hashOf(m Medium, path string) (string, error) {
 	r, err := m.Open(path)

@@ -14,7 +14,11 @@
 // is never overwritten: a rebuild whose pages differ from the last sealed
 // version gets the next version number; a rebuild with the same pages
 // returns the sealed version as it is. The signature file is linked into
-// place last, so a package without one is unfinished and is ignored.
+// place last, so a version without one is unfinished: readers ignore it,
+// and the next build (or Recover, on start) removes its leftovers. A
+// version whose manifest or ciphertext is not the one its signature names
+// is damaged (ErrDamaged): it is not sent, and a build makes the next
+// version.
 //
 // The ППЭ-15 protocol signs off the ППЭ summary manifest (see Summary):
 // a JSON document listing, for every auditorium package of the ППЭ, its id,
@@ -41,6 +45,7 @@ import (
 
 	"filippo.io/age"
 
+	"giascan/atomicfile"
 	"giascan/station/audit"
 	"giascan/station/exam"
 	"giascan/station/layout"
@@ -275,14 +280,20 @@ func (p *Packager) seal(b *pkg.Builder, key ed25519.PrivateKey, rcpt []age.Recip
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("папка исходящих пакетов %s не создана: %w", dir, err)
 	}
+	// This version number is past every signed one, so whatever lies under
+	// it is what a build killed before signing left: nobody read it.
+	if _, err := removeUnfinished(base); err != nil {
+		return nil, err
+	}
 	// Ciphertext and manifest first, signature last: a reader takes a
 	// package as sealed only once its .sig exists.
 	for _, f := range []struct {
 		path string
 		data []byte
 	}{{base + seal.CiphertextExt, ct.Bytes()}, {base + ManifestExt, mbuf.Bytes()}, {base + seal.SignatureExt, sig}} {
-		if err := writeNew(f.path, f.data); err != nil {
-			return nil, err
+		err := atomicfile.WriteNew(f.path, 0o640, func(w io.Writer) error { _, err := w.Write(f.data); return err })
+		if err != nil {
+			return nil, fmt.Errorf("пакет %s не записан в папку исходящих: %w; проверьте место на диске и соберите пакет заново", m.Name(), err)
 		}
 	}
 	return &Sealed{Manifest: m, ManifestHash: hash, Ciphertext: base + seal.CiphertextExt, Signature: base + seal.SignatureExt, Size: int64(ct.Len())}, nil
@@ -304,41 +315,6 @@ func samePages(a, b pkg.Manifest) bool {
 		}
 	}
 	return true
-}
-
-// writeNew writes a file through a temporary file and links it into
-// place, refusing to replace an existing file (a sealed version is never
-// overwritten).
-func writeNew(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("файл %s не записан: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Link(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("файл %s не записан: %w; проверьте место на диске", path, err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	_ = d.Sync() // not every file system syncs folders; the data is synced
-	return nil
 }
 
 var reName = regexp.MustCompile(`^(.+)-v([0-9]+)` + regexp.QuoteMeta(seal.SignatureExt) + `$`)
@@ -367,34 +343,118 @@ func Versions(data, ppe, id string) ([]int, error) {
 	return out, nil
 }
 
-// Latest returns the newest sealed version of package id, or nil.
+// Latest returns the newest sealed version of package id, or nil when
+// there is none or the newest one is damaged (see ErrDamaged): a build
+// then makes the next version rather than reuse it.
 func Latest(data, ppe, id string) (*Sealed, error) {
 	vs, err := Versions(data, ppe, id)
 	if err != nil || len(vs) == 0 {
 		return nil, err
 	}
-	return load(data, ppe, fmt.Sprintf("%s-v%d", id, vs[len(vs)-1]))
+	s, err := load(data, ppe, fmt.Sprintf("%s-v%d", id, vs[len(vs)-1]))
+	if errors.Is(err, ErrDamaged) {
+		return nil, nil
+	}
+	return s, err
 }
 
+// ErrDamaged is wrapped when a sealed version's files do not match what
+// its signature names: a ciphertext cut short by a crash or a failing
+// disk, or a manifest that is not the one sealed. Such a version is not
+// sent or exported; building the package again makes the next version.
+var ErrDamaged = errors.New("пакет повреждён")
+
+// load reads a sealed version and checks, cheaply, that its files are the
+// ones its signature names: the manifest's hash and the ciphertext's size.
+// Verify checks the ciphertext's bytes too.
 func load(data, ppe, name string) (*Sealed, error) {
 	base := filepath.Join(OutboxDir(data, ppe), name)
+	s := &Sealed{Ciphertext: base + seal.CiphertextExt, Signature: base + seal.SignatureExt}
+	sig, err := os.ReadFile(s.Signature)
+	if err != nil {
+		return nil, fmt.Errorf("подпись пакета %s не читается: %w", name, err)
+	}
+	st, err := statement(sig)
+	if err != nil {
+		return nil, damaged(name, "подпись испорчена")
+	}
 	mb, err := os.ReadFile(base + ManifestExt)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, damaged(name, "манифест пропал")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("манифест пакета %s не читается: %w", name, err)
 	}
-	s := &Sealed{ManifestHash: pkg.ManifestHash(mb), Ciphertext: base + seal.CiphertextExt, Signature: base + seal.SignatureExt}
-	if err := json.Unmarshal(mb, &s.Manifest); err != nil {
-		return nil, fmt.Errorf("манифест пакета %s повреждён: %w", name, err)
+	s.ManifestHash = pkg.ManifestHash(mb)
+	if err := json.Unmarshal(mb, &s.Manifest); err != nil || s.ManifestHash != st.Manifest || s.Manifest.Name() != name {
+		return nil, damaged(name, "манифест не тот, что подписан")
 	}
-	if fi, err := os.Stat(s.Ciphertext); err == nil {
-		s.Size = fi.Size()
-	} else {
+	fi, err := os.Stat(s.Ciphertext)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, damaged(name, "зашифрованный файл пропал")
+	}
+	if err != nil {
 		return nil, fmt.Errorf("пакет %s: %w", name, err)
+	}
+	if s.Size = fi.Size(); s.Size != st.Size {
+		return nil, damaged(name, fmt.Sprintf("зашифрованный файл занимает %d байт, а подписано %d", s.Size, st.Size))
 	}
 	return s, nil
 }
 
+// Verify checks a sealed version in full: its signature, by the key it
+// names, over the manifest hash and over the ciphertext's SHA-256 and
+// size. A mismatch wraps ErrDamaged.
+func Verify(s *Sealed) error {
+	name := s.Manifest.Name()
+	sig, err := os.ReadFile(s.Signature)
+	if err != nil {
+		return fmt.Errorf("подпись пакета %s не читается: %w", name, err)
+	}
+	st, err := statement(sig)
+	if err != nil {
+		return damaged(name, "подпись испорчена")
+	}
+	key, err := seal.ParsePublicKey(st.Key)
+	if err != nil {
+		return damaged(name, "подпись испорчена")
+	}
+	f, err := os.Open(s.Ciphertext)
+	if err != nil {
+		return fmt.Errorf("пакет %s не читается: %w", name, err)
+	}
+	defer f.Close()
+	_, err = seal.Verify(sig, f, key, seal.Info{Package: s.Manifest.ID, Version: s.Manifest.Version, ManifestHash: s.ManifestHash})
+	if errors.Is(err, seal.ErrRefused) {
+		return damaged(name, "зашифрованный файл или подпись не совпадают с подписанным")
+	}
+	if err != nil {
+		return fmt.Errorf("пакет %s не проверен: %w", name, err)
+	}
+	return nil
+}
+
+// statement reads the signed statement of a signature file without
+// checking the signature: enough to compare the files against it.
+func statement(sig []byte) (*seal.Statement, error) {
+	lines := strings.Split(string(sig), "\n")
+	if len(lines) != 4 {
+		return nil, errors.New("not a signature file")
+	}
+	var st seal.Statement
+	if err := json.Unmarshal([]byte(lines[1]), &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+func damaged(name, why string) error {
+	return fmt.Errorf("%w: %s — %s; соберите этот пакет заново: получится следующая версия", ErrDamaged, name, why)
+}
+
 // List returns the newest sealed version of every package of a ППЭ, by id.
+// Unfinished versions (no signature) are not seen; a package whose newest
+// version is damaged is left out until it is built again.
 func List(data, ppe string) ([]*Sealed, error) {
 	ents, err := os.ReadDir(OutboxDir(data, ppe))
 	if errors.Is(err, os.ErrNotExist) {
@@ -418,6 +478,11 @@ func List(data, ppe string) ([]*Sealed, error) {
 	var out []*Sealed
 	for _, id := range ids {
 		s, err := load(data, ppe, fmt.Sprintf("%s-v%d", id, newest[id]))
+		if errors.Is(err, ErrDamaged) {
+			// Not an older version in its place: the РЦОИ may hold the
+			// newer one. Recover reports it; a build replaces it.
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"giascan/atomicfile"
 	"giascan/forms"
 	"giascan/station/audit"
 	"giascan/station/store"
@@ -124,23 +125,9 @@ func SaveProtocol(data string, rec Printed, summary, pdf []byte) error {
 	}
 	rb, _ := json.MarshalIndent(rec, "", "  ")
 	for name, b := range map[string][]byte{"summary-" + rec.H + ".json": summary, rec.PDF: pdf, "ppe15-" + rec.H + ".json": rb} {
-		if err := writeReplace(filepath.Join(dir, name), b); err != nil {
-			return err
+		if err := atomicfile.WriteFile(filepath.Join(dir, name), b, 0o640); err != nil {
+			return fmt.Errorf("протокол ППЭ %s не сохранён: %w", rec.PPE, err)
 		}
-	}
-	return nil
-}
-
-// writeReplace writes a file atomically, replacing an older one.
-func writeReplace(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o640); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("файл %s не записан: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("файл %s не записан: %w", path, err)
 	}
 	return nil
 }
@@ -188,12 +175,12 @@ func MatchProtocol(data, ppe string, current *Summary, res forms.PageResult, sca
 		return nil, fmt.Errorf("%w: штрихкод %s не тот, что напечатан на последнем протоколе (%s); отсканируйте последнюю распечатку", ErrProtocolMismatch, res.Barcode, m.Barcode)
 	}
 	m.Scan = "signed-" + h + ext
-	if err := writeReplace(filepath.Join(dir, m.Scan), scan); err != nil {
-		return nil, err
+	if err := atomicfile.WriteFile(filepath.Join(dir, m.Scan), scan, 0o640); err != nil {
+		return nil, fmt.Errorf("скан подписанного протокола не сохранён: %w", err)
 	}
 	mb, _ := json.MarshalIndent(m, "", "  ")
-	if err := writeReplace(filepath.Join(dir, "signed-"+h+".json"), mb); err != nil {
-		return nil, err
+	if err := atomicfile.WriteFile(filepath.Join(dir, "signed-"+h+".json"), mb, 0o640); err != nil {
+		return nil, fmt.Errorf("запись о подписанном протоколе не сохранена: %w", err)
 	}
 	return m, nil
 }
