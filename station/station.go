@@ -86,20 +86,27 @@ func Open(dir string, opt Options) (*Station, error) {
 	return s, nil
 }
 
-// cleanTemps removes what a crash left half-written outside the store.
+// cleanTemps removes what a crash left half-written outside the store:
+// temporary files, and packages whose sealing did not finish. Damaged
+// sealed packages are reported, not removed.
 func (s *Station) cleanTemps() error {
-	for _, dir := range []string{string(s.Dir), s.Dir.OutboxRoot(), s.Dir.Keys()} {
+	rep, err := packaging.Recover(string(s.Dir))
+	if err != nil {
+		return err
+	}
+	for _, p := range rep.Removed {
+		s.logger.Info("removed a file left by a crash", "path", p)
+	}
+	for _, d := range rep.Damaged {
+		s.logger.Error("damaged sealed package", "err", d)
+	}
+	for _, dir := range []string{string(s.Dir), s.Dir.Keys(), s.Dir.Sub(layout.ReceiptDir)} {
 		removed, err := atomicfile.Clean(dir, dir != string(s.Dir))
 		if err != nil {
 			return err
 		}
 		for _, p := range removed {
 			s.logger.Info("removed a temporary file left by a crash", "path", p)
-		}
-	}
-	for _, root := range []string{layout.Protocols, layout.ReceiptDir} {
-		if _, err := atomicfile.Clean(s.Dir.Sub(root), true); err != nil {
-			return err
 		}
 	}
 	return nil

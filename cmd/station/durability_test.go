@@ -82,16 +82,17 @@ func TestSealKilledMidwayRecovers(t *testing.T) {
 		t.Skip("scans a simulated auditorium and runs the station under strace")
 	}
 	bin := stationBinary(t)
-	dir, place, identity := closedStation(t)
+	dir, place, identity := pkgStation(t)
+	closeAud := []string{"auditorium", "close", "--data", dir, "--ppe", place.PPE, "--auditorium", place.Auditorium, "--reason", "сдано", "--user", "op1"}
 	build := []string{"package", "build", "--data", dir, "--ppe", place.PPE, "--auditorium", place.Auditorium}
 	list := []string{"package", "list", "--data", dir, "--ppe", place.PPE}
 
-	// The package's name, from a build in a copy of the data folder.
+	// The package's name, from closing (which seals) a copy of the folder.
 	probe := filepath.Join(t.TempDir(), "probe")
 	if b, err := exec.Command("cp", "-a", dir, probe).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v %s", err, b)
 	}
-	mustRun(t, "package", "build", "--data", probe, "--ppe", place.PPE, "--auditorium", place.Auditorium)
+	mustRun(t, "auditorium", "close", "--data", probe, "--ppe", place.PPE, "--auditorium", place.Auditorium, "--reason", "сдано", "--user", "op1")
 	sealed, err := packaging.List(probe, place.PPE)
 	if err != nil || len(sealed) != 1 {
 		t.Fatalf("probe build: %v %v", sealed, err)
@@ -99,9 +100,10 @@ func TestSealKilledMidwayRecovers(t *testing.T) {
 	name := sealed[0].Manifest.Name()
 	base := filepath.Join(packaging.OutboxDir(dir, place.PPE), name)
 
-	// Killed as the ciphertext is linked into place: only a temporary is
-	// left, and recovery on start removes it.
-	killAt(t, bin, base+seal.CiphertextExt, "link,linkat", build...)
+	// Closing seals at once. Killed as the ciphertext is linked into
+	// place: the auditorium is closed, only a temporary is left of its
+	// package, and recovery on start removes it.
+	killAt(t, bin, base+seal.CiphertextExt, "link,linkat", closeAud...)
 	tmps, _ := filepath.Glob(filepath.Join(packaging.OutboxDir(dir, place.PPE), atomicfile.TempPrefix+"*"))
 	if len(tmps) == 0 || exists(base+seal.CiphertextExt) {
 		t.Fatalf("after a kill at the ciphertext: temporaries %v, ciphertext there: %v", tmps, exists(base+seal.CiphertextExt))

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"giascan/atomicfile"
+	"giascan/station/layout"
 	"giascan/transport/seal"
 )
 
@@ -31,7 +32,7 @@ type Report struct {
 // it would take for a crash's.
 func Recover(data string) (*Report, error) {
 	r := &Report{}
-	for _, root := range []string{filepath.Join(data, "outbox"), filepath.Join(data, "protocols")} {
+	for _, root := range []string{layout.Dir(data).OutboxRoot(), layout.Dir(data).Sub(layout.Protocols)} {
 		ents, err := os.ReadDir(root)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
