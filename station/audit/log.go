@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -39,9 +40,22 @@ type Log struct {
 
 	mu   sync.Mutex
 	f    *os.File // nil once closed
+	size int64    // bytes of whole entries in the file
 	head Head
 	err  error // a failed write or fsync: the file's end is unknown
 }
+
+// ReserveName is a file of zeros the log keeps beside itself. When the
+// disk fills, the log removes it and writes its entry in the space freed,
+// so a change already made never goes unrecorded; Ready refuses further
+// changes until the reserve can be made again.
+const ReserveName = FileName + ".reserve"
+
+// ReserveSize is the space the reserve holds: room for many entries.
+const ReserveSize = 256 << 10
+
+// ErrNoSpace refuses a change while the disk is too full to record it.
+var ErrNoSpace = errors.New("на диске с папкой данных нет места для журнала аудита: освободите место (или подключите другой диск) и повторите; ничего не изменено")
 
 // Open opens the audit log in the data folder dir for appending, creating
 // the folder and the log when missing. It verifies the whole log first: a
@@ -81,6 +95,10 @@ func Open(dir string) (*Log, error) {
 		return nil, fmt.Errorf("audit log %s: %w", path, err)
 	}
 	l.head = res.Head
+	if fi, err := f.Stat(); err == nil {
+		l.size = fi.Size() - res.Partial
+	}
+	l.makeReserve() // without room for it, Ready says so before any change
 	if res.Partial > 0 {
 		if err := l.recover(res.Partial); err != nil {
 			f.Close()
@@ -206,15 +224,76 @@ func (l *Log) appendLocked(ev Event) (Entry, error) {
 	buf = append(buf, e.text...)
 	buf = append(buf, '\n')
 	if _, err := l.f.Write(buf); err != nil {
-		l.err = err
-		return Entry{}, fmt.Errorf("append audit entry %d: %w", e.Seq, err)
+		// A full disk: cut what was written of the line, give up the
+		// reserve and write it again in the space freed.
+		if !errors.Is(err, syscall.ENOSPC) || l.f.Truncate(l.size) != nil || !l.dropReserve() {
+			l.err = err
+			return Entry{}, fmt.Errorf("append audit entry %d: %w", e.Seq, err)
+		}
+		if _, err := l.f.Write(buf); err != nil {
+			l.err = err
+			return Entry{}, fmt.Errorf("append audit entry %d: %w", e.Seq, err)
+		}
 	}
 	if err := l.f.Sync(); err != nil {
 		l.err = err
 		return Entry{}, fmt.Errorf("append audit entry %d: fsync: %w", e.Seq, err)
 	}
 	l.head = Head{Seq: e.Seq, Hash: e.Hash}
+	l.size += int64(len(buf))
 	return e, nil
+}
+
+func (l *Log) reservePath() string { return filepath.Join(filepath.Dir(l.path), ReserveName) }
+
+// makeReserve writes the reserve when it is missing or short; it tells
+// whether the reserve is in place.
+func (l *Log) makeReserve() bool {
+	p := l.reservePath()
+	if fi, err := os.Stat(p); err == nil && fi.Size() >= ReserveSize {
+		return true
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return false
+	}
+	_, err = f.Write(make([]byte, ReserveSize))
+	if err == nil {
+		err = f.Sync()
+	}
+	f.Close()
+	if err != nil {
+		os.Remove(p)
+		return false
+	}
+	return true
+}
+
+// dropReserve frees the reserve's space; it tells whether there was one.
+func (l *Log) dropReserve() bool {
+	if os.Remove(l.reservePath()) != nil {
+		return false
+	}
+	syncDir(filepath.Dir(l.path))
+	return true
+}
+
+// Ready tells whether the log can record a change: its reserve is in
+// place or can be made again. Callers ask before changing anything, so
+// a change and its entry both land or neither does.
+func (l *Log) Ready() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return ErrClosed
+	}
+	if l.err != nil {
+		return fmt.Errorf("журнал аудита не пишется (%v): перезапустите станцию", l.err)
+	}
+	if !l.makeReserve() {
+		return ErrNoSpace
+	}
+	return nil
 }
 
 // Head returns the last entry written.

@@ -83,6 +83,20 @@ func (o *Ops) record(actor, action string, subj audit.Subject, before, after any
 	return nil
 }
 
+// begin checks, before a correction changes anything, that it names its
+// actor and that the audit log can record it.
+func (o *Ops) begin(actor string) error {
+	if err := checkActor(actor); err != nil {
+		return err
+	}
+	if o.Log != nil {
+		if err := o.Log.Ready(); err != nil {
+			return &InputError{err.Error()}
+		}
+	}
+	return nil
+}
+
 func checkActor(actor string) error {
 	if strings.TrimSpace(actor) == "" || actor == audit.Station {
 		return refuse("не указан оператор: укажите свой логин (--user)")
@@ -190,7 +204,7 @@ func ImageFile(path string) (hardware.Page, error) {
 // Rescan scans one sheet on dev and stores it in place of page ref: the
 // page keeps its number, the old image stays in its history.
 func (o *Ops) Rescan(ctx context.Context, actor string, ref store.Ref, dev hardware.Scanner, opts hardware.Options) (store.Page, error) {
-	if err := checkActor(actor); err != nil {
+	if err := o.begin(actor); err != nil {
 		return store.Page{}, err
 	}
 	old, err := o.activePage(ref)
@@ -226,7 +240,7 @@ func (o *Ops) Rescan(ctx context.Context, actor string, ref store.Ref, dev hardw
 
 // Replace stores the image img in place of page ref.
 func (o *Ops) Replace(ctx context.Context, actor string, ref store.Ref, img hardware.Page, reason string) (store.Page, error) {
-	if err := checkActor(actor); err != nil {
+	if err := o.begin(actor); err != nil {
 		return store.Page{}, err
 	}
 	old, err := o.activePage(ref)
@@ -249,7 +263,7 @@ func (o *Ops) Replace(ctx context.Context, actor string, ref store.Ref, img hard
 // while the new page takes the next number so that no page's number (and
 // no audit entry about it) ever changes.
 func (o *Ops) Insert(ctx context.Context, actor string, place store.Place, img hardware.Page, after int, reason string) (store.Page, error) {
-	if err := checkActor(actor); err != nil {
+	if err := o.begin(actor); err != nil {
 		return store.Page{}, err
 	}
 	if err := o.checkOpen(place); err != nil {
@@ -276,7 +290,7 @@ func (o *Ops) Insert(ctx context.Context, actor string, place store.Place, img h
 
 // Delete removes page ref from its auditorium; the reason is required.
 func (o *Ops) Delete(actor string, ref store.Ref, reason string) (store.Page, error) {
-	if err := checkActor(actor); err != nil {
+	if err := o.begin(actor); err != nil {
 		return store.Page{}, err
 	}
 	if strings.TrimSpace(reason) == "" {
@@ -296,7 +310,7 @@ func (o *Ops) Delete(actor string, ref store.Ref, reason string) (store.Page, er
 // Move moves page ref to auditorium to of the same ППЭ: the page is added
 // there with what was recognised on it and deleted where it was.
 func (o *Ops) Move(ctx context.Context, actor string, ref store.Ref, to string, reason string) (store.Page, error) {
-	if err := checkActor(actor); err != nil {
+	if err := o.begin(actor); err != nil {
 		return store.Page{}, err
 	}
 	dst := store.Place{PPE: ref.PPE, Auditorium: to}

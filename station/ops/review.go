@@ -51,7 +51,7 @@ func identity(r *forms.PageResult) map[string]any {
 // number. The rest of the context is the exam's and the auditorium's the
 // page was scanned in.
 func (o *Ops) Identify(actor string, ref store.Ref, barcode, kit string, sheet int) (store.Page, error) {
-	if err := checkActor(actor); err != nil {
+	if err := o.begin(actor); err != nil {
 		return store.Page{}, err
 	}
 	if err := forms.CheckBarcode(barcode); err != nil {
@@ -120,7 +120,7 @@ func (o *Ops) Identify(actor string, ref store.Ref, barcode, kit string, sheet i
 // page ref. A digit field takes digits; a mark box takes marked or empty.
 // Once no field waits for a person, the page no longer needs review.
 func (o *Ops) Review(actor string, ref store.Ref, field, value string) (store.Page, error) {
-	if err := checkActor(actor); err != nil {
+	if err := o.begin(actor); err != nil {
 		return store.Page{}, err
 	}
 	p, err := o.activePage(ref)
@@ -217,7 +217,7 @@ func (o *Ops) FormOf(ref store.Ref, set map[string]string) (*reconcile.Form, err
 // from the recognised form with the person's corrections set. It refuses
 // while any field is uncertain, naming the fields to enter.
 func (o *Ops) ConfirmForm1302(actor string, ref store.Ref, set map[string]string) (store.Form1302, error) {
-	if err := checkActor(actor); err != nil {
+	if err := o.begin(actor); err != nil {
 		return store.Form1302{}, err
 	}
 	f, err := o.FormOf(ref, set)
@@ -254,7 +254,7 @@ func (o *Ops) ConfirmForm1302(actor string, ref store.Ref, set map[string]string
 
 // EnterForm1302 records ППЭ-13-02-МАШ values typed from the paper form.
 func (o *Ops) EnterForm1302(actor, ppe string, rows map[string]reconcile.Counts) (store.Form1302, error) {
-	if err := checkActor(actor); err != nil {
+	if err := o.begin(actor); err != nil {
 		return store.Form1302{}, err
 	}
 	e, err := o.examOf()
@@ -297,7 +297,7 @@ func (o *Ops) saveForm(actor string, f store.Form1302) (store.Form1302, error) {
 // Close closes (packages) an auditorium. With problems left a reason is
 // required; it goes into the report beside the problems.
 func (o *Ops) Close(actor string, place store.Place, reason string) (store.Closure, error) {
-	if err := checkActor(actor); err != nil {
+	if err := o.begin(actor); err != nil {
 		return store.Closure{}, err
 	}
 	if err := o.checkOpen(place); err != nil {
