@@ -28,6 +28,13 @@ func stationBinary(t *testing.T) string {
 	if _, err := exec.LookPath("strace"); err != nil {
 		t.Skip("strace is not installed (make deps installs it)")
 	}
+	return buildStation(t)
+}
+
+// buildStation builds the station command into a temporary folder, or
+// takes the one GIASCAN_STATION_BIN names.
+func buildStation(t *testing.T) string {
+	t.Helper()
 	if bin := os.Getenv("GIASCAN_STATION_BIN"); bin != "" {
 		return bin
 	}
