@@ -836,3 +836,6 @@ func (s *Store) Damaged() ([]Damage, error) {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Ref.String() < out[j].Ref.String() })
 	return out, nil
 }
+
+// EachActive calls fn with every active page of every place.
+func (s *Store) EachActive(fn func(Page)) error { return s.eachActive(fn) }

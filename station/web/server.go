@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"giascan/hardware"
 	"giascan/station"
@@ -182,6 +185,11 @@ func (s *Server) routes() *echo.Echo {
 	e.Use(bodyLimit(maxExamFileBytes + 1<<20))
 
 	e.GET("/static/*", echo.WrapHandler(http.FileServer(http.FS(staticFS))))
+	// Metrics for Prometheus: counts and times only, nothing about a
+	// participant, so a monitoring system may read them without a login.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s.cfg.App.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	e.GET("/login", s.loginPage)
 	e.POST("/login", s.login, s.loginCSRF)
 

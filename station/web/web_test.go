@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -460,4 +461,26 @@ func openApp(t *testing.T, dir string, roles map[string]users.Role) (*station.St
 		}
 	}
 	return app, db
+}
+
+// /metrics serves the station's counts in Prometheus' text format.
+func TestMetrics(t *testing.T) {
+	s := newScanned(t)
+	c := s.client(t)
+	r := c.get("/metrics")
+	if r.code != http.StatusOK {
+		t.Fatalf("/metrics: %d", r.code)
+	}
+	pages, _ := s.st.Pages(s.place)
+	for _, want := range []string{
+		fmt.Sprintf("giascan_pages_stored %d", len(pages)),
+		"giascan_recognition_seconds_count",
+		"giascan_review_queue_pages",
+		`giascan_packages{state="sealed"} 0`,
+		"giascan_upload_bytes_sent_total 0",
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, r.body)
+		}
+	}
 }
