@@ -170,7 +170,7 @@ func (s *Station) KeepReceipt(it upload.Item, key ed25519.PublicKey) (*receipt.R
 }
 
 // ErrDelivering refuses a second sender while the daemon delivers.
-var ErrDelivering = &InputError{Field: "отправка", Msg: "пакеты уже отправляет сама станция (адрес РЦОИ задан): следите за отправкой на странице доставки или командой station send status"}
+var ErrDelivering = &InputError{Field: "отправка", Msg: "пакеты уже отправляет сама станция (адрес РЦОИ задан): следите за отправкой на странице ППЭ"}
 
 // Delivery timing: how often the queue is looked at again, and the waits
 // after a failed attempt, short enough that a link that comes back is used

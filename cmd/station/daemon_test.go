@@ -18,7 +18,7 @@ import (
 
 // startDaemon runs `station serve` on dir in-process until the test ends
 // (or stop is called) and waits for its local API.
-func startDaemon(t *testing.T, dir string) (stop func()) {
+func startDaemon(t testing.TB, dir string) (stop func()) {
 	t.Helper()
 	if code, _, stderr := scanRunIn(t, "pw-daemon-test-1\n", "user", "add", "--data", dir, "--login", "head1", "--role", "head", "--password-stdin"); code != 0 {
 		t.Fatalf("user add: %d %s", code, stderr)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -61,7 +62,8 @@ func (l *lockedBuffer) String() string {
 // simPPE is a simulated ППЭ: the planned stream and where each of its
 // auditoriums' sheets lie in it (1-based, inclusive), then its forms.
 type simPPE struct {
-	seed, count int
+	spec        string // the sim device's stack, without from and drop
+	count       int
 	sheets      []sim.Sheet
 	ppe         string
 	auds        []string
@@ -77,7 +79,22 @@ func planPPE(tb testing.TB, seed, count int) *simPPE {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p := &simPPE{seed: seed, count: count, sheets: sheets, ppe: sheets[0].ID.PPE, first: map[string]int{}, last: map[string]int{}}
+	return ppeOfPlan(sheets, "seed="+strconv.Itoa(seed)+",count="+strconv.Itoa(count))
+}
+
+// planShapedPPE plans one ППЭ of auds auditoriums of kits participants.
+func planShapedPPE(tb testing.TB, seed, auds, kits int) *simPPE {
+	tb.Helper()
+	sheets, err := sim.PlanShape(int64(seed), auds, kits)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ppeOfPlan(sheets, fmt.Sprintf("seed=%d,shape=%dx%d", seed, auds, kits))
+}
+
+// ppeOfPlan reads the first ППЭ of a planned stack and writes its exam.
+func ppeOfPlan(sheets []sim.Sheet, spec string) *simPPE {
+	p := &simPPE{spec: spec, count: len(sheets), sheets: sheets, ppe: sheets[0].ID.PPE, first: map[string]int{}, last: map[string]int{}}
 	kits := map[string][]string{}
 	for i, s := range sheets {
 		if s.ID.PPE != p.ppe {
@@ -112,7 +129,7 @@ func planPPE(tb testing.TB, seed, count int) *simPPE {
 
 // device is the sim spec that feeds sheets from..to of the stream.
 func (p *simPPE) device(from, to int) string {
-	spec := "sim:seed=" + strconv.Itoa(p.seed) + ",count=" + strconv.Itoa(p.count) + ",profile=clean"
+	spec := "sim:" + p.spec + ",profile=clean"
 	if from > 1 {
 		spec += ",from=" + strconv.Itoa(from)
 	}

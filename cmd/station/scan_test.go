@@ -23,7 +23,7 @@ const scanExam = `{"level":9,"subject":"02","date":"2025-05-27","region":"11",
  "ppe":[{"code":"0101","auditoriums":[{"number":"0012","kits":["0000012345"]},{"number":"0014"}]}]}`
 
 // scanRunIn runs one command line in-process with stdin.
-func scanRunIn(t *testing.T, stdin string, args ...string) (int, string, string) {
+func scanRunIn(t testing.TB, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(context.Background(), &env{stdout: &out, stderr: &errb, stdin: strings.NewReader(stdin)}, args)

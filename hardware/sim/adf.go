@@ -55,7 +55,23 @@ func New(seed int64, count int, set Settings, faults Faults) (*ADF, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := fmt.Sprintf("sim-%d-%d-%s", seed, count, set.Profile)
+	return newFeeder(fmt.Sprintf("sim-%d-%d-%s", seed, count, set.Profile), sheets, set, faults), nil
+}
+
+// NewShape loads a simulated feeder with the stack of one ППЭ of auds
+// auditoriums of kits participants (PlanShape).
+func NewShape(seed int64, auds, kits int, set Settings, faults Faults) (*ADF, error) {
+	if err := set.check(); err != nil {
+		return nil, err
+	}
+	sheets, err := PlanShape(seed, auds, kits)
+	if err != nil {
+		return nil, err
+	}
+	return newFeeder(fmt.Sprintf("sim-%d-%dx%d-%s", seed, auds, kits, set.Profile), sheets, set, faults), nil
+}
+
+func newFeeder(id string, sheets []Sheet, set Settings, faults Faults) *ADF {
 	return &ADF{
 		dev: hardware.Device{ID: id, Name: fmt.Sprintf("Simulated ADF scanner (%s scans)", set.Profile), Adapter: "sim",
 			Caps: hardware.Capabilities{
@@ -65,17 +81,19 @@ func New(seed int64, count int, set Settings, faults Faults) (*ADF, error) {
 			}},
 		sheets: sheets, set: set, faults: faults,
 		fired: map[hardware.FaultKind]bool{}, truth: map[int]forms.PageResult{},
-	}, nil
+	}
 }
 
 // Open makes a feeder from a spec argument: comma-separated key=value
 // pairs seed, count, profile (clean, real, hard), jam, double, cover,
 // gone (sheet numbers as in Faults), and the keys of Plants (from,
 // dupscan, dupbarcode, foreign, drop, gap, smudge, removed). Defaults:
-// seed=1, count=20, profile=real, no faults, nothing planted. Example:
+// seed=1, count=20, profile=real, no faults, nothing planted; shape=AxK
+// feeds one ППЭ of A auditoriums of K participants instead. Example:
 // "seed=7,count=40,profile=hard,jam=5".
 func Open(arg string) (*ADF, error) {
 	seed, count, profile := int64(1), 20, Real
+	auds, kits := 0, 0
 	var f Faults
 	var plants Plants
 	for _, kv := range strings.Split(arg, ",") {
@@ -94,6 +112,13 @@ func Open(arg string) (*ADF, error) {
 			profile, err = ParseProfile(v)
 		case "count":
 			count, err = strconv.Atoi(v)
+		case "shape": // AUDSxKITS: one ППЭ of that size, e.g. 15x20
+			a, k, ok := strings.Cut(v, "x")
+			if auds, err = strconv.Atoi(a); err == nil && ok {
+				kits, err = strconv.Atoi(k)
+			} else if err == nil {
+				err = errors.New("want AUDITORIUMSxKITS, e.g. 15x20")
+			}
 		case "jam":
 			f.JamAfter, err = strconv.Atoi(v)
 		case "double":
@@ -113,7 +138,13 @@ func Open(arg string) (*ADF, error) {
 			return nil, fmt.Errorf("sim: %s: %w", kv, err)
 		}
 	}
-	a, err := New(seed, count, Settings{Profile: profile}, f)
+	var a *ADF
+	var err error
+	if auds > 0 {
+		a, err = NewShape(seed, auds, kits, Settings{Profile: profile}, f)
+	} else {
+		a, err = New(seed, count, Settings{Profile: profile}, f)
+	}
 	if err != nil || plants.Zero() {
 		return a, err
 	}

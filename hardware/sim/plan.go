@@ -10,6 +10,7 @@
 package sim
 
 import (
+	"math"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -94,6 +95,22 @@ var regions = []string{"77", "50", "78", "16", "02", "23", "54", "61", "66", "74
 // ppe plans one ППЭ's part of the stream within budget pages.
 func (p *planner) ppe(budget int, first bool) error {
 	r := p.rng
+	base, trailer := p.identity(first)
+	auds := p.auditoriums(1+r.IntN(4), first)
+	if pagesOf(auds)+len(trailer) > budget {
+		auds = p.fit(auds, budget-len(trailer), first)
+	}
+	if auds == nil {
+		// Too short for even one kit and the forms: the start of a stack.
+		auds = p.auditoriums(1, first)
+		return p.emit(base, auds, nil, budget)
+	}
+	return p.emit(base, auds, trailer, budget)
+}
+
+// identity draws a ППЭ's exam and the forms that end its stack.
+func (p *planner) identity(first bool) (forms.Identity, []string) {
+	r := p.rng
 	level := 11
 	if r.IntN(10) < 3 {
 		level = 9
@@ -114,17 +131,29 @@ func (p *planner) ppe(budget int, first bool) error {
 	if !first && r.IntN(10) < 3 {
 		trailer = []string{forms.TypePPE1302, forms.TypePPE15}
 	}
+	return base, trailer
+}
 
-	auds := p.auditoriums(1+r.IntN(4), first)
-	if pagesOf(auds)+len(trailer) > budget {
-		auds = p.fit(auds, budget-len(trailer), first)
+// PlanShape plans the stack of one ППЭ of auds auditoriums with kits
+// participants each, then its forms: the size of a real exam day, where
+// Plan makes short mixed streams.
+func PlanShape(seed int64, auds, kits int) ([]Sheet, error) {
+	if auds < 1 || auds > 60 || kits < 1 || kits > 40 {
+		return nil, fmt.Errorf("plan: shape %dx%d is out of 1..60 auditoriums of 1..40 kits", auds, kits)
 	}
-	if auds == nil {
-		// Too short for even one kit and the forms: the start of a stack.
-		auds = p.auditoriums(1, first)
-		return p.emit(base, auds, nil, budget)
+	p := planner{seed: uint64(seed), rng: rand.New(rand.NewPCG(uint64(seed), 0x5ca7e5))}
+	p.serial = 1_000_000_000 + p.rng.Uint64N(7_000_000_000)
+	p.kit = 1_000_000 + p.rng.Uint64N(8_000_000_000)
+	base, trailer := p.identity(true)
+	as := p.auditoriums(auds, false)
+	for i := range as {
+		as[i].kits = as[i].kits[:0]
+		for len(as[i].kits) < kits {
+			as[i].kits = append(as[i].kits, p.newKit())
+		}
 	}
-	return p.emit(base, auds, trailer, budget)
+	err := p.emit(base, as, trailer, math.MaxInt)
+	return p.sheets, err
 }
 
 // auditoriums plans n auditoriums with their natural sizes.

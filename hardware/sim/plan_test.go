@@ -162,3 +162,43 @@ func twoDigits(n int) string {
 	}
 	return s
 }
+
+// PlanShape makes one ППЭ of the asked size: every auditorium with its
+// kits' three sheets and any ДБО, then the ППЭ's forms.
+func TestPlanShape(t *testing.T) {
+	sheets, err := PlanShape(5, 15, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auds := map[string]map[string]bool{}
+	ppe := sheets[0].ID.PPE
+	for _, s := range sheets {
+		if s.ID.PPE != ppe {
+			t.Fatalf("sheet %d is of ППЭ %s, want only %s", s.Index, s.ID.PPE, ppe)
+		}
+		if s.ID.Auditorium == "0000" {
+			continue
+		}
+		if auds[s.ID.Auditorium] == nil {
+			auds[s.ID.Auditorium] = map[string]bool{}
+		}
+		auds[s.ID.Auditorium][s.ID.Kit] = true
+	}
+	if len(auds) != 15 {
+		t.Fatalf("%d auditoriums, want 15", len(auds))
+	}
+	for a, kits := range auds {
+		if len(kits) != 20 {
+			t.Errorf("auditorium %s has %d kits, want 20", a, len(kits))
+		}
+	}
+	if n := len(sheets); n < 15*20*3 || n > 15*20*3+200 {
+		t.Errorf("%d sheets for 300 participants", n)
+	}
+	if last := sheets[len(sheets)-1].ID.Type; last != "55" {
+		t.Errorf("the stack ends with type %s, want the ППЭ-15", last)
+	}
+	if _, err := PlanShape(5, 0, 20); err == nil {
+		t.Error("a shape of no auditoriums was planned")
+	}
+}

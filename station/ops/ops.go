@@ -99,7 +99,7 @@ func (o *Ops) begin(actor string) error {
 
 func checkActor(actor string) error {
 	if strings.TrimSpace(actor) == "" || actor == audit.Station {
-		return refuse("не указан оператор: укажите свой логин (--user)")
+		return refuse("не указан оператор: укажите свой логин")
 	}
 	return nil
 }
@@ -148,7 +148,7 @@ func (o *Ops) checkOpen(place store.Place) error {
 		return err
 	}
 	if e.FindAuditorium(place.PPE, place.Auditorium) == nil {
-		return refuse("аудитории %s ППЭ %s нет в импортированном экзамене: проверьте --ppe и --auditorium", place.Auditorium, place.PPE)
+		return refuse("аудитории %s ППЭ %s нет в импортированном экзамене: проверьте код ППЭ и номер аудитории", place.Auditorium, place.PPE)
 	}
 	return o.St.CheckOpen(place)
 }
@@ -160,7 +160,7 @@ func (o *Ops) activePage(ref store.Ref) (store.Page, error) {
 	}
 	p, err := o.St.Page(ref)
 	if errors.Is(err, store.ErrNotFound) {
-		return p, refuse("в аудитории %s ППЭ %s нет страницы %d: проверьте номер по отчёту (station report)", ref.Auditorium, ref.PPE, ref.Seq)
+		return p, refuse("в аудитории %s ППЭ %s нет страницы %d: проверьте номер страницы по отчёту о сверке", ref.Auditorium, ref.PPE, ref.Seq)
 	}
 	if err != nil {
 		return p, err
@@ -294,7 +294,7 @@ func (o *Ops) Delete(actor string, ref store.Ref, reason string) (store.Page, er
 		return store.Page{}, err
 	}
 	if strings.TrimSpace(reason) == "" {
-		return store.Page{}, refuse("не указана причина удаления: укажите её (--reason), например «повторный скан»")
+		return store.Page{}, refuse("не указана причина удаления: укажите её, например «повторный скан»")
 	}
 	old, err := o.activePage(ref)
 	if err != nil {
@@ -315,7 +315,7 @@ func (o *Ops) Move(ctx context.Context, actor string, ref store.Ref, to string, 
 	}
 	dst := store.Place{PPE: ref.PPE, Auditorium: to}
 	if dst == ref.Place {
-		return store.Page{}, refuse("страница %d уже в аудитории %s: укажите другую аудиторию (--to)", ref.Seq, to)
+		return store.Page{}, refuse("страница %d уже в аудитории %s: укажите другую аудиторию, куда перенести страницу", ref.Seq, to)
 	}
 	old, err := o.activePage(ref)
 	if err != nil {
@@ -345,7 +345,7 @@ func (o *Ops) Move(ctx context.Context, actor string, ref store.Ref, to string, 
 	}
 	gone, err := o.St.Delete(ref, why)
 	if err != nil {
-		return store.Page{}, fmt.Errorf("страница добавлена в аудиторию %s как %d, но не удалена из аудитории %s: удалите её (station page delete): %w", to, rec.Seq, ref.Auditorium, err)
+		return store.Page{}, fmt.Errorf("страница добавлена в аудиторию %s как %d, но не удалена из аудитории %s: удалите её там: %w", to, rec.Seq, ref.Auditorium, err)
 	}
 	after := map[string]any{"ppe": dst.PPE, "auditorium": to, "seq": rec.Seq, "page": stateOf(gone)}
 	return rec, o.record(actor, audit.ActionPageMove, subjectOf(old), stateOf(old), after, reason)

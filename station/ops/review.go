@@ -78,7 +78,7 @@ func (o *Ops) Identify(actor string, ref store.Ref, barcode, kit string, sheet i
 	switch {
 	case blank:
 		if len(kit) != 10 || strings.Trim(kit, "0123456789") != "" || kit == forms.NoKit {
-			return store.Page{}, refuse("для бланка участника нужен номер комплекта из 10 цифр (--kit), как в QR-коде и на БО №1")
+			return store.Page{}, refuse("для бланка участника нужен номер комплекта из 10 цифр, как в QR-коде и на БО №1")
 		}
 		ctx.Kit = kit
 		switch typ {
@@ -90,12 +90,12 @@ func (o *Ops) Identify(actor string, ref store.Ref, barcode, kit string, sheet i
 			sheet = 2
 		default:
 			if sheet < 3 || sheet > 99 {
-				return store.Page{}, refuse("для ДБО №2 нужен номер листа от 3 (--sheet): он напечатан в заголовке листа")
+				return store.Page{}, refuse("для ДБО №2 нужен номер листа от 3: он напечатан в заголовке листа")
 			}
 		}
 	default:
 		if kit != "" && kit != forms.NoKit {
-			return store.Page{}, refuse("лист типа %s — форма ППЭ, у неё нет комплекта: уберите --kit", typ)
+			return store.Page{}, refuse("лист типа %s — форма ППЭ, у неё нет комплекта: не указывайте номер комплекта", typ)
 		}
 		ctx.Auditorium, sheet = "0000", 0
 	}
@@ -128,7 +128,7 @@ func (o *Ops) Review(actor string, ref store.Ref, field, value string) (store.Pa
 		return store.Page{}, err
 	}
 	if p.Result == nil {
-		return store.Page{}, refuse("страница %d ещё не распознана: дождитесь распознавания (station scan) и повторите", ref.Seq)
+		return store.Page{}, refuse("страница %d ещё не распознана: дождитесь распознавания и повторите", ref.Seq)
 	}
 	res := cloneResult(p.Result)
 	old, isDigit := res.Digits[field]
@@ -147,13 +147,13 @@ func (o *Ops) Review(actor string, ref store.Ref, field, value string) (store.Pa
 	switch {
 	case value == "":
 		if !waiting {
-			return store.Page{}, refuse("поле %s страницы %d не ждёт проверки: чтобы изменить значение, укажите новое (--value)", field, ref.Seq)
+			return store.Page{}, refuse("поле %s страницы %d не ждёт проверки: чтобы изменить значение, укажите новое", field, ref.Seq)
 		}
 		if isDigit && strings.Contains(old, "?") {
-			return store.Page{}, refuse("поле %s прочитано не полностью (%q): введите значение с листа (--value)", field, old)
+			return store.Page{}, refuse("поле %s прочитано не полностью (%q): введите значение с листа", field, old)
 		}
 		if isMark && oldMark == forms.MarkAmbiguous {
-			return store.Page{}, refuse("отметка %s не ясна: укажите, стоит ли она (--value marked или empty)", field)
+			return store.Page{}, refuse("отметка %s не ясна: укажите, стоит ли она на листе", field)
 		}
 		action = audit.ActionReviewConfirm
 		before, after = valueOf(field, old, oldMark, isDigit), valueOf(field, old, oldMark, isDigit)
@@ -197,7 +197,7 @@ func (o *Ops) FormOf(ref store.Ref, set map[string]string) (*reconcile.Form, err
 		return nil, err
 	}
 	if p.Status != store.Active || p.Result == nil || p.Result.Type != forms.TypePPE1302 {
-		return nil, refuse("страница %d аудитории %s — не распознанная форма ППЭ-13-02-МАШ: укажите страницу формы или введите значения вручную (--row)", ref.Seq, ref.Auditorium)
+		return nil, refuse("страница %d аудитории %s — не распознанная форма ППЭ-13-02-МАШ: укажите страницу формы или введите значения вручную с бумажной формы", ref.Seq, ref.Auditorium)
 	}
 	res := cloneResult(p.Result)
 	for id, v := range set {
@@ -227,11 +227,11 @@ func (o *Ops) ConfirmForm1302(actor string, ref store.Ref, set map[string]string
 	if len(f.Uncertain) > 0 {
 		u := slices.Clone(f.Uncertain)
 		sort.Strings(u)
-		return store.Form1302{}, refuse("значения полей %s не подтверждены: сверьте их с бумажной формой и введите (--set ПОЛЕ=ЧИСЛО)", strings.Join(u, ", "))
+		return store.Form1302{}, refuse("значения полей %s не подтверждены: сверьте их с бумажной формой и введите", strings.Join(u, ", "))
 	}
 	rows := f.Expected()
 	if len(rows) == 0 {
-		return store.Form1302{}, refuse("в форме ППЭ-13-02-МАШ не прочитано ни одной строки аудитории: введите значения вручную (--row)")
+		return store.Form1302{}, refuse("в форме ППЭ-13-02-МАШ не прочитано ни одной строки аудитории: введите значения вручную с бумажной формы")
 	}
 	saved, err := o.saveForm(actor, store.Form1302{PPE: ref.PPE, Rows: rows, Source: "scan", Auditorium: ref.Auditorium, Page: ref.Seq})
 	if err != nil {
@@ -262,10 +262,10 @@ func (o *Ops) EnterForm1302(actor, ppe string, rows map[string]reconcile.Counts)
 		return store.Form1302{}, err
 	}
 	if e.FindPPE(ppe) == nil {
-		return store.Form1302{}, refuse("ППЭ %s нет в импортированном экзамене: проверьте --ppe", ppe)
+		return store.Form1302{}, refuse("ППЭ %s нет в импортированном экзамене: проверьте код ППЭ", ppe)
 	}
 	if len(rows) == 0 {
-		return store.Form1302{}, refuse("не введено ни одной строки: добавьте --row АУДИТОРИЯ=… для каждой аудитории формы")
+		return store.Form1302{}, refuse("не введено ни одной строки: введите строку каждой аудитории формы")
 	}
 	for aud, c := range rows {
 		if e.FindAuditorium(ppe, aud) == nil {
@@ -309,11 +309,11 @@ func (o *Ops) Close(actor string, place store.Place, reason string) (store.Closu
 	}
 	a := FindAuditorium(rep, place)
 	if a == nil {
-		return store.Closure{}, refuse("аудитории %s ППЭ %s нет в отчёте: проверьте --ppe и --auditorium", place.Auditorium, place.PPE)
+		return store.Closure{}, refuse("аудитории %s ППЭ %s нет в отчёте: проверьте код ППЭ и номер аудитории", place.Auditorium, place.PPE)
 	}
 	reason = strings.TrimSpace(reason)
 	if len(a.Problems) > 0 && reason == "" {
-		return store.Closure{}, refuse("в аудитории %s осталось проблем: %d (station report): исправьте их или укажите причину закрытия (--reason)", place.Auditorium, len(a.Problems))
+		return store.Closure{}, refuse("в аудитории %s осталось проблем: %d (они в отчёте о сверке): исправьте их или укажите причину закрытия", place.Auditorium, len(a.Problems))
 	}
 	c := store.Closure{Place: place, Reason: reason, By: actor, At: time.Now().UTC()}
 	if err := o.St.SetClosure(c); err != nil {

@@ -95,10 +95,10 @@ func Export(data, ppe, to string, m Medium) (*Exported, error) {
 		return nil, err
 	}
 	if len(list) == 0 {
-		return nil, fmt.Errorf("у ППЭ %s нет собранных пакетов: соберите их (station package build), затем выгружайте", ppe)
+		return nil, fmt.Errorf("у ППЭ %s нет собранных пакетов: закройте аудитории, чтобы их пакеты запечатались, затем выгружайте", ppe)
 	}
 	if fi, err := os.Stat(to); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("носитель %s не найден: вставьте и смонтируйте его, укажите папку на нём (--to)", to)
+		return nil, fmt.Errorf("носитель %s не найден: вставьте и смонтируйте его, укажите папку на нём", to)
 	}
 	out := &Exported{Dir: filepath.Join(to, "giascan-"+ppe)}
 	if err := m.MkdirAll(out.Dir); err != nil {

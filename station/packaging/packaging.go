@@ -93,7 +93,7 @@ type Sealed struct {
 func StationID(data string) (string, error) {
 	pub, err := seal.LoadStationPublicKey(seal.KeyDir(data))
 	if err != nil {
-		return "", fmt.Errorf("ключ станции не найден: выполните station keys init (%w)", err)
+		return "", fmt.Errorf("ключ станции не создан: создайте его в настройках станции (%w)", err)
 	}
 	return "st-" + seal.Fingerprint(pub), nil
 }
@@ -117,11 +117,11 @@ func (p *Packager) keys() (ed25519.PrivateKey, []age.Recipient, string, error) {
 	dir := seal.KeyDir(p.Data)
 	key, err := seal.LoadStationKey(dir)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("ключ станции не загружен: выполните station keys init (%w)", err)
+		return nil, nil, "", fmt.Errorf("ключ станции не загружен: создайте его в настройках станции (%w)", err)
 	}
 	rcpt, _, err := seal.LoadRecipients(dir)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("ключи РЦОИ не загружены: выполните station keys import (%w)", err)
+		return nil, nil, "", fmt.Errorf("ключи шифрования РЦОИ не загружены: загрузите файл ключей, выданный РЦОИ, в настройках станции (%w)", err)
 	}
 	id := p.Station
 	if id == "" {
@@ -147,7 +147,7 @@ func (p *Packager) Auditorium(place store.Place) (*Sealed, error) {
 		return nil, err
 	}
 	if !slices.ContainsFunc(closures, func(c store.Closure) bool { return c.Place == place }) {
-		return nil, fmt.Errorf("%w: аудитория %s ППЭ %s ещё открыта; закройте её (station auditorium close), затем соберите пакет", ErrNotClosed, place.Auditorium, place.PPE)
+		return nil, fmt.Errorf("%w: аудитория %s ППЭ %s ещё открыта; закройте её, и пакет запечатается", ErrNotClosed, place.Auditorium, place.PPE)
 	}
 	key, rcpt, station, err := p.keys()
 	if err != nil {

@@ -92,11 +92,11 @@ func (p *Packager) MakeSummary(ppe string) (*Summary, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("аудитории %s ППЭ %s не упакованы: закройте их и соберите пакеты (station package build), затем печатайте протокол",
+		return nil, fmt.Errorf("аудитории %s ППЭ %s не упакованы: закройте их и дождитесь, пока их пакеты запечатаются, затем печатайте протокол",
 			strings.Join(missing, ", "), ppe)
 	}
 	if len(s.Packages) == 0 {
-		return nil, fmt.Errorf("у ППЭ %s нет собранных пакетов аудиторий: соберите их (station package build)", ppe)
+		return nil, fmt.Errorf("у ППЭ %s нет запечатанных пакетов аудиторий: закройте аудитории", ppe)
 	}
 	return s, nil
 }
@@ -158,14 +158,14 @@ func MatchProtocol(data, ppe string, current *Summary, res forms.PageResult, sca
 	if h != want {
 		dir := ProtocolDir(data, ppe)
 		if _, err := os.Stat(filepath.Join(dir, "ppe15-"+h+".json")); err == nil {
-			return nil, fmt.Errorf("%w: это копия устаревшего протокола (H=%s), пакеты ППЭ %s с тех пор изменились (H=%s); распечатайте протокол заново (station protocol print) и подпишите его", ErrProtocolMismatch, h, ppe, want)
+			return nil, fmt.Errorf("%w: это копия устаревшего протокола (H=%s), пакеты ППЭ %s с тех пор изменились (H=%s); распечатайте протокол заново и подпишите его", ErrProtocolMismatch, h, ppe, want)
 		}
 		return nil, fmt.Errorf("%w: это копия протокола другого пакета (H=%s), а пакеты ППЭ %s подписывает протокол с H=%s; отсканируйте подписанный протокол этого ППЭ", ErrProtocolMismatch, h, ppe, want)
 	}
 	dir := ProtocolDir(data, ppe)
 	rb, err := os.ReadFile(filepath.Join(dir, "ppe15-"+h+".json"))
 	if err != nil {
-		return nil, fmt.Errorf("%w: протокол с H=%s на этой станции не печатался; распечатайте его (station protocol print)", ErrProtocolMismatch, h)
+		return nil, fmt.Errorf("%w: протокол с H=%s на этой станции не печатался; распечатайте его", ErrProtocolMismatch, h)
 	}
 	m := &Match{}
 	if err := json.Unmarshal(rb, &m.Printed); err != nil {
@@ -258,7 +258,7 @@ func (p *Packager) PPE(ppe string) (*Sealed, error) {
 		}
 		scan, err := os.ReadFile(filepath.Join(dir, m.Scan))
 		if err != nil {
-			return nil, fmt.Errorf("скан подписанного протокола не читается: %w; отсканируйте его снова (station protocol match)", err)
+			return nil, fmt.Errorf("скан подписанного протокола не читается: %w; отсканируйте его снова", err)
 		}
 		img, err := Encode(scan, m.Scan, 0, p.profile())
 		if err != nil {

@@ -104,11 +104,11 @@ func inputError(format string, a ...any) error { return &InputError{fmt.Sprintf(
 // adapter and, for a folder, a folder that exists.
 func CheckDevice(spec string) error {
 	if spec == "" {
-		return inputError("не указан сканер: выберите sim, sane:ИМЯ или folder:ПАПКА")
+		return inputError("не указан сканер: выберите сканер")
 	}
 	name, _, _ := strings.Cut(spec, ":")
 	if !slices.Contains(hardware.Adapters(), name) {
-		return inputError("--device %s: неизвестное устройство %q; укажите одно из: %s", spec, name, strings.Join(hardware.Adapters(), ", "))
+		return inputError("сканер %s: неизвестное устройство %q; укажите одно из: %s", spec, name, strings.Join(hardware.Adapters(), ", "))
 	}
 	return nil
 }
@@ -170,7 +170,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	dev, err := openDevice(cfg.Device, len(stored), cfg.Options.Source)
 	if err != nil {
-		return Summary{}, inputError("--device %s: %v", cfg.Device, err)
+		return Summary{}, inputError("сканер %s не открывается: %v", cfg.Device, err)
 	}
 	if cfg.Recognizer == nil {
 		if cfg.Recognizer, err = NewRecognizer(); err != nil {

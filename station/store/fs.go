@@ -57,7 +57,7 @@ var (
 	// ErrBusy means another station process holds the store.
 	ErrBusy = errors.New("данные станции заняты другой командой station: дождитесь её завершения или закройте её и повторите")
 	// ErrNoExam means no exam file was imported into the data folder.
-	ErrNoExam = errors.New("экзамен не импортирован: выполните `station exam import --data ПАПКА ФАЙЛ` с файлом экзамена от РЦОИ")
+	ErrNoExam = errors.New("экзамен не импортирован: импортируйте файл экзамена, полученный из РЦОИ")
 	// ErrNotFound means no page has the given place.
 	ErrNotFound = errors.New("страница не найдена")
 	// ErrClosed means the store was closed.

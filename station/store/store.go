@@ -179,7 +179,7 @@ func Open(dir string) (*Store, error) {
 
 func open(dir string, fsys fileSystem) (*Store, error) {
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
-		return nil, fmt.Errorf("папка данных %s — это файл, а не папка: укажите папку в --data", dir)
+		return nil, fmt.Errorf("папка данных %s — это файл, а не папка: укажите папку данных", dir)
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, classify("папка данных "+dir, err)

@@ -220,7 +220,7 @@ func (s *Server) showForm(c echo.Context, status int, errMsg string, typed map[s
 	}
 	if !ok {
 		return s.problem(c, http.StatusNotFound, "Форма ППЭ-13-02-МАШ не отсканирована",
-			fmt.Sprintf("Среди отсканированных страниц ППЭ %s нет распознанной формы ППЭ-13-02-МАШ. Отсканируйте её в любой аудитории ППЭ или введите значения с бумажной формы командой station form1302 confirm --row.", ppe))
+			fmt.Sprintf("Среди отсканированных страниц ППЭ %s нет распознанной формы ППЭ-13-02-МАШ. Отсканируйте её в любой аудитории ППЭ или введите значения с бумажной формы.", ppe))
 	}
 	v, err := s.buildForm(ppe, pages, p, typed)
 	if err != nil {

@@ -43,15 +43,11 @@ func (s *Server) registerReview(in *echo.Group) {
 
 func (s *Server) ops() *ops.Ops { return ops.New(s.cfg.Store, s.cfg.Log, nil) }
 
-var (
-	fourDigits = regexp.MustCompile(`^[0-9]{4}$`)
-	cliHints   = regexp.MustCompile(` ?\((--[a-z]+|station [a-z ]+)\)`)
-)
+var fourDigits = regexp.MustCompile(`^[0-9]{4}$`)
 
-// opMessage turns a refusal of package ops into a sentence for the web:
-// the command-line flags it names mean nothing on a screen.
+// opMessage turns a refusal into a sentence for the web page.
 func opMessage(err error) string {
-	msg := cliHints.ReplaceAllString(err.Error(), "")
+	msg := err.Error()
 	if r := []rune(msg); len(r) > 0 {
 		msg = strings.ToUpper(string(r[0])) + string(r[1:])
 	}

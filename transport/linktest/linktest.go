@@ -6,6 +6,7 @@ package linktest
 
 import (
 	"io"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"testing"
@@ -19,6 +20,9 @@ type Link struct {
 	wg   sync.WaitGroup
 
 	mu        sync.Mutex
+	loss      float64       // chance that a segment is lost
+	penalty   time.Duration // what a lost segment costs: the retransmission wait
+	rng       *rand.Rand
 	backend   string
 	cuts      []int64
 	cutsDone  int
@@ -50,6 +54,26 @@ func (l *Link) URL() string { return "http://" + l.ln.Addr().String() }
 func (l *Link) SetBackend(addr string) {
 	l.mu.Lock()
 	l.backend = addr
+	l.mu.Unlock()
+}
+
+// SetRate changes the bytes a second passed towards the backend; 0
+// passes them as fast as they come.
+func (l *Link) SetRate(rate int) {
+	l.mu.Lock()
+	l.rate = rate
+	l.mu.Unlock()
+}
+
+// SetLoss makes the link lose each 1,460-byte segment with probability p,
+// as a lossy radio link does; TCP repairs a loss by retransmitting, which
+// the link charges as a wait of penalty (a retransmission timeout).
+func (l *Link) SetLoss(p float64, penalty time.Duration) {
+	l.mu.Lock()
+	l.loss, l.penalty = p, penalty
+	if l.rng == nil {
+		l.rng = rand.New(rand.NewPCG(2, 0x10557))
+	}
 	l.mu.Unlock()
 }
 
@@ -120,7 +144,18 @@ func (l *Link) handle(c net.Conn) {
 	for {
 		n, err := c.Read(buf)
 		if n > 0 {
-			time.Sleep(time.Duration(n) * time.Second / time.Duration(l.rate))
+			l.mu.Lock()
+			wait := time.Duration(0)
+			if l.rate > 0 {
+				wait = time.Duration(n) * time.Second / time.Duration(l.rate)
+			}
+			for seg := 0; l.loss > 0 && seg < (n+1459)/1460; seg++ {
+				if l.rng.Float64() < l.loss {
+					wait += l.penalty
+				}
+			}
+			l.mu.Unlock()
+			time.Sleep(wait)
 			if _, werr := up.Write(buf[:n]); werr != nil {
 				break
 			}
