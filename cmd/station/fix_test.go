@@ -203,10 +203,10 @@ func TestReportAndCorrectionsEndToEnd(t *testing.T) {
 	base := []string{"--data", dir, "--user", "ivanova", "--ppe", place.PPE, "--auditorium", place.Auditorium}
 	k5 := planned[15] // kit 5 лист 1, smudged in the stack
 	bad := k5.ID.Barcode[:12] + string("0123456789"[(int(k5.ID.Barcode[12]-'0')+1)%10])
-	refused(t, dir, "--reason", append([]string{"page", "delete", "--page", "3"}, base...)...)
+	refused(t, dir, "причина удаления", append([]string{"page", "delete", "--page", "3"}, base...)...)
 	refused(t, dir, "контрольная цифра", append([]string{"page", "identify", "--page", "17", "--barcode", bad, "--kit", k5.ID.Kit}, base...)...)
 	refused(t, dir, "нет страницы 99", append([]string{"page", "delete", "--page", "99", "--reason", "x"}, base...)...)
-	refused(t, dir, "--reason", append([]string{"auditorium", "close"}, base...)...)
+	refused(t, dir, "причину закрытия", append([]string{"auditorium", "close"}, base...)...)
 	refused(t, dir, "--page", append([]string{"page", "move", "--to", "0099"}, base...)...)
 
 	// Fix: drop the repeat scan, identify the smudged page, delete the
