@@ -388,3 +388,50 @@ func TestReviewOnReplacedPageRefusedAndProtocolPreview(t *testing.T) {
 		t.Errorf("head's protocol preview without packages: %d\n%s", r.code, r.body)
 	}
 }
+
+// Closing seals at once and the board and the auditorium page say so; a
+// closed auditorium is reopened by the head only, with a reason, and
+// pages then go in again.
+func TestClosedAuditoriumShowsItsStateAndOnlyTheHeadReopens(t *testing.T) {
+	s := newScanned(t)
+	oper := s.client(t)
+	oper.mustSignIn("oper")
+	aud := auditoriumURL(s.place)
+	tok := oper.token(aud)
+	if r := oper.post("/auditorium/close", url.Values{"csrf": {tok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "reason": {"форма на бумаге"}}); r.code != http.StatusSeeOther {
+		t.Fatalf("close: %d\n%s", r.code, r.body)
+	}
+	board := oper.get("/")
+	if !strings.Contains(board.body, `id="life-`+s.place.Auditorium+`"`) || !strings.Contains(board.body, "пакет запечатан") {
+		t.Errorf("the board does not show the sealed package:\n%s", board.body)
+	}
+	page := oper.get(aud)
+	if !strings.Contains(page.body, `id="aud-state"`) || !strings.Contains(page.body, "v1") || strings.Contains(page.body, `id="reopen-form"`) {
+		t.Errorf("auditorium page for the operator after closing:\n%s", page.body)
+	}
+	// The operator cannot reopen, even by a forged form.
+	if r := oper.post("/auditorium/reopen", url.Values{"csrf": {tok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "reason": {"x"}}); r.code != http.StatusForbidden {
+		t.Errorf("operator reopens: %d", r.code)
+	}
+	head := s.client(t)
+	head.mustSignIn("head")
+	htok := head.token(aud)
+	if !strings.Contains(head.get(aud).body, `id="reopen-form"`) {
+		t.Error("the head is not offered to reopen a closed auditorium")
+	}
+	if r := head.post("/auditorium/reopen", url.Values{"csrf": {htok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "reason": {" "}}); r.code != http.StatusUnprocessableEntity || !strings.Contains(r.body, "указана причина") {
+		t.Errorf("reopen without a reason: %d\n%s", r.code, r.body)
+	}
+	if cl, _ := s.st.Closures(); len(cl) != 1 {
+		t.Fatal("a refused reopen opened the auditorium")
+	}
+	if r := head.post("/auditorium/reopen", url.Values{"csrf": {htok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "reason": {"найден лист 2"}}); r.code != http.StatusSeeOther {
+		t.Fatalf("reopen: %d\n%s", r.code, r.body)
+	}
+	if cl, _ := s.st.Closures(); len(cl) != 0 {
+		t.Fatal("the auditorium is still closed after reopening")
+	}
+	if log := s.auditText(t); !strings.Contains(log, `"`+audit.ActionAuditoriumReopen+`"`) || !strings.Contains(log, "найден лист 2") {
+		t.Errorf("reopening is not in the audit log")
+	}
+}

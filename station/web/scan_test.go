@@ -108,6 +108,14 @@ func TestScanStartNeedsCSRFAndScanRole(t *testing.T) {
 	if r.code != http.StatusBadRequest || !strings.Contains(r.body, "Такого сканера нет") {
 		t.Fatalf("device not offered: %d", r.code)
 	}
+	// A closed auditorium takes no scan from the browser either.
+	if err := f.st.SetClosure(store.Closure{Place: store.Place{PPE: "0101", Auditorium: "0012"}, By: "head", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	r = op.post("/scan/start", url.Values{"csrf": {tok}, "place": {"0101/0012"}, "device": {scanStack}, "source": {"ADF"}})
+	if r.code != http.StatusBadRequest || !strings.Contains(r.body, "закрыта") || !strings.Contains(r.body, "руководителя ППЭ") {
+		t.Fatalf("scan into a closed auditorium: %d %s", r.code, r.body)
+	}
 	if pages, _ := f.st.Pages(store.Place{PPE: "0101", Auditorium: "0012"}); len(pages) != 0 {
 		t.Fatalf("refused starts stored %d pages", len(pages))
 	}

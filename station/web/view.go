@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"giascan/forms"
+	"giascan/station"
 	"giascan/station/exam"
 	"giascan/station/ops"
 	"giascan/station/reconcile"
@@ -169,6 +170,7 @@ type boardView struct {
 }
 
 type ppeView struct {
+	Life     *station.PPELife
 	Code     string
 	Auds     []audView
 	Problems int
@@ -183,6 +185,7 @@ type deadlineView struct {
 }
 
 type audView struct {
+	Life       *station.AuditoriumLife
 	Number     string
 	Status     string
 	StatusName string
@@ -232,11 +235,21 @@ func (s *Server) buildBoard() (boardView, error) {
 		dl = deadline(end.Add(time.Hour), now)
 	}
 	v.Unassigned = len(rep.Unassigned)
-	for _, p := range rep.PPE {
+	life, err := s.cfg.App.Life()
+	if err != nil {
+		return v, err
+	}
+	for pi, p := range rep.PPE {
 		pv := ppeView{Code: p.Code, Deadline: dl}
-		for _, a := range p.Auditoriums {
+		if pi < len(life) && life[pi].PPE == p.Code {
+			pv.Life = &life[pi]
+		}
+		for ai, a := range p.Auditoriums {
 			av := audView{Number: a.Number, Status: a.Status, StatusName: statusNames[a.Status],
 				Problems: len(a.Problems), Other: a.Scanned.Other, HasPlan: a.Expected != nil, Reason: a.Reason}
+			if pv.Life != nil && ai < len(pv.Life.Auditoriums) && pv.Life.Auditoriums[ai].Auditorium == a.Number {
+				av.Life = &pv.Life.Auditoriums[ai]
+			}
 			var x reconcile.Counts
 			if a.Expected != nil {
 				x = *a.Expected
