@@ -10,8 +10,8 @@
 package sim
 
 import (
-	"math"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 
