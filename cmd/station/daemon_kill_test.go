@@ -238,3 +238,64 @@ func TestDaemonKilledAtRandomMomentsLosesNothing(t *testing.T) {
 	}
 	runBin(t, bin, "audit", "verify", "--data", dir)
 }
+
+// SIGTERM stops the daemon in the middle of a scan without losing a
+// page: it exits cleanly, and the stack fed again completes the
+// auditorium with every page once.
+func TestDaemonSIGTERMLosesNoPage(t *testing.T) {
+	bin := buildStation(t)
+	p := planPPE(t, 9, 22)
+	a := p.auds[0]
+	dir := filepath.Join(t.TempDir(), "data")
+	examFile := filepath.Join(t.TempDir(), "exam.json")
+	os.WriteFile(examFile, p.exam, 0o600)
+	runBin(t, bin, "exam", "import", "--data", dir, examFile)
+	cmd := exec.Command(bin, "user", "add", "--data", dir, "--login", "head1", "--role", "head", "--password-stdin")
+	cmd.Stdin = strings.NewReader("pw-term-test-1\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("user add: %v %s", err, out)
+	}
+	d := startDaemonProc(t, bin, dir)
+	scan := []string{"scan", "--data", dir, "--ppe", p.ppe, "--auditorium", a, "--device", p.device(1, p.last[a]), "--on-fault", "continue", "--workers", "1"}
+	sc := exec.Command(bin, scan...)
+	var out bytes.Buffer
+	sc.Stdout, sc.Stderr = &out, &out
+	if err := sc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Once a few pages are stored, the daemon is told to stop.
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.Count(out.String(), `"seq"`) < 3 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(30 * time.Second):
+		d.kill()
+		t.Fatal("the daemon did not stop within 30 s of SIGTERM")
+	}
+	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("the daemon exited %d after SIGTERM, want 0", code)
+	}
+	sc.Wait()
+	stored := strings.Count(out.String(), `"seq"`)
+	// Fed again, with no daemon: the pages stored before are recognised
+	// as already there, the rest are added.
+	runBin(t, bin, scan...)
+	var rep reconcile.Report
+	if err := json.Unmarshal([]byte(runBin(t, bin, "report", "--json", "--data", dir)), &rep); err != nil {
+		t.Fatal(err)
+	}
+	s := rep.PPE[0].Auditoriums[0].Scanned
+	if n := s.BO1 + s.BO2S1 + s.BO2S2 + s.DBO2 + s.Other; n != p.last[a] {
+		t.Errorf("the auditorium holds %d pages, %d were fed (%d stored before SIGTERM)", n, p.last[a], stored)
+	}
+	for _, pb := range rep.PPE[0].Auditoriums[0].Problems {
+		if pb.Kind == reconcile.KindDuplicateScan {
+			t.Errorf("a page was stored twice: %s", pb.Detail)
+		}
+	}
+	runBin(t, bin, "audit", "verify", "--data", dir)
+	t.Logf("%d pages stored before SIGTERM, %d in all", stored, p.last[a])
+}
