@@ -44,6 +44,7 @@ type Station struct {
 	life sync.Mutex
 
 	readOnce sync.Once
+	rc       *recognition.Recognizer
 	reader   ops.Reader
 	readErr  error
 
@@ -148,6 +149,15 @@ func (s *Station) notify() {
 	s.changed = make(chan struct{})
 }
 
+// Recognizer is the station's page recognizer, built once and shared by
+// scans and corrections; it is safe for concurrent use.
+func (s *Station) Recognizer() (*recognition.Recognizer, error) {
+	if _, err := s.Reader(); err != nil {
+		return nil, err
+	}
+	return s.rc, nil
+}
+
 // Reader is the station's recognizer of single page images, built once.
 func (s *Station) Reader() (ops.Reader, error) {
 	s.readOnce.Do(func() {
@@ -156,6 +166,7 @@ func (s *Station) Reader() (ops.Reader, error) {
 			s.readErr = fmt.Errorf("распознавание не запускается: %w", err)
 			return
 		}
+		s.rc = rc
 		s.reader = func(ctx context.Context, data []byte, file string) forms.PageResult {
 			start := time.Now()
 			res := forms.NewPageResult(file, 1)

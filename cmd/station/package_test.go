@@ -17,6 +17,7 @@ import (
 
 	"giascan/forms"
 	"giascan/hardware/sim"
+	"giascan/recognition"
 	"giascan/recognition/imagein"
 	"giascan/station/packaging"
 	"giascan/station/store"
@@ -111,7 +112,7 @@ func TestPackageProtocolExport(t *testing.T) {
 	}
 	orig, _ := st.Pages(place)
 	st.Close()
-	rc, err := newRecognizer()
+	rc, err := recognition.NewDefault()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +352,7 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 // recognizeScan reads the first page of a scan with the station's
 // recognizer.
 func recognizeScan(data []byte, name string) (forms.PageResult, error) {
-	rc, err := newRecognizer()
+	rc, err := recognition.NewDefault()
 	if err != nil {
 		return forms.PageResult{}, err
 	}

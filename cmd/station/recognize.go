@@ -59,7 +59,7 @@ func runRecognize(ctx context.Context, e *env, args []string) error {
 	if len(paths) == 0 {
 		return badInput("no PATH given: want image files or folders")
 	}
-	rc, err := newRecognizer()
+	rc, err := recognition.NewDefault()
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"giascan/hardware/sim"
+	"giascan/recognition"
 )
 
 // BenchmarkRecognizeCommand measures station recognize as scripts call it,
@@ -49,7 +50,7 @@ func BenchmarkRecognizeCommand(b *testing.B) {
 	if n < pages {
 		b.Fatalf("only %d JPEG pages", n)
 	}
-	rc, err := newRecognizer()
+	rc, err := recognition.NewDefault()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -161,7 +161,7 @@ func runScan(ctx context.Context, e *env, args []string) error {
 	if err := session.CheckPlace(st, a.place); err != nil {
 		return cliError(err, a)
 	}
-	rc, err := newRecognizer()
+	rc, err := app.Recognizer()
 	if err != nil {
 		return err
 	}

@@ -145,10 +145,6 @@ func CheckPlace(st *store.Store, place store.Place) error {
 	return nil
 }
 
-// NewRecognizer builds the page recognizer with the built-in templates and
-// the embedded handwritten-digit model.
-func NewRecognizer() (*recognition.Recognizer, error) { return recognition.NewDefault() }
-
 // Run checks the place, opens the device and scans the stack until the
 // feeder is empty and every page is recognised, ctx is done, or OnFault
 // ends it. Refusals before anything is written are *InputError.
@@ -173,7 +169,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return Summary{}, inputError("сканер %s не открывается: %v", cfg.Device, err)
 	}
 	if cfg.Recognizer == nil {
-		if cfg.Recognizer, err = NewRecognizer(); err != nil {
+		if cfg.Recognizer, err = recognition.NewDefault(); err != nil {
 			return Summary{}, err
 		}
 	}

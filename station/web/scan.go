@@ -261,7 +261,7 @@ func (s *Server) scanStart(c echo.Context) error {
 		return s.answer(c, http.StatusConflict, fmt.Sprintf("Сканирование уже идёт: %s. Дождитесь окончания или остановите его, затем начните новое.", what))
 	}
 	if d.rc == nil {
-		rc, err := scansession.NewRecognizer()
+		rc, err := s.cfg.App.Recognizer()
 		if err != nil {
 			d.mu.Unlock()
 			return err
