@@ -83,7 +83,7 @@ type PPELife struct {
 	PPE         string           `json:"ppe"`
 	State       string           `json:"state"`
 	StateName   string           `json:"state_name"`
-	Auditoriums []AuditoriumLife `json:"auditoriums"`
+	Auditoriums []AuditoriumLife `json:"auditoriums,omitempty"`
 	// H is the key of the summary of the auditorium packages as they
 	// stand; empty until every auditorium is sealed.
 	H         string         `json:"h,omitempty"`
