@@ -311,3 +311,61 @@ func ppeOf(id string) string {
 	}
 	return ""
 }
+
+// Delivery is one sealed package version of a ППЭ on its way to the РЦОИ.
+type Delivery struct {
+	Name       string // package id and version
+	Auditorium string // "" for the closing set
+	Version    int
+	Pages      int
+	Size       int64
+	Superseded bool // a newer version of the package replaces it
+	Queued     bool
+	Sent       int64 // bytes the РЦОИ confirmed holding
+	BytesSent  int64 // bytes put on the wire, all attempts
+	Attempts   int
+	LastError  string
+	Refused    bool
+	Received   time.Time // the РЦОИ's receipt time, verified; zero until then
+}
+
+// Deliveries lists every sealed version of a ППЭ's packages, newest of
+// each package first, with where its upload stands.
+func (s *Station) Deliveries(ppe string) ([]Delivery, error) {
+	items, err := s.uploadItems()
+	if err != nil {
+		return nil, err
+	}
+	_, key, haveKey, _ := s.RCOI()
+	list, err := packaging.List(string(s.Dir), ppe)
+	if err != nil {
+		return nil, err
+	}
+	var out []Delivery
+	for _, newest := range list {
+		m := newest.Manifest
+		vs, err := packaging.Versions(string(s.Dir), ppe, m.ID)
+		if err != nil {
+			return nil, err
+		}
+		for i := len(vs) - 1; i >= 0; i-- {
+			name := fmt.Sprintf("%s-v%d", m.ID, vs[i])
+			d := Delivery{Name: name, Auditorium: m.Exam.Auditorium, Version: vs[i], Superseded: vs[i] < m.Version}
+			if vs[i] == m.Version {
+				d.Pages, d.Size = len(m.Pages), newest.Size
+			}
+			if it, ok := items[name]; ok {
+				d.Queued, d.Sent, d.BytesSent, d.Attempts, d.LastError = true, it.Offset, it.BytesSent, it.Attempts, it.LastError
+				d.Size = it.Size
+				d.Refused = it.State == upload.Refused
+				if it.State == upload.Delivered && haveKey {
+					if rc, err := receipt.Verify(it.Receipt, key); err == nil {
+						d.Received = rc.Received
+					}
+				}
+			}
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}

@@ -23,6 +23,8 @@ const (
 	ActionPackageSeal      = "package.seal"      // a package version sealed into the outbox
 	ActionPackageSent      = "package.delivered" // the РЦОИ's receipt for a package verified
 	ActionRCOISet          = "rcoi.set"          // the РЦОИ's address and receipt key set
+	ActionKeyCreate        = "keys.create"       // the station's signing key created
+	ActionKeyRecipients    = "keys.recipients"   // the РЦОИ's encryption recipients loaded
 
 	// The ППЭ-15 protocol.
 	ActionProtocolPrint = "protocol.print" // printed over the ППЭ's summary
@@ -67,6 +69,8 @@ var labels = map[string]string{
 	ActionPackageSeal:      "запечатывание пакета",
 	ActionPackageSent:      "получение квитанции РЦОИ",
 	ActionRCOISet:          "задание адреса и ключа РЦОИ",
+	ActionKeyCreate:        "создание ключа станции",
+	ActionKeyRecipients:    "загрузка ключей шифрования РЦОИ",
 	ActionProtocolPrint:    "печать протокола ППЭ-15",
 	ActionProtocolSign:     "подписание протокола ППЭ-15",
 	ActionProtocolMatch:    "приём скана подписанного протокола ППЭ-15",

@@ -104,7 +104,7 @@ func newE2EFixture(t *testing.T) *fixture {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	t.Cleanup(srv.Close) // runs first: a scan stops before the store closes
-	return &fixture{dir: dir, st: st, log: log, srv: srv, http: hs, clock: clk}
+	return &fixture{app: app, dir: dir, st: st, log: log, srv: srv, http: hs, clock: clk}
 }
 
 // TestBrowserExamDay drives a headless Chromium through a whole exam day

@@ -435,3 +435,58 @@ func TestClosedAuditoriumShowsItsStateAndOnlyTheHeadReopens(t *testing.T) {
 		t.Errorf("reopening is not in the audit log")
 	}
 }
+
+// The РЦОИ and the keys are set in the browser; the delivery page and the
+// audit log show what happened, in Russian.
+func TestSettingsDeliveryAndAuditPages(t *testing.T) {
+	s := newScanned(t)
+	oper := s.client(t)
+	oper.mustSignIn("oper")
+	if r := oper.get("/settings"); r.code != http.StatusForbidden {
+		t.Errorf("operator's settings: %d", r.code)
+	}
+	admin := s.client(t)
+	admin.mustSignIn("admin")
+	page := admin.get("/settings")
+	if page.code != http.StatusOK || !strings.Contains(page.body, `id="fingerprint"`) || !strings.Contains(page.body, `id="no-rcoi"`) {
+		t.Fatalf("settings: %d\n%s", page.code, page.body)
+	}
+	tok := admin.token("/settings")
+	if r := admin.post("/settings/key", url.Values{"csrf": {tok}}); r.code != http.StatusConflict || !strings.Contains(r.body, "уже создан") {
+		t.Errorf("second station key: %d", r.code)
+	}
+	if r := admin.post("/settings/rcoi", url.Values{"csrf": {tok}, "url": {"rcoi.example"}, "key": {"ed25519:xx"}}); r.code != http.StatusUnprocessableEntity || !strings.Contains(r.body, "приёмника РЦОИ") {
+		t.Errorf("bad РЦОИ address: %d\n%s", r.code, r.body)
+	}
+	if _, _, ok, _ := s.app.RCOI(); ok {
+		t.Fatal("a refused РЦОИ address was saved")
+	}
+	key := "ed25519:" + strings.Repeat("A", 43) + "="
+	if r := admin.post("/settings/rcoi", url.Values{"csrf": {tok}, "url": {"https://127.0.0.1:9"}, "key": {key}}); r.code != http.StatusSeeOther {
+		t.Fatalf("РЦОИ address: %d\n%s", r.code, r.body)
+	}
+	if r, _, ok, _ := s.app.RCOI(); !ok || r.URL != "https://127.0.0.1:9" || r.By != "admin" {
+		t.Errorf("РЦОИ after saving: %+v %v", r, ok)
+	}
+	// Closing seals; the delivery page lists the package.
+	otok := oper.token(auditoriumURL(s.place))
+	if r := oper.post("/auditorium/close", url.Values{"csrf": {otok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "reason": {"x"}}); r.code != http.StatusSeeOther {
+		t.Fatalf("close: %d", r.code)
+	}
+	d := oper.get("/delivery/" + s.place.PPE)
+	if d.code != http.StatusOK || !strings.Contains(d.body, "-v1") || !strings.Contains(d.body, "аудитория "+s.place.Auditorium) {
+		t.Errorf("delivery page:\n%s", d.body)
+	}
+	head := s.client(t)
+	head.mustSignIn("head")
+	a := head.get("/audit?ppe=" + s.place.PPE)
+	if a.code != http.StatusOK || !strings.Contains(a.body, `id="chain-ok"`) || !strings.Contains(a.body, "закрытие аудитории") || !strings.Contains(a.body, "запечатывание пакета") {
+		t.Errorf("audit page:\n%s", a.body)
+	}
+	if strings.Contains(a.body, "auditorium.close") {
+		t.Error("the audit page shows raw action names")
+	}
+	if r := oper.get("/audit"); r.code != http.StatusForbidden {
+		t.Errorf("operator's audit page: %d", r.code)
+	}
+}

@@ -36,7 +36,7 @@ func newScanFixture(t *testing.T) *fixture {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	t.Cleanup(srv.Close) // runs first: the scan stops before the store closes
-	f := &fixture{dir: dir, st: st, log: log, srv: srv, http: hs, clock: clk}
+	f := &fixture{app: app, dir: dir, st: st, log: log, srv: srv, http: hs, clock: clk}
 	h := f.client(t)
 	h.mustSignIn("head")
 	if r := h.upload(h.token("/exam/import"), examFile); r.code != http.StatusSeeOther {

@@ -203,6 +203,7 @@ func (s *Server) routes() *echo.Echo {
 	s.registerReview(in)
 	s.registerForm1302(in)
 	s.registerScan(in)
+	s.registerDelivery(in)
 	return e
 }
 

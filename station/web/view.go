@@ -53,6 +53,17 @@ func (d pageData) CanReview() bool {
 	return d.Session != nil && users.Can(d.Session.role, users.Fix)
 }
 
+// CanDeliver tells whether the signed-in person may set the РЦОИ and the
+// keys and follow the delivery.
+func (d pageData) CanDeliver() bool {
+	return d.Session != nil && users.Can(d.Session.role, users.Deliver)
+}
+
+// CanAudit tells whether the signed-in person may read the audit log.
+func (d pageData) CanAudit() bool {
+	return d.Session != nil && users.Can(d.Session.role, users.ViewAuditLog)
+}
+
 // CanConfirmForm tells whether the signed-in person may confirm the
 // ППЭ-13-02-МАШ values.
 func (d pageData) CanConfirmForm() bool {

@@ -53,6 +53,7 @@ func (c *testClock) add(d time.Duration) {
 }
 
 type fixture struct {
+	app   *station.Station
 	dir   string
 	st    *store.Store
 	log   *audit.Log
@@ -74,7 +75,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &fixture{dir: dir, st: st, log: log, srv: srv, http: hs, clock: clk}
+	return &fixture{app: app, dir: dir, st: st, log: log, srv: srv, http: hs, clock: clk}
 }
 
 // client is one browser: its own cookies, redirects not followed so the

@@ -1,0 +1,228 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"giascan/station"
+	"giascan/station/audit"
+	"giascan/station/users"
+)
+
+// registerDelivery adds the settings of the РЦОИ and the keys, the
+// delivery page of each ППЭ and the audit log.
+func (s *Server) registerDelivery(in *echo.Group) {
+	in.GET("/settings", s.settingsPage, s.allow(users.Deliver))
+	in.POST("/settings/rcoi", s.setRCOI, s.csrf, s.allow(users.Deliver))
+	in.POST("/settings/key", s.createKey, s.csrf, s.allow(users.Deliver))
+	in.POST("/settings/recipients", s.importRecipients, s.csrf, s.allow(users.Deliver))
+	in.GET("/delivery/:ppe", s.deliveryPage, s.allow(users.ViewBoard))
+	in.GET("/audit", s.auditPage, s.allow(users.ViewAuditLog))
+}
+
+type settingsView struct {
+	RCOI       *station.RCOI
+	Key        *station.KeyInfo
+	Recipients []string
+	URL, KeyIn string // what was typed, shown again after a refusal
+}
+
+func (s *Server) settingsPage(c echo.Context) error { return s.showSettings(c, http.StatusOK, "", "", "") }
+
+func (s *Server) showSettings(c echo.Context, status int, errMsg, url, key string) error {
+	v := settingsView{URL: url, KeyIn: key, Recipients: s.cfg.App.Recipients()}
+	if r, _, ok, err := s.cfg.App.RCOI(); err != nil {
+		return err
+	} else if ok {
+		v.RCOI = &r
+	}
+	if k, ok, err := s.cfg.App.StationKey(); err != nil {
+		return err
+	} else if ok {
+		v.Key = &k
+	}
+	d := s.data(c, "РЦОИ и ключи станции")
+	d.Error, d.Data = errMsg, v
+	return s.render(c, status, "settings", d)
+}
+
+func (s *Server) setRCOI(c echo.Context) error {
+	url, key := strings.TrimSpace(c.FormValue("url")), strings.TrimSpace(c.FormValue("key"))
+	if _, err := s.cfg.App.SetRCOI(sessionOf(c).login, url, key); err != nil {
+		if station.IsInput(err) {
+			return s.showSettings(c, http.StatusUnprocessableEntity, opMessage(err), url, key)
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, withFlash("/settings", "Адрес и ключ РЦОИ сохранены: запечатанные пакеты отправляются сами."))
+}
+
+func (s *Server) createKey(c echo.Context) error {
+	k, err := s.cfg.App.CreateStationKey(sessionOf(c).login)
+	if err != nil {
+		if station.IsInput(err) {
+			return s.showSettings(c, http.StatusConflict, opMessage(err), "", "")
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, withFlash("/settings", "Ключ станции создан. Продиктуйте в РЦОИ его отпечаток: "+k.Fingerprint+"."))
+}
+
+func (s *Server) importRecipients(c echo.Context) error {
+	fh, err := c.FormFile("recipients")
+	if err != nil {
+		return s.showSettings(c, http.StatusBadRequest, "Файл не выбран: выберите файл ключей шифрования, выданный РЦОИ. Ничего не изменено.", "", "")
+	}
+	if fh.Size > 64<<10 {
+		return s.showSettings(c, http.StatusBadRequest, "Файл больше 64 КБ — это не файл ключей РЦОИ. Ничего не изменено.", "", "")
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	texts, err := s.cfg.App.ImportRecipients(sessionOf(c).login, f)
+	if err != nil {
+		if station.IsInput(err) {
+			return s.showSettings(c, http.StatusUnprocessableEntity, opMessage(err), "", "")
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, withFlash("/settings", fmt.Sprintf("Ключи шифрования РЦОИ загружены: %d.", len(texts))))
+}
+
+type deliveryView struct {
+	PPE   string
+	Life  *station.PPELife
+	Rows  []deliveryRow
+	RCOI  *station.RCOI
+	Total int64
+	Done  int64
+}
+
+type deliveryRow struct {
+	station.Delivery
+	What     string
+	State    string
+	Progress int // percent
+}
+
+func (s *Server) deliveryPage(c echo.Context) error {
+	ppe := c.Param("ppe")
+	if !fourDigits.MatchString(ppe) {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	list, err := s.cfg.App.Deliveries(ppe)
+	if err != nil {
+		return err
+	}
+	v := deliveryView{PPE: ppe}
+	if r, _, ok, _ := s.cfg.App.RCOI(); ok {
+		v.RCOI = &r
+	}
+	if life, err := s.cfg.App.Life(); err == nil {
+		for i := range life {
+			if life[i].PPE == ppe {
+				v.Life = &life[i]
+			}
+		}
+	}
+	for _, d := range list {
+		r := deliveryRow{Delivery: d, What: "пакет ППЭ (формы, протокол, журнал)"}
+		if d.Auditorium != "" {
+			r.What = "аудитория " + d.Auditorium
+		}
+		switch {
+		case !d.Received.IsZero():
+			r.State, r.Progress = "получен РЦОИ, квитанция проверена", 100
+		case d.Refused:
+			r.State = "отклонён РЦОИ: " + d.LastError
+		case d.Queued:
+			r.State = "отправляется"
+			if d.Size > 0 {
+				r.Progress = int(d.Sent * 100 / d.Size)
+			}
+			if d.LastError != "" {
+				r.State += " (связь прерывалась, продолжится с места обрыва)"
+			}
+		case d.Superseded:
+			r.State = "заменён новой версией"
+		default:
+			r.State = "ждёт отправки"
+		}
+		if !d.Superseded {
+			v.Total += d.Size
+			if !d.Received.IsZero() {
+				v.Done += d.Size
+			} else {
+				v.Done += d.Sent
+			}
+		}
+		v.Rows = append(v.Rows, r)
+	}
+	d := s.data(c, "Доставка в РЦОИ · ППЭ "+ppe)
+	d.Data = v
+	return s.render(c, http.StatusOK, "delivery", d)
+}
+
+type auditView struct {
+	Entries    []auditRow
+	PPE, Aud   string
+	Actor      string
+	Checked    string
+	Broken     string
+	Shown, All int
+}
+
+type auditRow struct {
+	Seq                    int
+	Time, Actor, Label     string
+	PPE, Aud, Page, Reason string
+}
+
+// auditPage shows the audit log with Russian labels, filtered, and checks
+// its chain.
+func (s *Server) auditPage(c echo.Context) error {
+	f := audit.Filter{PPE: c.QueryParam("ppe"), Auditorium: c.QueryParam("aud"), Actor: c.QueryParam("actor")}
+	x, err := s.cfg.Log.Excerpt(f)
+	if err != nil {
+		return err
+	}
+	v := auditView{PPE: f.PPE, Aud: f.Auditorium, Actor: f.Actor}
+	if res, err := audit.VerifyFile(s.cfg.App.Dir.AuditLog()); err != nil {
+		v.Broken = err.Error()
+		var be *audit.BrokenError
+		if errors.As(err, &be) {
+			v.Broken = "цепочка записей нарушена: " + err.Error()
+		}
+	} else {
+		v.Checked = fmt.Sprintf("цепочка из %d записей проверена, последняя запись %s", res.Entries, shortHash(res.Head.Hash))
+	}
+	const limit = 500
+	v.All = len(x.Entries)
+	for i := len(x.Entries) - 1; i >= 0 && len(v.Entries) < limit; i-- {
+		e := x.Entries[i]
+		r := auditRow{Seq: int(e.Seq), Time: e.Time.In(s.cfg.Location).Format("02.01.2006 15:04:05"), Actor: e.Actor,
+			Label: audit.Label(e.Action), PPE: e.Subject.PPE, Aud: e.Subject.Auditorium, Reason: e.Reason}
+		if e.Subject.Page > 0 {
+			r.Page = strconv.Itoa(e.Subject.Page)
+		}
+		v.Entries = append(v.Entries, r)
+	}
+	v.Shown = len(v.Entries)
+	d := s.data(c, "Журнал аудита")
+	d.Data = v
+	return s.render(c, http.StatusOK, "audit", d)
+}
+
+func shortHash(h string) string {
+	if len(h) > 16 {
+		return h[:16]
+	}
+	return h
+}
