@@ -32,7 +32,9 @@ type settingsView struct {
 	URL, KeyIn string // what was typed, shown again after a refusal
 }
 
-func (s *Server) settingsPage(c echo.Context) error { return s.showSettings(c, http.StatusOK, "", "", "") }
+func (s *Server) settingsPage(c echo.Context) error {
+	return s.showSettings(c, http.StatusOK, "", "", "")
+}
 
 func (s *Server) showSettings(c echo.Context, status int, errMsg, url, key string) error {
 	v := settingsView{URL: url, KeyIn: key, Recipients: s.cfg.App.Recipients()}
