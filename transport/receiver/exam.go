@@ -136,6 +136,9 @@ func (r *Receiver) addProgress(st *Status) error {
 
 // serveExam gives stations the exam file the РЦОИ imported.
 func (r *Receiver) serveExam(w http.ResponseWriter, req *http.Request) {
+	if _, ok := r.who(w, req); !ok {
+		return
+	}
 	data, err := os.ReadFile(filepath.Join(r.dir, ExamFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		http.Error(w, "no exam imported", http.StatusNotFound)

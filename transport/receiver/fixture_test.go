@@ -11,11 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"net/http"
+
 	"filippo.io/age"
 
 	"giascan/transport/pkg"
 	"giascan/transport/receiver"
 	"giascan/transport/seal"
+	"giascan/transport/upload"
 )
 
 // fixture is a РЦОИ with one registered station of ППЭ 1234.
@@ -40,6 +43,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rcv.People = accounts{staffLogin: staffPassword}
 	f := &fixture{rdir: rdir, rcv: rcv, recs: []age.Recipient{rec}}
 	f.station = f.addStation(t, "1234")
 	return f
@@ -144,3 +148,36 @@ func rewriteTar(t *testing.T, tarball []byte, edit func(name string, data []byte
 	}
 	return out.Bytes()
 }
+
+// accounts is the test double of the РЦОИ staff accounts: login to password.
+type accounts map[string]string
+
+func (a accounts) Authenticate(login, password string) (bool, error) {
+	p, ok := a[login]
+	return ok && p == password, nil
+}
+
+const staffLogin, staffPassword = "petrova", "пароль-сотрудника-РЦОИ"
+
+// get fetches url as the given client, or as staff when hc is nil.
+func get(t *testing.T, hc *http.Client, url string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hc == nil {
+		req.SetBasicAuth(staffLogin, staffPassword)
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// signing is an HTTP client that signs as the station key does.
+func signing(key ed25519.PrivateKey) *http.Client { return upload.SigningClient(nil, key) }
