@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -19,8 +20,10 @@ import (
 	"syscall"
 	"time"
 
+	"giascan/station/users"
 	"giascan/transport/receiver"
 	"giascan/transport/seal"
+	"giascan/transport/tlspin"
 )
 
 // env is what a command may touch of the process, so tests can run
@@ -28,6 +31,7 @@ import (
 type env struct {
 	stdout io.Writer
 	stderr io.Writer
+	stdin  io.Reader
 	// ready, when set, receives the address `serve` listens on.
 	ready func(addr string)
 }
@@ -42,12 +46,14 @@ func badInput(format string, a ...any) error { return &usageError{fmt.Sprintf(fo
 const usageText = `usage: receiver keys init --data RDIR
        receiver station add --data RDIR --ppe PPE --pubkey ed25519:…
        receiver exam import --data RDIR FILE
+       receiver user add --data RDIR --login LOGIN   (password on standard input)
        receiver serve --data RDIR [--listen 127.0.0.1:8443] [--store file://DIR]
+                      [--tls-cert FILE --tls-key FILE | --host NAME] [--plain-http]
        receiver status --data RDIR [--json]`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
@@ -81,6 +87,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return keysInit(e, args[2:])
 	case cmd == "station add":
 		return stationAdd(e, args[2:])
+	case cmd == "user add":
+		return userAdd(e, args[2:])
 	case cmd == "exam import":
 		return examImport(e, args[2:])
 	case args[0] == "serve":
@@ -163,6 +171,10 @@ func serve(ctx context.Context, e *env, args []string) error {
 	data := fs.String("data", "", "receiver data `folder`")
 	listen := fs.String("listen", "127.0.0.1:8443", "`address` to listen on")
 	store := fs.String("store", "", "store `URL` (default file://RDIR/store)")
+	certFile := fs.String("tls-cert", "", "TLS certificate `PEM` (default: the receiver's own, made in RDIR/tls)")
+	keyFile := fs.String("tls-key", "", "TLS key `PEM` of --tls-cert")
+	host := fs.String("host", "", "the `name` stations reach the receiver by, put in its own certificate")
+	plain := fs.Bool("plain-http", false, "serve plain HTTP, for a TLS proxy in front")
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
@@ -170,7 +182,17 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	r.People = people{users.Open(*data)}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	var tlsCfg *tls.Config
+	if !*plain {
+		cert, err := receiver.LoadTLS(*data, *certFile, *keyFile, *host)
+		if err != nil {
+			return err
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		fmt.Fprintf(e.stdout, "отпечаток сертификата TLS приёмника (станции сверяют его): %s\n", tlspin.Fingerprint(cert.Leaf))
+	}
 	h, err := r.Handler(ctx, log)
 	if err != nil {
 		return err
@@ -179,13 +201,19 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, TLSConfig: tlsCfg}
 	log.Info("serving", "addr", ln.Addr().String(), "recipient", r.Recipient(), "receipt_key", seal.FormatPublicKey(r.ReceiptKey()))
 	if e.ready != nil {
 		e.ready(ln.Addr().String())
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	go func() {
+		if tlsCfg != nil {
+			done <- srv.ServeTLS(ln, "", "")
+		} else {
+			done <- srv.Serve(ln)
+		}
+	}()
 	select {
 	case err := <-done:
 		return err

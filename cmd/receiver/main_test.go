@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"os"
@@ -14,12 +16,19 @@ import (
 
 	"giascan/transport/receiver"
 	"giascan/transport/seal"
+	"giascan/transport/tlspin"
 )
 
 func runCmd(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runCmdIn(t, "", args...)
+}
+
+// runCmdIn runs a command with stdin as its standard input.
+func runCmdIn(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), &env{stdout: &out, stderr: &errOut}, args)
+	code := run(context.Background(), &env{stdout: &out, stderr: &errOut, stdin: strings.NewReader(stdin)}, args)
 	return code, out.String(), errOut.String()
 }
 
@@ -59,11 +68,19 @@ func TestReceiverCommands(t *testing.T) {
 		t.Fatalf("station add: %d\n%s%s", code, out, errOut)
 	}
 
+	if code, _, errOut := runCmdIn(t, "короткий\n", "user", "add", "--data", rdir, "--login", "petrova"); code != 2 || !strings.Contains(errOut, "пароль") {
+		t.Fatalf("user add with a short password: %d %s", code, errOut)
+	}
+	if code, out, errOut := runCmdIn(t, "пароль-сотрудника\n", "user", "add", "--data", rdir, "--login", "petrova"); code != 0 {
+		t.Fatalf("user add: %d\n%s%s", code, out, errOut)
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan int, 1)
+	var serveOut bytes.Buffer
 	go func() {
-		done <- run(ctx, &env{stdout: io.Discard, stderr: io.Discard, ready: func(a string) { addr <- a }},
+		done <- run(ctx, &env{stdout: &serveOut, stderr: io.Discard, ready: func(a string) { addr <- a }},
 			[]string{"serve", "--data", rdir, "--listen", "127.0.0.1:0"})
 	}()
 	var a string
@@ -74,7 +91,38 @@ func TestReceiverCommands(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not start")
 	}
-	resp, err := http.Get("http://" + a + "/")
+	// TLS with the receiver's own certificate, which a station pins by the
+	// fingerprint serve printed.
+	_, fp, ok := strings.Cut(serveOut.String(), "сверяют его): ")
+	fp = strings.TrimSpace(fp)
+	if !ok {
+		t.Fatalf("serve printed no certificate fingerprint: %s", serveOut.String())
+	}
+	certPEM, err := os.ReadFile(filepath.Join(rdir, receiver.TLSCertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blk, _ := pem.Decode(certPEM); blk == nil || tlspin.Fingerprint(&x509.Certificate{Raw: blk.Bytes}) != fp {
+		t.Fatalf("printed fingerprint %s is not the certificate's", fp)
+	}
+	pinned, err := tlspin.Trust{Fingerprint: fp}.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong, _ := tlspin.Trust{Fingerprint: "sha256:" + strings.Repeat("0", 64)}.Client()
+	if _, err := wrong.Get("https://" + a + "/"); err == nil || !strings.Contains(err.Error(), "не тот") {
+		t.Fatalf("a client pinning another certificate connected: %v", err)
+	}
+	byCA, _ := tlspin.Trust{CAFile: filepath.Join(rdir, receiver.TLSCertFile)}.Client()
+	if resp, err := byCA.Get("https://" + a + "/"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("without an account, through the certificate as CA: %v %v", resp, err)
+	}
+	if resp, err := http.Get("http://" + a + "/"); err == nil && resp.StatusCode == http.StatusOK {
+		t.Fatal("the board answered plain HTTP")
+	}
+	req, _ := http.NewRequest(http.MethodGet, "https://"+a+"/", nil)
+	req.SetBasicAuth("petrova", "пароль-сотрудника")
+	resp, err := pinned.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
