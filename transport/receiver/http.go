@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -108,6 +107,7 @@ func (r *Receiver) Handler(ctx context.Context, log *slog.Logger) (http.Handler,
 	mux.HandleFunc("GET /status.json", r.person(r.serveStatus))
 	mux.HandleFunc("GET "+ExamPath, r.serveExam)
 	mux.HandleFunc("GET /{$}", r.person(r.serveBoard))
+	mux.HandleFunc("GET "+BoardLivePath, r.person(r.serveBoardLive))
 	return mux, nil
 }
 
@@ -300,27 +300,4 @@ func (r *Receiver) serveStatus(w http.ResponseWriter, req *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(st)
-}
-
-var board = template.Must(template.New("board").Parse(`<!doctype html>
-<html lang="ru"><head><meta charset="utf-8"><meta http-equiv="refresh" content="10">
-<title>РЦОИ: приём пакетов</title>
-<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 8px}</style>
-</head><body><h1>Приём пакетов</h1>
-<p>Отказов: {{.Rejects}}</p>
-{{range .PPE}}<h2>ППЭ {{.PPE}} <small>(станций: {{.Stations}})</small></h2>
-{{if .Packages}}<table><tr><th>Пакет</th><th>Версия</th><th>Станция</th><th>Принят</th><th>Хеш манифеста</th><th>Байт</th></tr>
-{{range .Packages}}<tr><td>{{.Package}}</td><td>{{.Version}}</td><td>{{.Station}}</td><td>{{.Received.Format "2006-01-02 15:04:05Z"}}</td><td><code>{{.Manifest}}</code></td><td>{{.Size}}</td></tr>
-{{end}}</table>{{else}}<p>Пакетов нет.</p>{{end}}
-{{end}}</body></html>
-`))
-
-func (r *Receiver) serveBoard(w http.ResponseWriter, req *http.Request) {
-	st, err := r.Status(req.Context())
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	board.Execute(w, st)
 }

@@ -391,8 +391,10 @@ type PPEStatus struct {
 
 // Status is the board of the РЦОИ: per ППЭ what arrived, and the refusals.
 type Status struct {
-	PPE     []PPEStatus `json:"ppe"`
-	Rejects int         `json:"rejects"`
+	Now      time.Time   `json:"now"`
+	Schedule             // when the packages are due, once an exam is imported
+	PPE      []PPEStatus `json:"ppe"`
+	Rejects  int         `json:"rejects"`
 }
 
 // Status reports what has been accepted, per ППЭ.
@@ -427,7 +429,7 @@ func (r *Receiver) Status(ctx context.Context) (*Status, error) {
 			ps.Packages = append(ps.Packages, *rc)
 		}
 	}
-	st := &Status{}
+	st := &Status{Now: r.now().UTC()}
 	slicesSortStrings(order)
 	for _, ppe := range order {
 		ps := byPPE[ppe]
