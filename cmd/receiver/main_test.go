@@ -132,7 +132,7 @@ func TestReceiverCommands(t *testing.T) {
 	if code := <-done; code != 0 {
 		t.Fatalf("serve: exit %d", code)
 	}
-	if !strings.Contains(string(body), "ППЭ 1234") {
+	if !strings.Contains(string(body), `data-ppe="1234"`) {
 		t.Fatalf("board:\n%s", body)
 	}
 
