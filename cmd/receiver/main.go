@@ -45,6 +45,8 @@ func badInput(format string, a ...any) error { return &usageError{fmt.Sprintf(fo
 
 const usageText = `usage: receiver keys init --data RDIR
        receiver station add --data RDIR --ppe PPE --pubkey ed25519:…
+       receiver station enrol --data RDIR --ppe PPE --url https://host:port [--out FILE] [--valid 168h]
+       receiver station list --data RDIR
        receiver exam import --data RDIR FILE
        receiver user add --data RDIR --login LOGIN   (password on standard input)
        receiver serve --data RDIR [--listen 127.0.0.1:8443] [--store file://DIR]
@@ -87,6 +89,10 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return keysInit(e, args[2:])
 	case cmd == "station add":
 		return stationAdd(e, args[2:])
+	case cmd == "station enrol":
+		return stationEnrol(e, args[2:])
+	case cmd == "station list":
+		return stationList(e, args[2:])
 	case cmd == "user add":
 		return userAdd(e, args[2:])
 	case cmd == "exam import":

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"giascan/transport/enrol"
 	"giascan/transport/receiver"
 	"giascan/transport/seal"
 	"giascan/transport/tlspin"
@@ -128,6 +129,32 @@ func TestReceiverCommands(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+
+	// Enrolment of a second station of ППЭ 1234 with an invitation file.
+	invFile := filepath.Join(t.TempDir(), "enrol.json")
+	if code, out, errOut := runCmd(t, "station", "enrol", "--data", rdir, "--ppe", "1234", "--url", "https://"+a, "--out", invFile); code != 0 || !strings.Contains(out, fp) {
+		t.Fatalf("station enrol: %d\n%s%s", code, out, errOut)
+	}
+	invData, err := os.ReadFile(invFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := enrol.ParseInvitation(invData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDir := t.TempDir()
+	if _, err := seal.GenerateStationKey(keyDir); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := seal.LoadStationKey(keyDir)
+	res, err := enrol.Enrol(ctx, inv, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := runCmd(t, "station", "list", "--data", rdir); code != 0 || !strings.Contains(out, res.StationFingerprint) {
+		t.Fatalf("station list does not show the enrolled station's fingerprint %s:\n%s", res.StationFingerprint, out)
+	}
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("serve: exit %d", code)
@@ -138,7 +165,7 @@ func TestReceiverCommands(t *testing.T) {
 
 	code, out, errOut = runCmd(t, "status", "--data", rdir, "--json")
 	var st receiver.Status
-	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || len(st.PPE) != 1 || st.PPE[0].PPE != "1234" || st.PPE[0].Stations != 1 {
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || len(st.PPE) != 1 || st.PPE[0].PPE != "1234" || st.PPE[0].Stations != 2 {
 		t.Fatalf("status --json: %d\n%s%s", code, out, errOut)
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/tus/tusd/v2/pkg/handler"
 	"github.com/tus/tusd/v2/pkg/memorylocker"
 	expslog "golang.org/x/exp/slog"
+
+	"giascan/transport/enrol"
 )
 
 // The HTTP protocol between station and РЦОИ.
@@ -108,6 +110,7 @@ func (r *Receiver) Handler(ctx context.Context, log *slog.Logger) (http.Handler,
 	mux.HandleFunc("GET "+ExamPath, r.serveExam)
 	mux.HandleFunc("GET /{$}", r.person(r.serveBoard))
 	mux.HandleFunc("GET "+BoardLivePath, r.person(r.serveBoardLive))
+	mux.HandleFunc("POST "+enrol.Path, r.serveEnrol(log))
 	return mux, nil
 }
 

@@ -56,7 +56,8 @@ type Receiver struct {
 	// DefaultRejectsMax.
 	RejectsMax int64
 
-	people peopleCache
+	people  peopleCache
+	enrolMu sync.Mutex // serialises the invitations file
 
 	mu sync.Mutex // serialises acceptance so version checks and stores do not race
 }
