@@ -10,11 +10,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"giascan/transport/enrol"
+	"giascan/transport/pkg"
 	"giascan/transport/receiver"
 	"giascan/transport/seal"
 	"giascan/transport/tlspin"
@@ -185,3 +188,73 @@ func TestEnrolRefusals(t *testing.T) {
 }
 
 func encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// After enrolment the station has all it needs: it seals a package to the
+// recipients it was given and its uploader, trusting the receiver's
+// certificate by the pin and signing with the station key, delivers it
+// over TLS and keeps the receipt, checked with the key it was given.
+func TestEnrolledStationDeliversOverTLS(t *testing.T) {
+	ctx := context.Background()
+	r := startRCOI(t)
+	stationDir := t.TempDir()
+	if _, err := seal.GenerateStationKey(seal.KeyDir(stationDir)); err != nil {
+		t.Fatal(err)
+	}
+	key, err := seal.LoadStationKey(seal.KeyDir(stationDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := enrol.Enrol(ctx, invite(t, r, r.pin, time.Hour), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _, err := seal.ParseRecipients(strings.NewReader(strings.Join(res.Recipients, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exam := pkg.Exam{Level: 9, Region: "50", PPE: res.PPE, Auditorium: "0007", Subject: "01", Date: "20250601"}
+	b := pkg.NewBuilder(pkg.Manifest{Format: pkg.FormatVersion, Exam: exam, Station: "st-50-1234-1",
+		ID: pkg.PackageID(exam), Version: 1, Created: time.Now().UTC()})
+	if err := b.AddPage(pkg.Page{Seq: 1, Type: "11", File: "p0001.tif"}, strings.NewReader("scan")); err != nil {
+		t.Fatal(err)
+	}
+	var tarball, sealed bytes.Buffer
+	hash, err := b.Write(&tarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := pkg.PackageID(exam)
+	sig, err := seal.Seal(&sealed, &tarball, recs, key, seal.Info{Station: "st-50-1234-1", Package: id, Version: 1, ManifestHash: hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctPath, sigPath := filepath.Join(dir, "p.tar.age"), filepath.Join(dir, "p.sig")
+	os.WriteFile(ctPath, sealed.Bytes(), 0o600)
+	os.WriteFile(sigPath, sig, 0o600)
+	ob, err := upload.OpenOutbox(stationDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	if _, err := ob.Enqueue(ctx, ctPath, sigPath); err != nil {
+		t.Fatal(err)
+	}
+	hc, err := res.Trust.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No StationKey: the uploader signs with the key of its data folder.
+	u := &upload.Uploader{Outbox: ob, Endpoint: r.url, ReceiverKey: res.ReceiptKey, HTTP: hc}
+	if err := u.Deliver(ctx, id, 1); err != nil {
+		t.Fatal(err)
+	}
+	it, err := ob.Item(id, 1)
+	if err != nil || it.State != upload.Delivered || len(it.Receipt) == 0 {
+		t.Fatalf("after delivery: %+v %v", it, err)
+	}
+	// Without the pin the station does not talk to the receiver at all.
+	if _, err := upload.SigningClient(nil, key).Get(r.url + receiver.ExamPath); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("reached the receiver without trusting its certificate: %v", err)
+	}
+}
