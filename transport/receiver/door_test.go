@@ -39,7 +39,7 @@ func statementFor(key ed25519.PrivateKey, ppe string, v int, size int64, sum str
 
 // tus is a bare tus client for attacks the station's uploader never makes.
 type tus struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	hc   *http.Client
 }
@@ -94,7 +94,7 @@ func (c tus) head(loc string) (int, int64) {
 	return resp.StatusCode, off
 }
 
-func (f *fixture) serve(t *testing.T, ctx context.Context) string {
+func (f *fixture) serve(t testing.TB, ctx context.Context) string {
 	t.Helper()
 	h, err := f.rcv.Handler(ctx, nil)
 	if err != nil {
@@ -106,7 +106,7 @@ func (f *fixture) serve(t *testing.T, ctx context.Context) string {
 }
 
 // uploadFiles lists what the receiver holds of unfinished uploads.
-func uploadFiles(t *testing.T, rdir string) []string {
+func uploadFiles(t testing.TB, rdir string) []string {
 	t.Helper()
 	ents, err := os.ReadDir(filepath.Join(rdir, receiver.UploadsDir))
 	if err != nil && !os.IsNotExist(err) {
@@ -174,7 +174,7 @@ func (p *pattern) Read(b []byte) (int, error) {
 
 // sendForgedBody sends size bytes that are not the ones the (valid)
 // statement signs, in 8 MiB PATCHes, and returns the last answer.
-func sendForgedBody(t *testing.T, f *fixture, base string, size int64) (int, string) {
+func sendForgedBody(t testing.TB, f *fixture, base string, size int64) (int, string) {
 	t.Helper()
 	sum := sha256.Sum256([]byte("the real ciphertext"))
 	sig := statementFor(f.station, "1234", 1, size, hex.EncodeToString(sum[:]))
