@@ -2,10 +2,12 @@ package receiver
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -65,32 +67,30 @@ func (l Limits) ttl() time.Duration {
 	return DefaultUploadTTL
 }
 
-// pending is one unfinished upload as the receiver tracks it.
-type pending struct {
-	id      string
-	key     string // the owning station's key, ed25519:…
-	size    int64
-	touched time.Time // last byte or creation
-	writing int       // PATCHes in flight: never expired meanwhile
-
-	// sum hashes the first hashed bytes of the upload as they arrive, so
-	// the check at the end needs no second read of the file.
+// hashState is the running hash of an upload in this receiver: the first
+// hashed bytes of it, taken as they arrived, so the check at the end needs
+// no second read of the file. Another receiver, or this one restarted,
+// hashes the file again from the start.
+type hashState struct {
 	sum    hash.Hash
 	hashed int64
 }
 
-// door is the receiver's table of unfinished uploads, wrapped around the
-// tus file store: it enforces the per-station limits when an upload is
-// created and hashes each chunk as it is written.
+// door is the receiver's entrance for uploads, wrapped around the tus file
+// store: it enforces the per-station limits when an upload is created,
+// keeps each upload to its owner, hashes each chunk as it is written and
+// expires abandoned uploads. The table of unfinished uploads is the
+// coordinator's, so receivers sharing it share the limits.
 type door struct {
 	inner  filestore.FileStore
 	dir    string
 	limits Limits
 	now    func() time.Time
 	log    *slog.Logger
+	coord  Coordinator
 
-	mu sync.Mutex
-	m  map[string]*pending
+	mu     sync.Mutex
+	hashes map[string]*hashState
 }
 
 type ctxKey struct{}
@@ -106,54 +106,70 @@ func stationOf(ctx context.Context) string {
 	return k
 }
 
-func newDoor(dir string, limits Limits, now func() time.Time, log *slog.Logger) *door {
-	return &door{inner: filestore.New(dir), dir: dir, limits: limits, now: now, log: log, m: map[string]*pending{}}
+func newDoor(dir string, limits Limits, coord Coordinator, now func() time.Time, log *slog.Logger) *door {
+	return &door{inner: filestore.New(dir), dir: dir, limits: limits, now: now, log: log, coord: coord, hashes: map[string]*hashState{}}
 }
 
-// load fills the table from the uploads on disk, for a restarted
-// receiver, and removes the expired ones at once.
-func (d *door) load() error {
+// load adds the uploads on disk to the table, for a restarted receiver
+// (whose table, in memory, is empty), and removes the expired ones.
+func (d *door) load(ctx context.Context) error {
 	infos, err := filepath.Glob(filepath.Join(d.dir, "*.info"))
 	if err != nil {
 		return fmt.Errorf("uploads: %w", err)
 	}
 	for _, p := range infos {
 		id := strings.TrimSuffix(filepath.Base(p), ".info")
+		if _, ok, err := d.coord.Upload(ctx, id); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		var up handler.FileInfo
 		data, err := os.ReadFile(p)
 		if err == nil {
 			err = json.Unmarshal(data, &up)
 		}
-		touched := time.Time{}
+		pe := Pending{ID: id, Size: up.Size}
 		if fi, serr := os.Stat(filepath.Join(d.dir, id)); serr == nil {
-			touched = fi.ModTime()
+			pe.Touched = fi.ModTime()
 		} else if fi, serr := os.Stat(p); serr == nil {
-			touched = fi.ModTime()
+			pe.Touched = fi.ModTime()
 		}
-		pe := &pending{id: id, size: up.Size, touched: touched, sum: sha256.New()}
 		if err == nil {
 			if hint, herr := statementHint([]byte(up.MetaData[MetaSignature])); herr == nil {
-				pe.key = hint.Key
+				pe.Key = hint.Key
 			}
 		}
-		d.mu.Lock()
-		d.m[id] = pe
-		d.mu.Unlock()
+		if err := d.coord.AddUpload(ctx, pe, unlimited); err != nil {
+			return err
+		}
 	}
-	d.expire()
+	d.expire(ctx)
 	return nil
 }
 
 // expire removes the unfinished uploads no byte reached for UploadTTL.
-func (d *door) expire() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+// One being written is locked and skipped.
+func (d *door) expire(ctx context.Context) {
 	cut := d.now().Add(-d.limits.ttl())
-	for id, pe := range d.m {
-		if pe.writing == 0 && pe.touched.Before(cut) {
-			d.log.Info("unfinished upload expired", "id", id, "station", pe.key, "idle_since", pe.touched)
-			d.removeLocked(id)
+	ids, err := d.coord.Idle(ctx, cut)
+	if err != nil {
+		d.log.Error("expire uploads", "err", err)
+		return
+	}
+	for _, id := range ids {
+		lctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		unlock, err := d.coord.Lock(lctx, "upload/"+id)
+		cancel()
+		if err != nil {
+			continue // being written: not idle
 		}
+		if pe, ok, err := d.coord.Upload(ctx, id); err == nil && ok && pe.Touched.Before(cut) {
+			d.log.Info("unfinished upload expired", "id", id, "station", pe.Key, "idle_since", pe.Touched)
+			d.remove(ctx, id)
+		}
+		unlock()
 	}
 }
 
@@ -167,33 +183,31 @@ func (d *door) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			d.expire()
+			d.expire(ctx)
 		}
 	}
 }
 
-func (d *door) removeLocked(id string) {
-	delete(d.m, id)
+// remove forgets an upload and deletes its files.
+func (d *door) remove(ctx context.Context, id string) {
+	if err := d.coord.RemoveUpload(ctx, id); err != nil {
+		d.log.Error("remove upload", "id", id, "err", err)
+	}
+	d.mu.Lock()
+	delete(d.hashes, id)
+	d.mu.Unlock()
 	os.Remove(filepath.Join(d.dir, id))
 	os.Remove(filepath.Join(d.dir, id+".info"))
 }
 
-// remove forgets a finished upload and deletes its files.
-func (d *door) remove(id string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.removeLocked(id)
-}
-
 // owner is the station key that created an unfinished upload, "" if the
 // upload is unknown.
-func (d *door) owner(id string) string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if pe := d.m[id]; pe != nil {
-		return pe.key
+func (d *door) owner(ctx context.Context, id string) (string, error) {
+	pe, ok, err := d.coord.Upload(ctx, id)
+	if err != nil || !ok {
+		return "", err
 	}
-	return ""
+	return pe.Key, nil
 }
 
 // NewUpload creates an upload if its station is within its limits. The
@@ -203,42 +217,41 @@ func (d *door) NewUpload(ctx context.Context, info handler.FileInfo) (handler.Up
 	if err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	n, declared := 0, info.Size
-	for _, pe := range d.m {
-		if pe.key == hint.Key {
-			n++
-			declared += pe.size
+	// The station's uploads are counted and the new one added under one
+	// lock, so two receivers cannot both let the last one in.
+	unlock, err := d.coord.Lock(ctx, "station/"+hint.Key)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	id, err := newUploadID()
+	if err != nil {
+		return nil, err
+	}
+	pe := Pending{ID: id, Key: hint.Key, Size: info.Size, Touched: d.now()}
+	if err := d.coord.AddUpload(ctx, pe, d.limits); err != nil {
+		var le *LimitError
+		if errors.As(err, &le) {
+			return nil, handler.NewError("ERR_STATION_LIMIT", le.Msg, http.StatusTooManyRequests)
 		}
+		return nil, err
 	}
-	if n >= d.limits.active() {
-		return nil, handler.NewError("ERR_TOO_MANY_UPLOADS", fmt.Sprintf(
-			"у станции уже %d незавершённых загрузок — это предел; дождитесь их окончания или истечения срока (%s)", n, d.limits.ttl()), http.StatusTooManyRequests)
-	}
-	if declared > d.limits.declared() {
-		return nil, handler.NewError("ERR_TOO_MUCH_DECLARED", fmt.Sprintf(
-			"незавершённые загрузки станции заявляют %d байт, предел %d; дождитесь окончания начатых", declared, d.limits.declared()), http.StatusTooManyRequests)
-	}
+	info.ID = id
 	up, err := d.inner.NewUpload(ctx, info)
 	if err != nil {
+		d.coord.RemoveUpload(ctx, id)
 		return nil, err
 	}
-	fi, err := up.GetInfo(ctx)
-	if err != nil {
-		return nil, err
-	}
-	d.m[fi.ID] = &pending{id: fi.ID, key: hint.Key, size: info.Size, touched: d.now(), sum: sha256.New()}
-	return &hashingUpload{Upload: up, d: d, id: fi.ID}, nil
+	return &hashingUpload{Upload: up, d: d, id: id}, nil
 }
 
 // GetUpload returns an upload of the table; one expired or finished is
 // not found, whatever is left on disk.
 func (d *door) GetUpload(ctx context.Context, id string) (handler.Upload, error) {
-	d.mu.Lock()
-	_, ok := d.m[id]
-	d.mu.Unlock()
-	if !ok {
+	if _, ok, err := d.coord.Upload(ctx, id); err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
 		return nil, handler.ErrNotFound
 	}
 	up, err := d.inner.GetUpload(ctx, id)
@@ -246,6 +259,17 @@ func (d *door) GetUpload(ctx context.Context, id string) (handler.Upload, error)
 		return nil, err
 	}
 	return &hashingUpload{Upload: up, d: d, id: id}, nil
+}
+
+func (d *door) hashOf(id string) *hashState {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	h := d.hashes[id]
+	if h == nil {
+		h = &hashState{sum: sha256.New()}
+		d.hashes[id] = h
+	}
+	return h
 }
 
 // hashingUpload hashes each chunk on its way to the file.
@@ -271,38 +295,28 @@ func (c *counter) Read(p []byte) (int, error) {
 
 func (u *hashingUpload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (int64, error) {
 	d := u.d
-	d.mu.Lock()
-	pe := d.m[u.id]
-	if pe == nil {
-		d.mu.Unlock()
-		return 0, handler.ErrNotFound
-	}
-	pe.writing++
-	d.mu.Unlock()
-	defer func() {
-		d.mu.Lock()
-		pe.writing--
-		pe.touched = d.now()
-		d.mu.Unlock()
-	}()
-	// tusd holds the upload's lock around WriteChunk, so pe.sum is ours.
-	if pe.hashed != offset {
-		if err := u.rehash(ctx, pe, offset); err != nil {
+	// tusd holds the upload's lock around WriteChunk, so the hash is ours.
+	h := d.hashOf(u.id)
+	if h.hashed != offset {
+		if err := u.rehash(h, offset); err != nil {
 			return 0, err
 		}
 	}
-	c := &counter{r: src, h: pe.sum}
+	c := &counter{r: src, h: h.sum}
 	n, err := u.Upload.WriteChunk(ctx, offset, c)
-	pe.hashed += c.n
+	h.hashed += c.n
 	if c.n != n {
-		pe.hashed = -1 // the hash saw bytes the file did not get: redo it from the file
+		h.hashed = -1 // the hash saw bytes the file did not get: redo it from the file
+	}
+	if terr := d.coord.Touch(context.WithoutCancel(ctx), u.id, d.now()); terr != nil && err == nil {
+		err = terr
 	}
 	return n, err
 }
 
 // rehash hashes the first n bytes of the file again: after a restart, or
 // a write that failed half-way.
-func (u *hashingUpload) rehash(ctx context.Context, pe *pending, n int64) error {
+func (u *hashingUpload) rehash(hs *hashState, n int64) error {
 	f, err := os.Open(filepath.Join(u.d.dir, u.id))
 	if err != nil {
 		return fmt.Errorf("upload %s: %w", u.id, err)
@@ -316,32 +330,21 @@ func (u *hashingUpload) rehash(ctx context.Context, pe *pending, n int64) error 
 	if got != n {
 		return fmt.Errorf("upload %s: %d bytes on disk, %d expected", u.id, got, n)
 	}
-	pe.sum, pe.hashed = h, n
+	hs.sum, hs.hashed = h, n
 	return nil
 }
 
 // sum returns the SHA-256 of a complete upload, hashing the file again
 // only if the running hash does not cover it.
-func (d *door) sum(ctx context.Context, up handler.FileInfo) (string, error) {
-	d.mu.Lock()
-	pe := d.m[up.ID]
-	d.mu.Unlock()
-	if pe == nil {
-		pe = &pending{id: up.ID, size: up.Size, sum: sha256.New()}
-	}
-	if pe.hashed != up.Size {
-		hu := &hashingUpload{d: d, id: up.ID}
-		inner, err := d.inner.GetUpload(ctx, up.ID)
-		if err != nil {
-			return "", err
-		}
-		hu.Upload = inner
-		if err := hu.rehash(ctx, pe, up.Size); err != nil {
+func (d *door) sum(up handler.FileInfo) (string, error) {
+	hs := d.hashOf(up.ID)
+	if hs.hashed != up.Size {
+		if err := (&hashingUpload{d: d, id: up.ID}).rehash(hs, up.Size); err != nil {
 			return "", err
 		}
 	}
 	// Sum of a copy: the running state stays usable if the check is redone.
-	state, err := pe.sum.(encoding.BinaryMarshaler).MarshalBinary()
+	state, err := hs.sum.(encoding.BinaryMarshaler).MarshalBinary()
 	if err != nil {
 		return "", err
 	}
@@ -350,4 +353,14 @@ func (d *door) sum(ctx context.Context, up handler.FileInfo) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// newUploadID is an upload's name: 128 random bits, so that an upload's
+// URL cannot be guessed (though only its owner may use it anyway).
+func newUploadID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
 }

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/tus/tusd/v2/pkg/handler"
-	"github.com/tus/tusd/v2/pkg/memorylocker"
 	expslog "golang.org/x/exp/slog"
 
 	"giascan/transport/enrol"
@@ -56,8 +55,8 @@ func (r *Receiver) Handler(ctx context.Context, log *slog.Logger) (http.Handler,
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("uploads: %w", err)
 	}
-	d := newDoor(dir, r.Limits, r.now, log)
-	if err := d.load(); err != nil {
+	d := newDoor(dir, r.Limits, r.coord, r.now, log)
+	if err := d.load(ctx); err != nil {
 		return nil, err
 	}
 	if err := r.recover(ctx, d, log); err != nil {
@@ -65,9 +64,10 @@ func (r *Receiver) Handler(ctx context.Context, log *slog.Logger) (http.Handler,
 	}
 	composer := handler.NewStoreComposer()
 	composer.UseCore(d)
-	// One receiver process owns DIR; an in-memory lock is enough and, unlike
-	// lock files, leaves nothing stale behind a crash.
-	memorylocker.New().UseIn(composer)
+	// The coordinator's locks: in memory for one receiver, the database's
+	// for several; unlike lock files, neither leaves anything stale
+	// behind a crash.
+	composer.UseLocker(&tusLocker{c: r.coord})
 	tus, err := handler.NewHandler(handler.Config{
 		StoreComposer:        composer,
 		BasePath:             UploadPath,
@@ -158,7 +158,13 @@ func (r *Receiver) uploadsDoor(d *door, next http.Handler, log *slog.Logger) htt
 			return
 		}
 		if id := strings.Trim(strings.TrimPrefix(req.URL.Path, UploadPath), "/"); id != "" {
-			if owner := d.owner(id); owner != "" && owner != st.Key {
+			owner, err := d.owner(req.Context(), id)
+			if err != nil {
+				log.Error("upload owner", "id", id, "err", err)
+				http.Error(w, "состояние загрузок недоступно", http.StatusServiceUnavailable)
+				return
+			}
+			if owner != "" && owner != st.Key {
 				log.Warn("upload of another station", "remote", req.RemoteAddr, "method", req.Method, "id", id, "station", st.Key)
 				http.Error(w, "эта загрузка принадлежит другой станции", http.StatusForbidden)
 				return
@@ -205,12 +211,12 @@ func (r *Receiver) finish(ctx context.Context, d *door, up handler.FileInfo, rem
 	}
 	if err != nil {
 		if errors.Is(err, ErrRefused) {
-			d.remove(up.ID)
+			d.remove(ctx, up.ID)
 		}
 		return nil, r.refuse(sig, remote, err, log)
 	}
 	log.Info("accepted", "ppe", acc.Receipt.PPE, "package", acc.Receipt.Package, "version", acc.Receipt.Version, "repeated", acc.Repeated)
-	d.remove(up.ID)
+	d.remove(ctx, up.ID)
 	return acc, nil
 }
 
@@ -219,7 +225,7 @@ func (r *Receiver) finishChecked(ctx context.Context, d *door, up handler.FileIn
 	if err != nil {
 		return nil, err
 	}
-	sum, err := d.sum(ctx, up)
+	sum, err := d.sum(up)
 	if err != nil {
 		return nil, fmt.Errorf("upload %s: %w", up.ID, err)
 	}
@@ -237,16 +243,15 @@ func (r *Receiver) finishChecked(ctx context.Context, d *door, up handler.FileIn
 // recover checks uploads that were complete when the receiver stopped but
 // had not been checked, so the station finds their receipt.
 func (r *Receiver) recover(ctx context.Context, d *door, log *slog.Logger) error {
-	d.mu.Lock()
-	var ids []string
-	for id := range d.m {
-		ids = append(ids, id)
+	infos, err := filepath.Glob(filepath.Join(d.dir, "*.info"))
+	if err != nil {
+		return fmt.Errorf("uploads: %w", err)
 	}
-	d.mu.Unlock()
-	for _, id := range ids {
-		data, err := os.ReadFile(filepath.Join(d.dir, id+".info"))
+	for _, p := range infos {
+		id := strings.TrimSuffix(filepath.Base(p), ".info")
+		data, err := os.ReadFile(p)
 		if err != nil {
-			return fmt.Errorf("uploads: %w", err)
+			continue // finished meanwhile by another receiver
 		}
 		var up handler.FileInfo
 		if err := json.Unmarshal(data, &up); err != nil {

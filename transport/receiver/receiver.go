@@ -56,10 +56,11 @@ type Receiver struct {
 	// DefaultRejectsMax.
 	RejectsMax int64
 
+	coord   Coordinator
 	people  peopleCache
 	enrolMu sync.Mutex // serialises the invitations file
 
-	mu sync.Mutex // serialises acceptance so version checks and stores do not race
+	mu sync.Mutex // serialises writes of the rejects log
 }
 
 // Open opens the receiver on its data directory. storeURL "" means
@@ -80,8 +81,12 @@ func Open(dir, storeURL string) (*Receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Receiver{dir: dir, keys: keys, store: store, now: time.Now}, nil
+	return &Receiver{dir: dir, keys: keys, store: store, now: time.Now, coord: NewMemoryCoordinator()}, nil
 }
+
+// Share makes the receiver keep its shared state in c, to run beside other
+// receivers on the same data folder and store. Call it before Handler.
+func (r *Receiver) Share(c Coordinator) { r.coord = c }
 
 // Recipient is the age recipient stations encrypt packages to.
 func (r *Receiver) Recipient() string { return r.keys.Identity.Recipient().String() }
@@ -208,8 +213,13 @@ func (r *Receiver) Accept(ctx context.Context, sig, ciphertext []byte) (*Accepte
 		Manifest: p.Hash(), Ciphertext: hex.EncodeToString(sum[:]), Size: int64(len(ciphertext)),
 	}
 
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	// One acceptance of a package at a time, across every receiver sharing
+	// the store: the version check and the store must not race.
+	unlock, err := r.coord.Lock(ctx, "package/"+station.PPE+"/"+m.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	versions, err := r.versions(ctx, station.PPE, m.ID)
 	if err != nil {
 		return nil, err
