@@ -64,7 +64,9 @@ func checkLimits(l Limits, n int, declared, size int64) error {
 }
 
 // CheckLimits exposes the limits rule to other coordinators.
-func CheckLimits(l Limits, n int, declared, size int64) error { return checkLimits(l, n, declared, size) }
+func CheckLimits(l Limits, n int, declared, size int64) error {
+	return checkLimits(l, n, declared, size)
+}
 
 // memCoord is the coordinator of a receiver that runs alone.
 type memCoord struct {
