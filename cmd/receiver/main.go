@@ -22,6 +22,7 @@ import (
 
 	"giascan/station/users"
 	"giascan/transport/receiver"
+	"giascan/transport/receiver/pgstate"
 	"giascan/transport/seal"
 	"giascan/transport/tlspin"
 )
@@ -51,6 +52,7 @@ const usageText = `usage: receiver keys init --data RDIR
        receiver user add --data RDIR --login LOGIN   (password on standard input)
        receiver serve --data RDIR [--listen 127.0.0.1:8443] [--store file://DIR]
                       [--tls-cert FILE --tls-key FILE | --host NAME] [--plain-http]
+                      [--postgres postgres://…]   (receivers sharing RDIR behind one address)
        receiver status --data RDIR [--json]`
 
 func main() {
@@ -181,6 +183,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 	keyFile := fs.String("tls-key", "", "TLS key `PEM` of --tls-cert")
 	host := fs.String("host", "", "the `name` stations reach the receiver by, put in its own certificate")
 	plain := fs.Bool("plain-http", false, "serve plain HTTP, for a TLS proxy in front")
+	pgURL := fs.String("postgres", "", "PostgreSQL `URL` of the state shared with other receivers on the same data folder")
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
@@ -189,6 +192,14 @@ func serve(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	r.People = people{users.Open(*data)}
+	if *pgURL != "" {
+		db, err := pgstate.Open(ctx, *pgURL)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		r.Share(db)
+	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
 	var tlsCfg *tls.Config
 	if !*plain {

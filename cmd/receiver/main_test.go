@@ -16,6 +16,7 @@ import (
 
 	"giascan/transport/enrol"
 	"giascan/transport/receiver"
+	"giascan/transport/receiver/pgstate/pgtest"
 	"giascan/transport/seal"
 	"giascan/transport/tlspin"
 )
@@ -167,5 +168,58 @@ func TestReceiverCommands(t *testing.T) {
 	var st receiver.Status
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || len(st.PPE) != 1 || st.PPE[0].PPE != "1234" || st.PPE[0].Stations != 2 {
 		t.Fatalf("status --json: %d\n%s%s", code, out, errOut)
+	}
+}
+
+// Two receivers on one data folder and one PostgreSQL database both serve.
+func TestTwoServesOnPostgres(t *testing.T) {
+	url := pgtest.Start(t)
+	rdir := filepath.Join(t.TempDir(), "rcoi")
+	if code, out, errOut := runCmd(t, "keys", "init", "--data", rdir); code != 0 {
+		t.Fatalf("keys init: %d %s%s", code, out, errOut)
+	}
+	if code, _, errOut := runCmdIn(t, "пароль-сотрудника\n", "user", "add", "--data", rdir, "--login", "petrova"); code != 0 {
+		t.Fatalf("user add: %s", errOut)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var addrs []string
+	var dones []chan int
+	for range 2 {
+		addr, done := make(chan string, 1), make(chan int, 1)
+		go func() {
+			done <- run(ctx, &env{stdout: io.Discard, stderr: io.Discard, ready: func(a string) { addr <- a }},
+				[]string{"serve", "--data", rdir, "--listen", "127.0.0.1:0", "--plain-http", "--postgres", url})
+		}()
+		select {
+		case a := <-addr:
+			addrs = append(addrs, a)
+		case code := <-done:
+			t.Fatalf("serve exited %d", code)
+		case <-time.After(20 * time.Second):
+			t.Fatal("serve did not start")
+		}
+		dones = append(dones, done)
+	}
+	for _, a := range addrs {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+a+"/status.json", nil)
+		req.SetBasicAuth("petrova", "пароль-сотрудника")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status.json on %s: %d", a, resp.StatusCode)
+		}
+	}
+	cancel()
+	for _, d := range dones {
+		if code := <-d; code != 0 {
+			t.Fatalf("serve: exit %d", code)
+		}
+	}
+	if code, _, errOut := runCmd(t, "serve", "--data", rdir, "--listen", "127.0.0.1:0", "--postgres", "postgres://nobody@127.0.0.1:1/x"); code == 0 || !strings.Contains(errOut, "база данных") {
+		t.Fatalf("serve with an unreachable database: %d %s", code, errOut)
 	}
 }
