@@ -36,7 +36,7 @@ type rcoi struct {
 	recs    []age.Recipient
 }
 
-func newRCOI(t *testing.T) *rcoi {
+func newRCOI(t testing.TB) *rcoi {
 	t.Helper()
 	r := &rcoi{dir: t.TempDir(), url: pgtest.Start(t)}
 	k, err := receiver.InitKeys(r.dir)
@@ -65,7 +65,7 @@ type instance struct {
 	hits   atomic.Int64
 }
 
-func (r *rcoi) start(t *testing.T) *instance {
+func (r *rcoi) start(t testing.TB) *instance {
 	t.Helper()
 	rcv, err := receiver.Open(r.dir, "")
 	if err != nil {
@@ -109,9 +109,12 @@ type front struct {
 	mu       sync.Mutex
 	backends []*url.URL
 	srv      *httptest.Server
+	// roundRobin spreads requests over the receivers that are up.
+	roundRobin bool
+	next       int
 }
 
-func newFront(t *testing.T, urls ...string) *front {
+func newFront(t testing.TB, urls ...string) *front {
 	f := &front{}
 	for _, u := range urls {
 		p, _ := url.Parse(u)
@@ -120,7 +123,12 @@ func newFront(t *testing.T, urls ...string) *front {
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			f.mu.Lock()
-			pr.SetURL(f.backends[0])
+			i := 0
+			if f.roundRobin {
+				f.next++
+				i = f.next % len(f.backends)
+			}
+			pr.SetURL(f.backends[i])
 			f.mu.Unlock()
 			pr.Out.Host = pr.In.Host
 		},
@@ -140,9 +148,14 @@ func newFront(t *testing.T, urls ...string) *front {
 }
 
 // sealed builds and seals a package of ППЭ 1234 with size bytes of scans.
-func (r *rcoi) sealed(t *testing.T, version int, size int) (ct, sig []byte, m pkg.Manifest) {
+func (r *rcoi) sealed(t testing.TB, version int, size int) (ct, sig []byte, m pkg.Manifest) {
+	return r.sealedFor(t, r.station, "1234", "0007", version, size)
+}
+
+// sealedFor builds and seals a package of an auditorium as a station would.
+func (r *rcoi) sealedFor(t testing.TB, key ed25519.PrivateKey, ppe, aud string, version int, size int) (ct, sig []byte, m pkg.Manifest) {
 	t.Helper()
-	exam := pkg.Exam{Level: 9, Region: "50", PPE: "1234", Auditorium: "0007", Subject: "01", Date: "20250601"}
+	exam := pkg.Exam{Level: 9, Region: "50", PPE: ppe, Auditorium: aud, Subject: "01", Date: "20250601"}
 	b := pkg.NewBuilder(pkg.Manifest{Format: pkg.FormatVersion, Exam: exam, Station: "st-50-1234-1",
 		ID: pkg.PackageID(exam), Version: version, Created: time.Now().UTC()})
 	scan := make([]byte, size)
@@ -156,7 +169,7 @@ func (r *rcoi) sealed(t *testing.T, version int, size int) (ct, sig []byte, m pk
 		t.Fatal(err)
 	}
 	m = b.Manifest()
-	sig, err = seal.Seal(&out, &tarball, r.recs, r.station, seal.Info{Station: m.Station, Package: m.ID, Version: version, ManifestHash: hash})
+	sig, err = seal.Seal(&out, &tarball, r.recs, key, seal.Info{Station: m.Station, Package: m.ID, Version: version, ManifestHash: hash})
 	if err != nil {
 		t.Fatal(err)
 	}
