@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -88,8 +89,11 @@ func (r *Receiver) IssueEnrolment(ppe, url, tlsPin string, ttl time.Duration) (*
 	if _, err := enrol.ParseInvitation(mustJSON(inv)); err != nil {
 		return nil, err
 	}
-	r.enrolMu.Lock()
-	defer r.enrolMu.Unlock()
+	unlock, err := r.coord.Lock(context.Background(), "enrolments")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	list, err := loadEnrolments(r.dir)
 	if err != nil {
 		return nil, err
@@ -107,7 +111,7 @@ func mustJSON(v any) []byte {
 }
 
 // redeem checks an enrolment request and registers the station.
-func (r *Receiver) redeem(req enrol.Request) (Station, error) {
+func (r *Receiver) redeem(ctx context.Context, req enrol.Request) (Station, error) {
 	pub, err := seal.ParsePublicKey(req.Key)
 	if err != nil {
 		return Station{}, fmt.Errorf("ключ станции: %w", err)
@@ -116,8 +120,13 @@ func (r *Receiver) redeem(req enrol.Request) (Station, error) {
 	if err != nil || !ed25519.Verify(pub, enrol.ProofMessage(req.Token, req.Key), proof) {
 		return Station{}, errors.New("подпись запроса не сходится с ключом станции")
 	}
-	r.enrolMu.Lock()
-	defer r.enrolMu.Unlock()
+	// One redemption at a time across receivers: the invitation is spent
+	// once, and the stations file is rewritten by one at a time.
+	unlock, err := r.coord.Lock(ctx, "enrolments")
+	if err != nil {
+		return Station{}, err
+	}
+	defer unlock()
 	list, err := loadEnrolments(r.dir)
 	if err != nil {
 		return Station{}, err
@@ -153,7 +162,7 @@ func (r *Receiver) serveEnrol(log *slog.Logger) http.HandlerFunc {
 			http.Error(w, "запрос регистрации не читается", http.StatusBadRequest)
 			return
 		}
-		st, err := r.redeem(er)
+		st, err := r.redeem(req.Context(), er)
 		if err != nil {
 			log.Warn("enrolment refused", "remote", req.RemoteAddr, "err", err)
 			http.Error(w, err.Error(), http.StatusForbidden)

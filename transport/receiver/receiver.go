@@ -20,7 +20,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -56,11 +55,8 @@ type Receiver struct {
 	// DefaultRejectsMax.
 	RejectsMax int64
 
-	coord   Coordinator
-	people  peopleCache
-	enrolMu sync.Mutex // serialises the invitations file
-
-	mu sync.Mutex // serialises writes of the rejects log
+	coord  Coordinator
+	people peopleCache
 }
 
 // Open opens the receiver on its data directory. storeURL "" means
@@ -336,8 +332,13 @@ func (r *Receiver) LogReject(sig []byte, remote string, reason error) error {
 	if err != nil {
 		return fmt.Errorf("rejects log: %w", err)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	// The log is shared by the receivers on this data folder: one writer
+	// at a time, so two never rotate it at once.
+	unlock, err := r.coord.Lock(context.Background(), "rejects")
+	if err != nil {
+		return fmt.Errorf("rejects log: %w", err)
+	}
+	defer unlock()
 	path := filepath.Join(r.dir, RejectsFile)
 	// Rotate: the log and one older generation, so a flood of refusals
 	// keeps the latest ones and never fills the disk.
