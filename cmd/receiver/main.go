@@ -268,10 +268,29 @@ func status(ctx context.Context, e *env, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
+	if !st.Deadline.IsZero() {
+		fmt.Fprintf(e.stdout, "deadline %s (exam ends %s)\n", st.Deadline.Local().Format("2006-01-02 15:04"), st.Ends.Local().Format("15:04"))
+	}
 	for _, p := range st.PPE {
-		fmt.Fprintf(e.stdout, "ППЭ %s: %d station(s), %d package version(s)\n", p.PPE, p.Stations, len(p.Packages))
+		fmt.Fprintf(e.stdout, "ППЭ %s: %d station(s), %d package version(s)", p.PPE, p.Stations, len(p.Packages))
+		if p.Progress != nil {
+			switch {
+			case p.Complete:
+				fmt.Fprint(e.stdout, ", all delivered")
+			case p.Late:
+				fmt.Fprintf(e.stdout, ", LATE: %d of %d missing", len(p.Missing), len(p.Expected))
+			default:
+				fmt.Fprintf(e.stdout, ", %d of %d missing", len(p.Missing), len(p.Expected))
+			}
+		}
+		fmt.Fprintln(e.stdout)
 		for _, rc := range p.Packages {
 			fmt.Fprintf(e.stdout, "  %s v%d  %s  %s  %d bytes\n", rc.Package, rc.Version, rc.Received.Format(time.RFC3339), rc.Manifest[:12], rc.Size)
+		}
+		if p.Progress != nil {
+			for _, id := range p.Missing {
+				fmt.Fprintf(e.stdout, "  %s missing\n", id)
+			}
 		}
 	}
 	fmt.Fprintf(e.stdout, "refused uploads: %d\n", st.Rejects)

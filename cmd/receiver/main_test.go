@@ -164,6 +164,15 @@ func TestReceiverCommands(t *testing.T) {
 		t.Fatalf("board:\n%s", body)
 	}
 
+	examPath := filepath.Join(t.TempDir(), "exam.json")
+	os.WriteFile(examPath, []byte(`{"level":9,"subject":"01","region":"50","date":"2025-06-01","ends":"13:55",
+ "ppe":[{"code":"1234","auditoriums":[{"number":"0007"}]}]}`), 0o644)
+	if code, out, errOut := runCmd(t, "exam", "import", "--data", rdir, examPath); code != 0 || !strings.Contains(out, "пакеты ждём до 01.06.2025 14:55") {
+		t.Fatalf("exam import: %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := runCmd(t, "status", "--data", rdir); code != 0 || !strings.Contains(out, "ППЭ 1234: 2 station(s), 0 package version(s), LATE: 2 of 2 missing") {
+		t.Fatalf("status after the deadline: %d\n%s%s", code, out, errOut)
+	}
 	code, out, errOut = runCmd(t, "status", "--data", rdir, "--json")
 	var st receiver.Status
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || len(st.PPE) != 1 || st.PPE[0].PPE != "1234" || st.PPE[0].Stations != 2 {
