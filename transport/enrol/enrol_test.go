@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -204,7 +205,8 @@ func TestEnrolledStationDeliversOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := enrol.Enrol(ctx, invite(t, r, r.pin, time.Hour), key)
+	inv := invite(t, r, r.pin, time.Hour)
+	res, err := enrol.Enrol(ctx, inv, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,12 +242,25 @@ func TestEnrolledStationDeliversOverTLS(t *testing.T) {
 	if _, err := ob.Enqueue(ctx, ctPath, sigPath); err != nil {
 		t.Fatal(err)
 	}
-	hc, err := res.Trust.Client()
+	// What the station keeps of its enrolment, read back as `send` would.
+	connPath := filepath.Join(stationDir, "keys", "rcoi-connection.json")
+	if err := res.Connection(inv).Save(connPath); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := enrol.LoadConnection(connPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := conn.HTTPClient(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk, err := conn.Key()
 	if err != nil {
 		t.Fatal(err)
 	}
 	// No StationKey: the uploader signs with the key of its data folder.
-	u := &upload.Uploader{Outbox: ob, Endpoint: r.url, ReceiverKey: res.ReceiptKey, HTTP: hc}
+	u := &upload.Uploader{Outbox: ob, Endpoint: conn.URL, ReceiverKey: rk, HTTP: hc}
 	if err := u.Deliver(ctx, id, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -256,5 +271,8 @@ func TestEnrolledStationDeliversOverTLS(t *testing.T) {
 	// Without the pin the station does not talk to the receiver at all.
 	if _, err := upload.SigningClient(nil, key).Get(r.url + receiver.ExamPath); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("reached the receiver without trusting its certificate: %v", err)
+	}
+	if _, err := enrol.LoadConnection(filepath.Join(stationDir, "none.json")); !errors.Is(err, enrol.ErrNoConnection) {
+		t.Fatalf("no connection file: %v", err)
 	}
 }
