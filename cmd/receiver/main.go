@@ -191,7 +191,11 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r.People = people{users.Open(*data)}
+	staff := users.Open(*data)
+	r.People = people{staff}
+	if list, err := staff.List(); err == nil && len(list) == 0 {
+		fmt.Fprintln(e.stdout, "учётных записей сотрудников нет: табло приёма закрыто для всех; создайте запись командой receiver user add")
+	}
 	if *pgURL != "" {
 		db, err := pgstate.Open(ctx, *pgURL)
 		if err != nil {

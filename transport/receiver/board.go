@@ -29,9 +29,12 @@ type boardView struct {
 	Late           int
 	Rejects        int
 	Updated        string
+	Recent         []rejectRow
 	EveryMS        int64
 	Every          string
 }
+
+type rejectRow struct{ Time, Package, Remote, Reason string }
 
 type ppeRow struct {
 	PPE      string
@@ -100,6 +103,13 @@ func view(st *Status) boardView {
 		} else {
 			v.Left = "осталось " + minutes(st.Deadline.Sub(st.Now))
 		}
+	}
+	for _, rj := range st.Recent {
+		pkg := rj.Package
+		if rj.Version > 0 {
+			pkg += fmt.Sprintf(" v%d", rj.Version)
+		}
+		v.Recent = append(v.Recent, rejectRow{Time: clock(rj.Time, st.Now), Package: pkg, Remote: rj.Remote, Reason: rj.Reason})
 	}
 	for _, p := range st.PPE {
 		row := ppeRow{PPE: p.PPE, Stations: p.Stations, Class: "waiting", State: "ожидаются пакеты"}
@@ -173,6 +183,7 @@ var boardTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <style>
 body{font-family:"DejaVu Sans",sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.5em;margin:0 0 .4em}
+h2{font-size:1.15em;margin:1.2em 0 .4em}
 #summary{margin:.5em 0 1em;font-size:1.05em}
 #summary .overdue{color:#b00020;font-weight:bold}
 table{border-collapse:collapse;width:100%}
@@ -217,6 +228,10 @@ code{font-size:.9em}
 {{range .PPE}}{{$p := .}}{{$n := len .Rows}}{{if eq $n 0}}<tr class="ppe {{.Class}}" data-ppe="{{.PPE}}"><td class="ppe">{{.PPE}}</td><td>{{.Stations}}</td><td class="state-ppe">{{.State}}</td><td colspan="5">пакетов нет</td></tr>
 {{else}}{{range $i, $r := .Rows}}<tr class="ppe {{$p.Class}}" data-ppe="{{$p.PPE}}" data-package="{{$r.Package}}">{{if eq $i 0}}<td class="ppe" rowspan="{{$n}}">{{$p.PPE}}</td><td rowspan="{{$n}}">{{$p.Stations}}</td><td class="state-ppe" rowspan="{{$n}}">{{$p.State}}</td>{{end}}<td><code>{{$r.Package}}</code></td><td>{{$r.Auditorium}}</td><td class="{{$r.Class}}">{{$r.State}}</td><td>{{$r.Version}}</td><td>{{$r.Received}}</td></tr>
 {{end}}{{end}}{{end}}</table>{{else}}<p>Ни одной станции и ни одного ожидаемого пакета: зарегистрируйте станции и импортируйте файл экзамена.</p>{{end}}
+{{if .Recent}}<h2>Последние отказы в приёме</h2>
+<table id="rejects"><tr><th>Когда</th><th>Пакет (как назван)</th><th>Откуда</th><th>Причина</th></tr>
+{{range .Recent}}<tr><td>{{.Time}}</td><td><code>{{.Package}}</code></td><td>{{.Remote}}</td><td>{{.Reason}}</td></tr>
+{{end}}</table>{{end}}
 {{end}}`))
 
 func (r *Receiver) serveBoard(w http.ResponseWriter, req *http.Request) {

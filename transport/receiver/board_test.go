@@ -3,6 +3,7 @@ package receiver_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,13 +91,17 @@ func TestBoardShowsLateInRedAndUpdatesLive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	forged := statementFor(other, "4321", 1, 100, strings.Repeat("00", 32))
+	if err := f.rcv.LogReject(forged, "192.0.2.7:40000", fmt.Errorf("%w: signature does not verify", receiver.ErrRefused)); err != nil {
+		t.Fatal(err)
+	}
 	base := f.serve(t, ctx)
 	bctx, shots := startBrowser(t)
 
 	cell := func(ppe, sel string) string {
 		return `document.querySelector('tr[data-ppe="` + ppe + `"] ` + sel + `')`
 	}
-	var lateBG, doneBG, late, v2 string
+	var lateBG, doneBG, late, v2, rejects string
 	if err := chromedp.Do(bctx,
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#board")),
@@ -104,6 +109,7 @@ func TestBoardShowsLateInRedAndUpdatesLive(t *testing.T) {
 		into(&doneBG, chromedp.Evaluate[string](`getComputedStyle(`+cell("1234", "td.ppe")+`).backgroundColor`)),
 		into(&late, chromedp.Text(chromedp.CSS(`tr[data-ppe="4321"]`))),
 		into(&v2, chromedp.Text(chromedp.CSS(`tr[data-ppe="1234"]`))),
+		into(&rejects, chromedp.Text(chromedp.CSS(`#rejects`))),
 		screenshot(filepath.Join(shots, "rcoi-board-late.png")),
 	); err != nil {
 		t.Fatal(err)
@@ -113,6 +119,9 @@ func TestBoardShowsLateInRedAndUpdatesLive(t *testing.T) {
 	}
 	if !strings.Contains(late, "опаздывает") || !strings.Contains(late, "срок прошёл") {
 		t.Errorf("late ППЭ row: %q", late)
+	}
+	if !strings.Contains(rejects, "9-50-4321-0007-01-20250601 v1") || !strings.Contains(rejects, "192.0.2.7:40000") || !strings.Contains(rejects, "does not verify") {
+		t.Errorf("recent refusals: %q", rejects)
 	}
 	if !strings.Contains(v2, "v2 (заменил v1)") || !strings.Contains(v2, "все пакеты приняты") {
 		t.Errorf("delivered ППЭ row: %q", v2)

@@ -46,6 +46,7 @@ type Pending struct {
 // LimitError is a station over its limits.
 type LimitError struct{ Msg string }
 
+// Error is the sentence the station is shown.
 func (e *LimitError) Error() string { return e.Msg }
 
 // unlimited restores uploads found on disk, which were admitted before.

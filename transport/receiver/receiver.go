@@ -407,7 +407,12 @@ type Status struct {
 	Schedule             // when the packages are due, once an exam is imported
 	PPE      []PPEStatus `json:"ppe"`
 	Rejects  int         `json:"rejects"`
+	// Recent are the latest refusals, newest first.
+	Recent []Reject `json:"recent_rejects,omitempty"`
 }
+
+// recentRejects is how many refusals the status shows.
+const recentRejects = 5
 
 // Status reports what has been accepted, per ППЭ.
 func (r *Receiver) Status(ctx context.Context) (*Status, error) {
@@ -453,6 +458,9 @@ func (r *Receiver) Status(ctx context.Context) (*Status, error) {
 		return nil, err
 	}
 	st.Rejects = len(rj)
+	for i := len(rj) - 1; i >= 0 && len(st.Recent) < recentRejects; i-- {
+		st.Recent = append(st.Recent, rj[i])
+	}
 	return st, r.addProgress(st)
 }
 
