@@ -6,10 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
-	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -19,6 +16,7 @@ import (
 
 	"filippo.io/age"
 
+	"giascan/transport/linktest"
 	"giascan/transport/pkg"
 	"giascan/transport/receiver"
 	"giascan/transport/receiver/pgstate"
@@ -62,7 +60,7 @@ type instance struct {
 	db     *pgstate.DB
 	srv    *httptest.Server
 	cancel context.CancelFunc
-	hits   atomic.Int64
+	url    string
 }
 
 func (r *rcoi) start(t testing.TB) *instance {
@@ -82,10 +80,8 @@ func (r *rcoi) start(t testing.TB) *instance {
 		t.Fatal(err)
 	}
 	in := &instance{rcv: rcv, db: db, cancel: cancel}
-	in.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		in.hits.Add(1)
-		h.ServeHTTP(w, req)
-	}))
+	in.srv = httptest.NewServer(h)
+	in.url = in.srv.URL
 	t.Cleanup(in.kill)
 	return in
 }
@@ -101,50 +97,6 @@ func (in *instance) kill() {
 	in.cancel()
 	in.db.Close()
 	in.srv = nil
-}
-
-// front is the one address stations know: it sends each request to the
-// first receiver that answers, as a load balancer with health checks does.
-type front struct {
-	mu       sync.Mutex
-	backends []*url.URL
-	srv      *httptest.Server
-	// roundRobin spreads requests over the receivers that are up.
-	roundRobin bool
-	next       int
-}
-
-func newFront(t testing.TB, urls ...string) *front {
-	f := &front{}
-	for _, u := range urls {
-		p, _ := url.Parse(u)
-		f.backends = append(f.backends, p)
-	}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			f.mu.Lock()
-			i := 0
-			if f.roundRobin {
-				f.next++
-				i = f.next % len(f.backends)
-			}
-			pr.SetURL(f.backends[i])
-			f.mu.Unlock()
-			pr.Out.Host = pr.In.Host
-		},
-		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
-			// The backend is down: later requests go to the next one.
-			f.mu.Lock()
-			if len(f.backends) > 1 && req.URL.Host == f.backends[0].Host {
-				f.backends = f.backends[1:]
-			}
-			f.mu.Unlock()
-			http.Error(w, "receiver unavailable", http.StatusBadGateway)
-		},
-	}
-	f.srv = httptest.NewServer(rp)
-	t.Cleanup(f.srv.Close)
-	return f
 }
 
 // sealed builds and seals a package of ППЭ 1234 with size bytes of scans.
@@ -183,7 +135,7 @@ func TestOtherReceiverFinishesAnUpload(t *testing.T) {
 	ctx := context.Background()
 	r := newRCOI(t)
 	a, b := r.start(t), r.start(t)
-	fr := newFront(t, a.srv.URL, b.srv.URL)
+	fr := linktest.NewFront(t, a.srv.URL, b.srv.URL)
 
 	ct, sig, m := r.sealed(t, 1, 3<<20)
 	dir := t.TempDir()
@@ -201,7 +153,7 @@ func TestOtherReceiverFinishesAnUpload(t *testing.T) {
 	const chunk = 128 << 10
 	killed := make(chan struct{})
 	var once sync.Once
-	u := &upload.Uploader{Outbox: ob, Endpoint: fr.srv.URL, ReceiverKey: a.rcv.ReceiptKey(), StationKey: r.station,
+	u := &upload.Uploader{Outbox: ob, Endpoint: fr.URL, ReceiverKey: a.rcv.ReceiptKey(), StationKey: r.station,
 		ChunkSize: chunk, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Poll: time.Second,
 		Progress: func(p upload.Progress) {
 			if p.Sent >= 1<<20 && p.Sent < p.Total {
@@ -243,8 +195,8 @@ func TestOtherReceiverFinishesAnUpload(t *testing.T) {
 	if it.BytesSent > int64(len(ct))+2*chunk {
 		t.Fatalf("sent %d bytes for %d: the upload started over", it.BytesSent, len(ct))
 	}
-	if a.hits.Load() == 0 || b.hits.Load() == 0 {
-		t.Fatalf("requests: %d to the first receiver, %d to the second", a.hits.Load(), b.hits.Load())
+	if fr.Hits(a.url) == 0 || fr.Hits(b.url) == 0 {
+		t.Fatalf("requests: %d to the first receiver, %d to the second", fr.Hits(a.url), fr.Hits(b.url))
 	}
 	st, err := b.rcv.Status(ctx)
 	if err != nil || len(st.PPE) != 1 || len(st.PPE[0].Packages) != 1 {
@@ -253,7 +205,7 @@ func TestOtherReceiverFinishesAnUpload(t *testing.T) {
 	if left, _ := os.ReadDir(filepath.Join(r.dir, receiver.UploadsDir)); len(left) != 0 {
 		t.Fatalf("upload files left: %d", len(left))
 	}
-	t.Logf("%d bytes: %d sent, %d requests to the receiver that died, %d to the other", len(ct), it.BytesSent, a.hits.Load(), b.hits.Load())
+	t.Logf("%d bytes: %d sent, %d requests to the receiver that died, %d to the other", len(ct), it.BytesSent, fr.Hits(a.url), fr.Hits(b.url))
 }
 
 // The same package version sent to both receivers at once, many times:

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"giascan/transport/linktest"
 	"giascan/transport/receiver"
 	"giascan/transport/seal"
 	"giascan/transport/upload"
@@ -165,10 +166,10 @@ func BenchmarkDayOf50Stations(b *testing.B) {
 
 		two := newRCOI(b)
 		x, y := two.start(b), two.start(b)
-		fr := newFront(b, x.srv.URL, y.srv.URL)
-		fr.roundRobin = true
+		fr := linktest.NewFront(b, x.srv.URL, y.srv.URL)
+		fr.RoundRobin = true
 		pairDay := two.prepareDay(b)
-		pair := runDay(b, fr.srv.URL, x.rcv.ReceiptKey(), pairDay)
+		pair := runDay(b, fr.URL, x.rcv.ReceiptKey(), pairDay)
 		st, err := y.rcv.Status(context.Background())
 		if err != nil {
 			b.Fatal(err)
