@@ -36,6 +36,7 @@ deps:
 
 build: deps
 	$(GO) build -o bin/station ./cmd/station
+	$(GO) build -o bin/receiver ./cmd/receiver
 
 test: deps
 	$(GO) vet ./...
