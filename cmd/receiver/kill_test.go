@@ -22,6 +22,7 @@ import (
 	"giascan/transport/receiver"
 	"giascan/transport/receiver/pgstate/pgtest"
 	"giascan/transport/receiver/receipt"
+	"giascan/transport/receiver/s3test"
 	"giascan/transport/seal"
 	"giascan/transport/upload"
 )
@@ -65,8 +66,8 @@ func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	return nil, ""
 }
 
-// Two receiver processes on one data folder and one database behind one
-// address; the one taking an upload is killed with SIGKILL half-way, and
+// Two receiver processes on one data folder, one database and one S3
+// bucket behind one address; the one taking an upload is killed with SIGKILL half-way, and
 // the other finishes it.
 func TestKillNineMidUpload(t *testing.T) {
 	if testing.Short() {
@@ -126,7 +127,9 @@ func TestKillNineMidUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	args := []string{"--data", rdir, "--listen", "127.0.0.1:0", "--plain-http", "--postgres", url}
+	// The bucket's access keys reach the processes through the environment.
+	store := s3test.Start(t, "rcoi", "packages")
+	args := []string{"--data", rdir, "--listen", "127.0.0.1:0", "--plain-http", "--postgres", url, "--store", store}
 	procA, addrA := startServe(t, bin, args...)
 	_, addrB := startServe(t, bin, args...)
 	front := linktest.NewFront(t, "http://"+addrA, "http://"+addrB)
@@ -159,6 +162,13 @@ func TestKillNineMidUpload(t *testing.T) {
 	}
 	if rc, err := receipt.Verify(it.Receipt, keys.ReceiptPublic()); err != nil || rc.Manifest != hash {
 		t.Fatalf("receipt %+v %v", rc, err)
+	}
+	st, err := receiver.Open(rdir, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Receipt(ctx, id, 1); err != nil {
+		t.Fatalf("the receipt is not in the bucket: %v", err)
 	}
 	if it.BytesSent > int64(sealed.Len())+2*(128<<10) {
 		t.Fatalf("sent %d bytes for %d: the upload started over", it.BytesSent, sealed.Len())

@@ -50,7 +50,7 @@ const usageText = `usage: receiver keys init --data RDIR
        receiver station list --data RDIR
        receiver exam import --data RDIR FILE
        receiver user add --data RDIR --login LOGIN   (password on standard input)
-       receiver serve --data RDIR [--listen 127.0.0.1:8443] [--store file://DIR]
+       receiver serve --data RDIR [--listen 127.0.0.1:8443] [--store file://DIR | s3://BUCKET/PREFIX?endpoint=HOST:PORT]
                       [--tls-cert FILE --tls-key FILE | --host NAME] [--plain-http]
                       [--postgres postgres://…]   (receivers sharing RDIR behind one address)
        receiver status --data RDIR [--json]`
@@ -178,7 +178,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	data := fs.String("data", "", "receiver data `folder`")
 	listen := fs.String("listen", "127.0.0.1:8443", "`address` to listen on")
-	store := fs.String("store", "", "store `URL` (default file://RDIR/store)")
+	store := fs.String("store", "", "store `URL` of accepted packages: file://DIR (default RDIR/store) or s3://BUCKET/PREFIX?endpoint=HOST:PORT (keys in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
 	certFile := fs.String("tls-cert", "", "TLS certificate `PEM` (default: the receiver's own, made in RDIR/tls)")
 	keyFile := fs.String("tls-key", "", "TLS key `PEM` of --tls-cert")
 	host := fs.String("host", "", "the `name` stations reach the receiver by, put in its own certificate")

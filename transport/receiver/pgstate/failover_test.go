@@ -22,21 +22,24 @@ import (
 	"giascan/transport/receiver/pgstate"
 	"giascan/transport/receiver/pgstate/pgtest"
 	"giascan/transport/receiver/receipt"
+	"giascan/transport/receiver/s3test"
 	"giascan/transport/seal"
 	"giascan/transport/upload"
 )
 
-// rcoi is one data folder and store shared by receivers on one database.
+// rcoi is one data folder and one S3 bucket shared by receivers on one
+// database.
 type rcoi struct {
 	dir     string
 	url     string
+	store   string
 	station ed25519.PrivateKey
 	recs    []age.Recipient
 }
 
 func newRCOI(t testing.TB) *rcoi {
 	t.Helper()
-	r := &rcoi{dir: t.TempDir(), url: pgtest.Start(t)}
+	r := &rcoi{dir: t.TempDir(), url: pgtest.Start(t), store: s3test.Start(t, "rcoi", "packages")}
 	k, err := receiver.InitKeys(r.dir)
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +68,7 @@ type instance struct {
 
 func (r *rcoi) start(t testing.TB) *instance {
 	t.Helper()
-	rcv, err := receiver.Open(r.dir, "")
+	rcv, err := receiver.Open(r.dir, r.store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,8 +131,8 @@ func (r *rcoi) sealedFor(t testing.TB, key ed25519.PrivateKey, ppe, aud string, 
 	return out.Bytes(), sig, m
 }
 
-// Two receivers behind one address: the one taking an upload dies in the
-// middle of it, and the other takes the rest from where it stopped,
+// Two receivers behind one address, on one database and one bucket: the
+// one taking an upload dies in the middle of it, and the other takes the rest from where it stopped,
 // checks the package and answers the receipt.
 func TestOtherReceiverFinishesAnUpload(t *testing.T) {
 	ctx := context.Background()
