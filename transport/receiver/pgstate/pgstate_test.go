@@ -2,6 +2,10 @@ package pgstate_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,5 +63,34 @@ func TestLockDiesWithItsReceiver(t *testing.T) {
 	unlock()
 	if u, ok, err := b.Upload(ctx, "x"); err != nil || !ok || u.Key != "K" {
 		t.Fatalf("the upload as the other receiver sees it: %+v %v %v", u, ok, err)
+	}
+}
+
+// Two receivers admitting uploads of one station at the same moment
+// never let it past its limit together.
+func TestLimitsHoldAcrossReceivers(t *testing.T) {
+	url := pgtest.Start(t)
+	ctx := context.Background()
+	dbs := []*pgstate.DB{open(t, url), open(t, url)}
+	l := receiver.Limits{ActivePerStation: 3, DeclaredPerStation: 1 << 30}
+	var wg sync.WaitGroup
+	var admitted atomic.Int64
+	for i := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := dbs[i%2].AddUpload(ctx, receiver.Pending{ID: fmt.Sprint("u", i), Key: "K", Size: 1, Touched: time.Now()}, l)
+			var le *receiver.LimitError
+			switch {
+			case err == nil:
+				admitted.Add(1)
+			case !errors.As(err, &le):
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if admitted.Load() != 3 {
+		t.Fatalf("%d uploads admitted, the limit is 3", admitted.Load())
 	}
 }
