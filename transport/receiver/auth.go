@@ -46,7 +46,13 @@ func (r *Receiver) authStation(req *http.Request) (Station, error) {
 type peopleCache struct {
 	mu sync.Mutex
 	ok map[[32]byte]time.Time
+	// checking bounds the password checks running at once: each may take
+	// tens of megabytes, and anyone can ask for one.
+	checking chan struct{}
 }
+
+// PasswordChecks is how many staff password checks run at once.
+const PasswordChecks = 2
 
 const peopleCacheFor = 5 * time.Minute
 
@@ -65,7 +71,19 @@ func (r *Receiver) authPerson(req *http.Request) (bool, error) {
 	if hit && r.now().Before(until) {
 		return true, nil
 	}
+	c.mu.Lock()
+	if c.checking == nil {
+		c.checking = make(chan struct{}, PasswordChecks)
+	}
+	sem := c.checking
+	c.mu.Unlock()
+	select {
+	case sem <- struct{}{}:
+	case <-req.Context().Done():
+		return false, nil
+	}
 	good, err := r.People.Authenticate(login, password)
+	<-sem
 	if err != nil || !good {
 		return false, err
 	}

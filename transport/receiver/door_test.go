@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -416,5 +417,49 @@ func TestRejectsLogBounded(t *testing.T) {
 	}
 	if len(rj) < 10 || len(rj) >= 200 || rj[len(rj)-1].Remote != "127.0.0.1:199" {
 		t.Fatalf("%d rejects kept, last %+v", len(rj), rj[len(rj)-1])
+	}
+}
+
+// slowAccounts is an account check that takes time, counting how many run
+// at once.
+type slowAccounts struct {
+	mu       sync.Mutex
+	now, max int
+}
+
+func (s *slowAccounts) Authenticate(login, password string) (bool, error) {
+	s.mu.Lock()
+	s.now++
+	s.max = max(s.max, s.now)
+	s.mu.Unlock()
+	time.Sleep(20 * time.Millisecond)
+	s.mu.Lock()
+	s.now--
+	s.mu.Unlock()
+	return false, nil
+}
+
+// Guessing passwords in parallel does not run more than a few of the
+// (memory-hungry) password checks at once.
+func TestPasswordChecksBounded(t *testing.T) {
+	f := newFixture(t)
+	acc := &slowAccounts{}
+	f.rcv.People = acc
+	base := f.serve(t, t.Context())
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodGet, base+"/status.json", nil)
+			req.SetBasicAuth("guess", strconv.Itoa(i))
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if acc.max < 1 || acc.max > receiver.PasswordChecks {
+		t.Fatalf("%d password checks ran at once, want at most %d", acc.max, receiver.PasswordChecks)
 	}
 }
