@@ -11,12 +11,13 @@ GO ?= go
 # TIFF, zbar-tools as the benchmark baseline, age to check packages decrypt
 # with the stock tool, DejaVu for printed text and
 # handwriting fonts for simulated and training digits, Chromium for the
-# browser tests of the web UI.
+# browser tests of the web UI, PostgreSQL for receivers that share their
+# state (its tests start their own throwaway cluster).
 APT_PACKAGES := build-essential pkg-config libopencv-dev libusb-1.0-0-dev \
 	sane-utils qpdf poppler-utils libtiff-tools zbar-tools img2pdf age \
 	fonts-dejavu-core fonts-dkg-handwriting fonts-breip fonts-bwht \
 	fonts-femkeklaver fonts-humor-sans fonts-tlwg-purisa-ttf fonts-sjfonts \
-	chromium strace
+	chromium strace postgresql
 
 .PHONY: deps build test demo bench clean
 
@@ -35,6 +36,7 @@ deps:
 
 build: deps
 	$(GO) build -o bin/station ./cmd/station
+	$(GO) build -o bin/receiver ./cmd/receiver
 
 test: deps
 	$(GO) vet ./...

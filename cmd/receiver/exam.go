@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"giascan/station/exam"
 	"giascan/transport/receiver"
@@ -54,7 +55,9 @@ func examImport(e *env, args []string) error {
 	if err != nil {
 		return badInput("файл экзамена не принят: %v", err)
 	}
-	if err := receiver.ImportExam(*data, b, owedOf(ex)); err != nil {
+	// The exam's end is local time of the region, as the receiver's clock.
+	ends, _ := ex.EndsAt(time.Local)
+	if err := receiver.ImportExamEnding(*data, b, owedOf(ex), ends); err != nil {
 		return err
 	}
 	n := 0
@@ -62,5 +65,8 @@ func examImport(e *env, args []string) error {
 		n += len(p.Auditoriums)
 	}
 	fmt.Fprintf(e.stdout, "экзамен %s (%s) принят: ППЭ %d, аудиторий %d\n", ex.Subject, ex.Date, len(ex.PPE), n)
+	if !ends.IsZero() {
+		fmt.Fprintf(e.stdout, "пакеты ждём до %s (через час после окончания экзамена)\n", ends.Add(receiver.DeliveryWindow).Format("02.01.2006 15:04"))
+	}
 	return nil
 }

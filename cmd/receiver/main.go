@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -19,8 +20,11 @@ import (
 	"syscall"
 	"time"
 
+	"giascan/station/users"
 	"giascan/transport/receiver"
+	"giascan/transport/receiver/pgstate"
 	"giascan/transport/seal"
+	"giascan/transport/tlspin"
 )
 
 // env is what a command may touch of the process, so tests can run
@@ -28,6 +32,7 @@ import (
 type env struct {
 	stdout io.Writer
 	stderr io.Writer
+	stdin  io.Reader
 	// ready, when set, receives the address `serve` listens on.
 	ready func(addr string)
 }
@@ -41,13 +46,18 @@ func badInput(format string, a ...any) error { return &usageError{fmt.Sprintf(fo
 
 const usageText = `usage: receiver keys init --data RDIR
        receiver station add --data RDIR --ppe PPE --pubkey ed25519:…
+       receiver station enrol --data RDIR --ppe PPE --url https://host:port [--out FILE] [--valid 168h]
+       receiver station list --data RDIR
        receiver exam import --data RDIR FILE
-       receiver serve --data RDIR [--listen 127.0.0.1:8443] [--store file://DIR]
+       receiver user add --data RDIR --login LOGIN   (password on standard input)
+       receiver serve --data RDIR [--listen 127.0.0.1:8443] [--store file://DIR | s3://BUCKET/PREFIX?endpoint=HOST:PORT]
+                      [--tls-cert FILE --tls-key FILE | --host NAME] [--plain-http]
+                      [--postgres postgres://…]   (receivers sharing RDIR behind one address)
        receiver status --data RDIR [--json]`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
@@ -81,6 +91,12 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return keysInit(e, args[2:])
 	case cmd == "station add":
 		return stationAdd(e, args[2:])
+	case cmd == "station enrol":
+		return stationEnrol(e, args[2:])
+	case cmd == "station list":
+		return stationList(e, args[2:])
+	case cmd == "user add":
+		return userAdd(e, args[2:])
 	case cmd == "exam import":
 		return examImport(e, args[2:])
 	case args[0] == "serve":
@@ -162,7 +178,12 @@ func serve(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	data := fs.String("data", "", "receiver data `folder`")
 	listen := fs.String("listen", "127.0.0.1:8443", "`address` to listen on")
-	store := fs.String("store", "", "store `URL` (default file://RDIR/store)")
+	store := fs.String("store", "", "store `URL` of accepted packages: file://DIR (default RDIR/store) or s3://BUCKET/PREFIX?endpoint=HOST:PORT (keys in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
+	certFile := fs.String("tls-cert", "", "TLS certificate `PEM` (default: the receiver's own, made in RDIR/tls)")
+	keyFile := fs.String("tls-key", "", "TLS key `PEM` of --tls-cert")
+	host := fs.String("host", "", "the `name` stations reach the receiver by, put in its own certificate")
+	plain := fs.Bool("plain-http", false, "serve plain HTTP, for a TLS proxy in front")
+	pgURL := fs.String("postgres", "", "PostgreSQL `URL` of the state shared with other receivers on the same data folder")
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
@@ -170,7 +191,29 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	staff := users.Open(*data)
+	r.People = people{staff}
+	if list, err := staff.List(); err == nil && len(list) == 0 {
+		fmt.Fprintln(e.stdout, "учётных записей сотрудников нет: табло приёма закрыто для всех; создайте запись командой receiver user add")
+	}
+	if *pgURL != "" {
+		db, err := pgstate.Open(ctx, *pgURL)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		r.Share(db)
+	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	var tlsCfg *tls.Config
+	if !*plain {
+		cert, err := receiver.LoadTLS(*data, *certFile, *keyFile, *host)
+		if err != nil {
+			return err
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		fmt.Fprintf(e.stdout, "отпечаток сертификата TLS приёмника (станции сверяют его): %s\n", tlspin.Fingerprint(cert.Leaf))
+	}
 	h, err := r.Handler(ctx, log)
 	if err != nil {
 		return err
@@ -179,13 +222,20 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, TLSConfig: tlsCfg,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	log.Info("serving", "addr", ln.Addr().String(), "recipient", r.Recipient(), "receipt_key", seal.FormatPublicKey(r.ReceiptKey()))
 	if e.ready != nil {
 		e.ready(ln.Addr().String())
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	go func() {
+		if tlsCfg != nil {
+			done <- srv.ServeTLS(ln, "", "")
+		} else {
+			done <- srv.Serve(ln)
+		}
+	}()
 	select {
 	case err := <-done:
 		return err
@@ -222,10 +272,29 @@ func status(ctx context.Context, e *env, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
+	if !st.Deadline.IsZero() {
+		fmt.Fprintf(e.stdout, "deadline %s (exam ends %s)\n", st.Deadline.Local().Format("2006-01-02 15:04"), st.Ends.Local().Format("15:04"))
+	}
 	for _, p := range st.PPE {
-		fmt.Fprintf(e.stdout, "ППЭ %s: %d station(s), %d package version(s)\n", p.PPE, p.Stations, len(p.Packages))
+		fmt.Fprintf(e.stdout, "ППЭ %s: %d station(s), %d package version(s)", p.PPE, p.Stations, len(p.Packages))
+		if p.Progress != nil {
+			switch {
+			case p.Complete:
+				fmt.Fprint(e.stdout, ", all delivered")
+			case p.Late:
+				fmt.Fprintf(e.stdout, ", LATE: %d of %d missing", len(p.Missing), len(p.Expected))
+			default:
+				fmt.Fprintf(e.stdout, ", %d of %d missing", len(p.Missing), len(p.Expected))
+			}
+		}
+		fmt.Fprintln(e.stdout)
 		for _, rc := range p.Packages {
 			fmt.Fprintf(e.stdout, "  %s v%d  %s  %s  %d bytes\n", rc.Package, rc.Version, rc.Received.Format(time.RFC3339), rc.Manifest[:12], rc.Size)
+		}
+		if p.Progress != nil {
+			for _, id := range p.Missing {
+				fmt.Fprintf(e.stdout, "  %s missing\n", id)
+			}
 		}
 	}
 	fmt.Fprintf(e.stdout, "refused uploads: %d\n", st.Rejects)

@@ -12,10 +12,10 @@ import (
 )
 
 // Blob is the store of accepted packages. It is deliberately small — put,
-// get, list — so a file tree serves today and an object store can take its
-// place without touching the acceptance logic. gocloud.dev/blob would give
-// that for free but pulls dozens of cloud SDK modules into the station's
-// build; this interface covers what the receiver needs.
+// get, list — so a file tree or an S3-compatible object store serve
+// without touching the acceptance logic. gocloud.dev/blob would give that
+// but pulls dozens of cloud SDK modules; this interface covers what the
+// receiver needs.
 type Blob interface {
 	// Put stores data under key; a reader never sees a half-written blob.
 	Put(ctx context.Context, key string, data []byte) error
@@ -25,15 +25,18 @@ type Blob interface {
 	List(ctx context.Context, prefix string) ([]string, error)
 }
 
-// OpenBlob opens a store by URL. Only file:// is supported: file:///abs/dir
-// or file://relative/dir.
+// OpenBlob opens a store by URL: file:///abs/dir or file://relative/dir,
+// or s3://BUCKET/PREFIX?endpoint=HOST:PORT for an S3-compatible store.
 func OpenBlob(rawURL string) (Blob, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("store %q: %w", rawURL, err)
 	}
+	if u.Scheme == "s3" {
+		return openS3(u)
+	}
 	if u.Scheme != "file" {
-		return nil, fmt.Errorf("store %q: only file:// is supported", rawURL)
+		return nil, fmt.Errorf("store %q: want file:// or s3://", rawURL)
 	}
 	dir := u.Host + u.Path
 	if dir == "" {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -53,7 +52,7 @@ func waitState(t *testing.T, ob *upload.Outbox, id string, version int, timeout 
 }
 
 func (f *fixture) uploader(t *testing.T, ob *upload.Outbox, endpoint string) *upload.Uploader {
-	return &upload.Uploader{Outbox: ob, Endpoint: endpoint, ReceiverKey: f.rcv.ReceiptKey(),
+	return &upload.Uploader{Outbox: ob, Endpoint: endpoint, ReceiverKey: f.rcv.ReceiptKey(), StationKey: f.station,
 		ChunkSize: 64 << 10, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Poll: time.Second}
 }
 
@@ -122,14 +121,8 @@ func TestUploadThroughFlakySlowLink(t *testing.T) {
 
 	// The board shows it.
 	for _, path := range []string{"/", "/status.json"} {
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(m.ID)) {
-			t.Fatalf("GET %s: %d\n%s", path, resp.StatusCode, body)
+		if code, body := get(t, nil, srv.URL+path); code != http.StatusOK || !strings.Contains(body, m.ID) {
+			t.Fatalf("GET %s: %d\n%s", path, code, body)
 		}
 	}
 
@@ -153,8 +146,8 @@ func TestUploadThroughFlakySlowLink(t *testing.T) {
 	if _, err := ob2.Enqueue(ctx, cpX, spX); err != nil {
 		t.Fatal(err)
 	}
-	// A package of another ППЭ signed by this station: refused only once
-	// the whole upload is in and opened.
+	// A package of another ППЭ signed by this station: refused when the
+	// upload is created, by the ППЭ its id names.
 	tarR, mR, hR := build(t, "5678", 1, image(t, 5_000))
 	ctR, sigR := f.sealTar(t, tarR, f.station, mR, hR)
 	cpR, spR := writeSealed(t, ctR, sigR)

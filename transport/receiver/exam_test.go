@@ -2,7 +2,6 @@ package receiver_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,22 +56,13 @@ func TestExamProgress(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	resp, err := http.Get(srv.URL + receiver.ExamPath)
-	if err != nil {
-		t.Fatal(err)
+	if code, body := get(t, signing(f.station), srv.URL+receiver.ExamPath); code != http.StatusOK || body != testExam {
+		t.Errorf("GET %s as a station: %d %q", receiver.ExamPath, code, body)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(body) != testExam {
-		t.Errorf("GET %s: %d %q", receiver.ExamPath, resp.StatusCode, body)
+	if code, body := get(t, nil, srv.URL+receiver.ExamPath); code != http.StatusOK || body != testExam {
+		t.Errorf("GET %s as staff: %d %q", receiver.ExamPath, code, body)
 	}
-	resp, err = http.Get(srv.URL + "/status.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), `"complete": false`) || !strings.Contains(string(body), `"missing"`) {
-		t.Errorf("status.json has no progress: %s", body)
+	if code, body := get(t, nil, srv.URL+"/status.json"); !strings.Contains(body, `"complete": false`) || !strings.Contains(body, `"missing"`) {
+		t.Errorf("status.json has no progress: %d %s", code, body)
 	}
 }

@@ -11,11 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"net/http"
+
 	"filippo.io/age"
 
 	"giascan/transport/pkg"
 	"giascan/transport/receiver"
 	"giascan/transport/seal"
+	"giascan/transport/upload"
 )
 
 // fixture is a РЦОИ with one registered station of ППЭ 1234.
@@ -26,7 +29,7 @@ type fixture struct {
 	recs    []age.Recipient
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	rdir := t.TempDir()
 	if _, err := receiver.InitKeys(rdir); err != nil {
@@ -40,13 +43,14 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rcv.People = accounts{staffLogin: staffPassword}
 	f := &fixture{rdir: rdir, rcv: rcv, recs: []age.Recipient{rec}}
 	f.station = f.addStation(t, "1234")
 	return f
 }
 
 // addStation makes a station key and registers it for ppe.
-func (f *fixture) addStation(t *testing.T, ppe string) ed25519.PrivateKey {
+func (f *fixture) addStation(t testing.TB, ppe string) ed25519.PrivateKey {
 	t.Helper()
 	dir := t.TempDir()
 	pub, err := seal.GenerateStationKey(dir)
@@ -64,7 +68,7 @@ func (f *fixture) addStation(t *testing.T, ppe string) ed25519.PrivateKey {
 }
 
 // image is incompressible filler standing in for a scanned page.
-func image(t *testing.T, n int) []byte {
+func image(t testing.TB, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	rand.Read(b)
@@ -72,7 +76,7 @@ func image(t *testing.T, n int) []byte {
 }
 
 // build makes a package of ppe, auditorium 0007, with the given pages.
-func build(t *testing.T, ppe string, version int, pages ...[]byte) ([]byte, pkg.Manifest, string) {
+func build(t testing.TB, ppe string, version int, pages ...[]byte) ([]byte, pkg.Manifest, string) {
 	t.Helper()
 	exam := pkg.Exam{Level: 9, Region: "50", PPE: ppe, Auditorium: "0007", Subject: "01", Date: "20250601"}
 	b := pkg.NewBuilder(pkg.Manifest{Format: pkg.FormatVersion, Exam: exam, Station: "st-50-" + ppe + "-1",
@@ -92,7 +96,7 @@ func build(t *testing.T, ppe string, version int, pages ...[]byte) ([]byte, pkg.
 }
 
 // sealTar seals a tarball as the station key would, claiming info.
-func (f *fixture) sealTar(t *testing.T, tarball []byte, key ed25519.PrivateKey, m pkg.Manifest, hash string) (ct, sig []byte) {
+func (f *fixture) sealTar(t testing.TB, tarball []byte, key ed25519.PrivateKey, m pkg.Manifest, hash string) (ct, sig []byte) {
 	t.Helper()
 	var out bytes.Buffer
 	sig, err := seal.Seal(&out, bytes.NewReader(tarball), f.recs, key,
@@ -104,7 +108,7 @@ func (f *fixture) sealTar(t *testing.T, tarball []byte, key ed25519.PrivateKey, 
 }
 
 // writeSealed writes ct and sig as files for the outbox.
-func writeSealed(t *testing.T, ct, sig []byte) (string, string) {
+func writeSealed(t testing.TB, ct, sig []byte) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	cp, sp := filepath.Join(dir, "p"+seal.CiphertextExt), filepath.Join(dir, "p"+seal.SignatureExt)
@@ -118,7 +122,7 @@ func writeSealed(t *testing.T, ct, sig []byte) (string, string) {
 }
 
 // rewriteTar copies a tarball, letting edit change each entry's data.
-func rewriteTar(t *testing.T, tarball []byte, edit func(name string, data []byte) []byte) []byte {
+func rewriteTar(t testing.TB, tarball []byte, edit func(name string, data []byte) []byte) []byte {
 	t.Helper()
 	tr := tar.NewReader(bytes.NewReader(tarball))
 	var out bytes.Buffer
@@ -144,3 +148,36 @@ func rewriteTar(t *testing.T, tarball []byte, edit func(name string, data []byte
 	}
 	return out.Bytes()
 }
+
+// accounts is the test double of the РЦОИ staff accounts: login to password.
+type accounts map[string]string
+
+func (a accounts) Authenticate(login, password string) (bool, error) {
+	p, ok := a[login]
+	return ok && p == password, nil
+}
+
+const staffLogin, staffPassword = "petrova", "пароль-сотрудника-РЦОИ"
+
+// get fetches url as the given client, or as staff when hc is nil.
+func get(t testing.TB, hc *http.Client, url string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hc == nil {
+		req.SetBasicAuth(staffLogin, staffPassword)
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// signing is an HTTP client that signs as the station key does.
+func signing(key ed25519.PrivateKey) *http.Client { return upload.SigningClient(nil, key) }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -15,10 +14,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tus/tusd/v2/pkg/filestore"
 	"github.com/tus/tusd/v2/pkg/handler"
-	"github.com/tus/tusd/v2/pkg/memorylocker"
 	expslog "golang.org/x/exp/slog"
+
+	"giascan/transport/enrol"
 )
 
 // The HTTP protocol between station and РЦОИ.
@@ -43,7 +42,11 @@ const (
 // Handler serves the receiver's HTTP API. Uploads in progress live in
 // DIR/uploads, so a restarted receiver resumes them where they stopped.
 // Completed uploads that were never checked (the receiver stopped in
-// between) are checked here first.
+// between) are checked here first. The expiry of abandoned uploads runs
+// until ctx is done.
+//
+// Every station request is signed with the station's key
+// (transport/stationauth); people's pages need an account of r.People.
 func (r *Receiver) Handler(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -52,26 +55,34 @@ func (r *Receiver) Handler(ctx context.Context, log *slog.Logger) (http.Handler,
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("uploads: %w", err)
 	}
-	if err := r.recover(ctx, dir, log); err != nil {
+	d := newDoor(dir, r.Limits, r.coord, r.now, log)
+	if err := d.load(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.recover(ctx, d, log); err != nil {
 		return nil, err
 	}
 	composer := handler.NewStoreComposer()
-	filestore.New(dir).UseIn(composer)
-	// One receiver process owns DIR; an in-memory lock is enough and, unlike
-	// lock files, leaves nothing stale behind a crash.
-	memorylocker.New().UseIn(composer)
+	composer.UseCore(d)
+	// The coordinator's locks: in memory for one receiver, the database's
+	// for several; unlike lock files, neither leaves anything stale
+	// behind a crash.
+	composer.UseLocker(&tusLocker{c: r.coord})
 	tus, err := handler.NewHandler(handler.Config{
 		StoreComposer:        composer,
 		BasePath:             UploadPath,
 		MaxSize:              MaxPackageSize,
 		DisableDownload:      true,
 		DisableConcatenation: true,
-		Cors:                 &handler.CorsConfig{Disable: true},
-		Logger:               expslog.New(expslog.NewTextHandler(io.Discard, nil)),
+		// No one may delete an upload: the owner has no need to, and
+		// anyone else must not.
+		DisableTermination: true,
+		Cors:               &handler.CorsConfig{Disable: true},
+		Logger:             expslog.New(expslog.NewTextHandler(io.Discard, nil)),
 		PreUploadCreateCallback: func(ev handler.HookEvent) (handler.HTTPResponse, handler.FileInfoChanges, error) {
 			sig, err := signature(ev.Upload.MetaData)
 			if err == nil {
-				err = r.CheckUpload(sig, ev.Upload.Size)
+				err = r.admit(sig, ev.Upload, stationOf(ev.Context))
 			}
 			if err != nil {
 				return handler.HTTPResponse{}, handler.FileInfoChanges{}, r.refuse(sig, ev.HTTPRequest.RemoteAddr, err, log)
@@ -79,7 +90,7 @@ func (r *Receiver) Handler(ctx context.Context, log *slog.Logger) (http.Handler,
 			return handler.HTTPResponse{}, handler.FileInfoChanges{}, nil
 		},
 		PreFinishResponseCallback: func(ev handler.HookEvent) (handler.HTTPResponse, error) {
-			acc, err := r.finish(ev.Context, ev.Upload, ev.HTTPRequest.RemoteAddr, log)
+			acc, err := r.finish(ev.Context, d, ev.Upload, ev.HTTPRequest.RemoteAddr, log)
 			if err != nil {
 				return handler.HTTPResponse{}, err
 			}
@@ -91,13 +102,76 @@ func (r *Receiver) Handler(ctx context.Context, log *slog.Logger) (http.Handler,
 	if err != nil {
 		return nil, fmt.Errorf("tus handler: %w", err)
 	}
+	go d.run(ctx)
 	mux := http.NewServeMux()
-	mux.Handle(UploadPath, http.StripPrefix(strings.TrimSuffix(UploadPath, "/"), tus))
+	mux.Handle(UploadPath, r.uploadsDoor(d, http.StripPrefix(strings.TrimSuffix(UploadPath, "/"), tus), log))
 	mux.HandleFunc("GET "+ReceiptPath+"{package}/{version}", r.serveReceipt)
-	mux.HandleFunc("GET /status.json", r.serveStatus)
+	mux.HandleFunc("GET /status.json", r.person(r.serveStatus))
 	mux.HandleFunc("GET "+ExamPath, r.serveExam)
-	mux.HandleFunc("GET /{$}", r.serveBoard)
+	mux.HandleFunc("GET /{$}", r.person(r.serveBoard))
+	mux.HandleFunc("GET "+BoardLivePath, r.person(r.serveBoardLive))
+	mux.HandleFunc("POST "+enrol.Path, r.serveEnrol(log))
 	return mux, nil
+}
+
+// admit is the check at the door of a new upload, before a byte of it is
+// stored: the signature file verifies with a registered station's key,
+// the station sending it is that station, the upload's length is the
+// signed one, and the package is one of the station's ППЭ.
+func (r *Receiver) admit(sig []byte, up handler.FileInfo, sender string) error {
+	st, station, err := r.verifyStatement(sig)
+	if err != nil {
+		return err
+	}
+	switch {
+	case sender != station.Key:
+		return refused("%s v%d is signed by station %s but sent by %s", st.Package, st.Version, station.Key, sender)
+	case up.SizeIsDeferred || up.Size != st.Size:
+		return refused("%s v%d: upload of %d bytes, the signature is for %d", st.Package, st.Version, up.Size, st.Size)
+	case st.Size <= 0 || st.Size > MaxPackageSize:
+		return refused("%s v%d: %d bytes is not a package size (at most %d)", st.Package, st.Version, st.Size, int64(MaxPackageSize))
+	}
+	if ppe := ppeOf(st.Package); ppe != station.PPE {
+		return refused("%s v%d is a package of ППЭ %s, but its signing station is registered for ППЭ %s", st.Package, st.Version, ppe, station.PPE)
+	}
+	return nil
+}
+
+// ppeOf is the ППЭ a package id names (level-region-ППЭ-…, see
+// pkg.PackageID), or "".
+func ppeOf(id string) string {
+	parts := strings.Split(id, "-")
+	if !rePackageID.MatchString(id) || len(parts) < 3 {
+		return ""
+	}
+	return parts[2]
+}
+
+// uploadsDoor lets only registered stations use the upload endpoint, and
+// each only on its own uploads.
+func (r *Receiver) uploadsDoor(d *door, next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		st, err := r.authStation(req)
+		if err != nil {
+			log.Warn("unauthenticated upload request", "remote", req.RemoteAddr, "method", req.Method, "err", err)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		if id := strings.Trim(strings.TrimPrefix(req.URL.Path, UploadPath), "/"); id != "" {
+			owner, err := d.owner(req.Context(), id)
+			if err != nil {
+				log.Error("upload owner", "id", id, "err", err)
+				http.Error(w, "состояние загрузок недоступно", http.StatusServiceUnavailable)
+				return
+			}
+			if owner != "" && owner != st.Key {
+				log.Warn("upload of another station", "remote", req.RemoteAddr, "method", req.Method, "id", id, "station", st.Key)
+				http.Error(w, "эта загрузка принадлежит другой станции", http.StatusForbidden)
+				return
+			}
+		}
+		next.ServeHTTP(w, req.WithContext(withStation(req.Context(), st.Key)))
+	})
 }
 
 func signature(meta handler.MetaData) ([]byte, error) {
@@ -124,60 +198,72 @@ func (r *Receiver) refuse(sig []byte, remote string, err error, log *slog.Logger
 }
 
 // finish checks a completed upload and removes it: accepted, it is in the
-// store; refused, the reason is in the rejects log.
-func (r *Receiver) finish(ctx context.Context, up handler.FileInfo, remote string, log *slog.Logger) (*Accepted, error) {
-	path := up.Storage[filestore.StorageKeyPath]
+// store; refused, the reason is in the rejects log. The ciphertext's hash,
+// taken as it arrived, is compared with the signed one before the file is
+// read: a body that is not the signed one costs no memory and no
+// decryption.
+func (r *Receiver) finish(ctx context.Context, d *door, up handler.FileInfo, remote string, log *slog.Logger) (*Accepted, error) {
+	path := filepath.Join(d.dir, up.ID)
 	sig, err := signature(up.MetaData)
 	var acc *Accepted
 	if err == nil {
-		var ct []byte
-		ct, err = os.ReadFile(path)
-		if err != nil {
-			err = fmt.Errorf("upload %s: %w", up.ID, err)
-		} else {
-			acc, err = r.Accept(ctx, sig, ct)
-		}
+		acc, err = r.finishChecked(ctx, d, up, sig, path)
 	}
 	if err != nil {
 		if errors.Is(err, ErrRefused) {
-			removeUpload(path, up.Storage[filestore.StorageKeyInfoPath])
+			d.remove(ctx, up.ID)
 		}
 		return nil, r.refuse(sig, remote, err, log)
 	}
 	log.Info("accepted", "ppe", acc.Receipt.PPE, "package", acc.Receipt.Package, "version", acc.Receipt.Version, "repeated", acc.Repeated)
-	removeUpload(path, up.Storage[filestore.StorageKeyInfoPath])
+	d.remove(ctx, up.ID)
 	return acc, nil
 }
 
-func removeUpload(path, info string) {
-	os.Remove(path)
-	os.Remove(info)
+func (r *Receiver) finishChecked(ctx context.Context, d *door, up handler.FileInfo, sig []byte, path string) (*Accepted, error) {
+	st, _, err := r.verifyStatement(sig)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := d.sum(up)
+	if err != nil {
+		return nil, fmt.Errorf("upload %s: %w", up.ID, err)
+	}
+	if sum != st.Ciphertext || up.Size != st.Size {
+		return nil, refused("ciphertext of %s v%d is not the one signed: %d bytes with SHA-256 %s, signed %d bytes with %s",
+			st.Package, st.Version, up.Size, sum, st.Size, st.Ciphertext)
+	}
+	ct, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("upload %s: %w", up.ID, err)
+	}
+	return r.Accept(ctx, sig, ct)
 }
 
 // recover checks uploads that were complete when the receiver stopped but
 // had not been checked, so the station finds their receipt.
-func (r *Receiver) recover(ctx context.Context, dir string, log *slog.Logger) error {
-	infos, err := filepath.Glob(filepath.Join(dir, "*.info"))
+func (r *Receiver) recover(ctx context.Context, d *door, log *slog.Logger) error {
+	infos, err := filepath.Glob(filepath.Join(d.dir, "*.info"))
 	if err != nil {
 		return fmt.Errorf("uploads: %w", err)
 	}
 	for _, p := range infos {
+		id := strings.TrimSuffix(filepath.Base(p), ".info")
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return fmt.Errorf("uploads: %w", err)
+			continue // finished meanwhile by another receiver
 		}
 		var up handler.FileInfo
 		if err := json.Unmarshal(data, &up); err != nil {
-			log.Warn("unreadable upload info", "file", p, "err", err)
+			log.Warn("unreadable upload info", "id", id, "err", err)
 			continue
 		}
-		bin := strings.TrimSuffix(p, ".info")
-		fi, err := os.Stat(bin)
+		fi, err := os.Stat(filepath.Join(d.dir, id))
 		if err != nil || fi.Size() != up.Size || up.Size == 0 {
 			continue // still in progress: the station resumes it
 		}
-		up.Storage = map[string]string{filestore.StorageKeyPath: bin, filestore.StorageKeyInfoPath: p}
-		if _, err := r.finish(ctx, up, "", log); err != nil {
+		up.ID = id
+		if _, err := r.finish(ctx, d, up, "", log); err != nil {
 			log.Warn("completed upload", "id", up.ID, "err", err)
 		}
 	}
@@ -185,6 +271,15 @@ func (r *Receiver) recover(ctx context.Context, dir string, log *slog.Logger) er
 }
 
 func (r *Receiver) serveReceipt(w http.ResponseWriter, req *http.Request) {
+	caller, ok := r.who(w, req)
+	if !ok {
+		return
+	}
+	// A station sees the receipts of its own ППЭ only.
+	if caller.Key != "" && ppeOf(req.PathValue("package")) != caller.PPE {
+		http.Error(w, "квитанции другого ППЭ станции не выдаются", http.StatusForbidden)
+		return
+	}
 	v, err := strconv.Atoi(req.PathValue("version"))
 	if err != nil || v < 1 {
 		http.Error(w, "bad version", http.StatusBadRequest)
@@ -213,27 +308,4 @@ func (r *Receiver) serveStatus(w http.ResponseWriter, req *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(st)
-}
-
-var board = template.Must(template.New("board").Parse(`<!doctype html>
-<html lang="ru"><head><meta charset="utf-8"><meta http-equiv="refresh" content="10">
-<title>РЦОИ: приём пакетов</title>
-<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 8px}</style>
-</head><body><h1>Приём пакетов</h1>
-<p>Отказов: {{.Rejects}}</p>
-{{range .PPE}}<h2>ППЭ {{.PPE}} <small>(станций: {{.Stations}})</small></h2>
-{{if .Packages}}<table><tr><th>Пакет</th><th>Версия</th><th>Станция</th><th>Принят</th><th>Хеш манифеста</th><th>Байт</th></tr>
-{{range .Packages}}<tr><td>{{.Package}}</td><td>{{.Version}}</td><td>{{.Station}}</td><td>{{.Received.Format "2006-01-02 15:04:05Z"}}</td><td><code>{{.Manifest}}</code></td><td>{{.Size}}</td></tr>
-{{end}}</table>{{else}}<p>Пакетов нет.</p>{{end}}
-{{end}}</body></html>
-`))
-
-func (r *Receiver) serveBoard(w http.ResponseWriter, req *http.Request) {
-	st, err := r.Status(req.Context())
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	board.Execute(w, st)
 }

@@ -20,7 +20,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -47,7 +46,17 @@ type Receiver struct {
 	store Blob
 	now   func() time.Time
 
-	mu sync.Mutex // serialises acceptance so version checks and stores do not race
+	// Limits bound each station's unfinished uploads; set before Handler.
+	Limits Limits
+	// People checks the accounts of the РЦОИ's staff for the board and
+	// status; nil lets no one in.
+	People People
+	// RejectsMax is the size at which the rejects log is rotated; 0 takes
+	// DefaultRejectsMax.
+	RejectsMax int64
+
+	coord  Coordinator
+	people peopleCache
 }
 
 // Open opens the receiver on its data directory. storeURL "" means
@@ -68,8 +77,12 @@ func Open(dir, storeURL string) (*Receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Receiver{dir: dir, keys: keys, store: store, now: time.Now}, nil
+	return &Receiver{dir: dir, keys: keys, store: store, now: time.Now, coord: NewMemoryCoordinator()}, nil
 }
+
+// Share makes the receiver keep its shared state in c, to run beside other
+// receivers on the same data folder and store. Call it before Handler.
+func (r *Receiver) Share(c Coordinator) { r.coord = c }
 
 // Recipient is the age recipient stations encrypt packages to.
 func (r *Receiver) Recipient() string { return r.keys.Identity.Recipient().String() }
@@ -113,16 +126,34 @@ func (r *Receiver) station(sig []byte) (*seal.Statement, Station, ed25519.Public
 	return nil, Station{}, nil, refused("%s v%d is signed by key %s, which is not registered for any ППЭ", hint.Package, hint.Version, hint.Key)
 }
 
-// CheckUpload is the cheap check made before a station starts sending:
-// the signature file names a registered key and the announced size is the
-// signed one. The full check comes with the ciphertext, in Accept.
+// verifyStatement checks the signature file with the key of the
+// registered station it names, without the ciphertext.
+func (r *Receiver) verifyStatement(sig []byte) (*seal.Statement, Station, error) {
+	_, station, pub, err := r.station(sig)
+	if err != nil {
+		return nil, Station{}, err
+	}
+	st, err := seal.VerifyStatement(sig, pub)
+	if err != nil {
+		if errors.Is(err, seal.ErrRefused) {
+			return nil, Station{}, refused("%v", err)
+		}
+		return nil, Station{}, err
+	}
+	return st, station, nil
+}
+
+// CheckUpload is the check made before a station starts sending: the
+// signature file verifies with the key of a registered station and the
+// announced size is the signed one. The ciphertext is checked as it
+// arrives against the signed hash, and in full in Accept.
 func (r *Receiver) CheckUpload(sig []byte, size int64) error {
-	hint, _, _, err := r.station(sig)
+	st, _, err := r.verifyStatement(sig)
 	if err != nil {
 		return err
 	}
-	if hint.Size != size {
-		return refused("%s v%d: upload of %d bytes, the signature is for %d", hint.Package, hint.Version, size, hint.Size)
+	if st.Size != size {
+		return refused("%s v%d: upload of %d bytes, the signature is for %d", st.Package, st.Version, size, st.Size)
 	}
 	return nil
 }
@@ -178,8 +209,13 @@ func (r *Receiver) Accept(ctx context.Context, sig, ciphertext []byte) (*Accepte
 		Manifest: p.Hash(), Ciphertext: hex.EncodeToString(sum[:]), Size: int64(len(ciphertext)),
 	}
 
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	// One acceptance of a package at a time, across every receiver sharing
+	// the store: the version check and the store must not race.
+	unlock, err := r.coord.Lock(ctx, "package/"+station.PPE+"/"+m.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	versions, err := r.versions(ctx, station.PPE, m.ID)
 	if err != nil {
 		return nil, err
@@ -296,9 +332,26 @@ func (r *Receiver) LogReject(sig []byte, remote string, reason error) error {
 	if err != nil {
 		return fmt.Errorf("rejects log: %w", err)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	f, err := os.OpenFile(filepath.Join(r.dir, RejectsFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	// The log is shared by the receivers on this data folder: one writer
+	// at a time, so two never rotate it at once.
+	unlock, err := r.coord.Lock(context.Background(), "rejects")
+	if err != nil {
+		return fmt.Errorf("rejects log: %w", err)
+	}
+	defer unlock()
+	path := filepath.Join(r.dir, RejectsFile)
+	// Rotate: the log and one older generation, so a flood of refusals
+	// keeps the latest ones and never fills the disk.
+	limit := r.RejectsMax
+	if limit <= 0 {
+		limit = DefaultRejectsMax
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Size()+int64(len(line))+1 > limit {
+		if err := os.Rename(path, path+".1"); err != nil {
+			return fmt.Errorf("rejects log: %w", err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("rejects log: %w", err)
 	}
@@ -312,14 +365,19 @@ func (r *Receiver) LogReject(sig []byte, remote string, reason error) error {
 	return nil
 }
 
-// Rejects reads the rejects log.
+// DefaultRejectsMax is the size at which the rejects log is rotated. With
+// the one older generation kept, the log takes at most twice this.
+const DefaultRejectsMax = 4 << 20
+
+// Rejects reads the rejects log, the older generation first.
 func Rejects(dir string) ([]Reject, error) {
-	data, err := os.ReadFile(filepath.Join(dir, RejectsFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("rejects log: %w", err)
+	var data []byte
+	for _, name := range []string{RejectsFile + ".1", RejectsFile} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("rejects log: %w", err)
+		}
+		data = append(data, b...)
 	}
 	var out []Reject
 	for line := range strings.SplitSeq(strings.TrimSpace(string(data)), "\n") {
@@ -345,9 +403,16 @@ type PPEStatus struct {
 
 // Status is the board of the РЦОИ: per ППЭ what arrived, and the refusals.
 type Status struct {
-	PPE     []PPEStatus `json:"ppe"`
-	Rejects int         `json:"rejects"`
+	Now      time.Time   `json:"now"`
+	Schedule             // when the packages are due, once an exam is imported
+	PPE      []PPEStatus `json:"ppe"`
+	Rejects  int         `json:"rejects"`
+	// Recent are the latest refusals, newest first.
+	Recent []Reject `json:"recent_rejects,omitempty"`
 }
+
+// recentRejects is how many refusals the status shows.
+const recentRejects = 5
 
 // Status reports what has been accepted, per ППЭ.
 func (r *Receiver) Status(ctx context.Context) (*Status, error) {
@@ -381,7 +446,7 @@ func (r *Receiver) Status(ctx context.Context) (*Status, error) {
 			ps.Packages = append(ps.Packages, *rc)
 		}
 	}
-	st := &Status{}
+	st := &Status{Now: r.now().UTC()}
 	slicesSortStrings(order)
 	for _, ppe := range order {
 		ps := byPPE[ppe]
@@ -393,6 +458,9 @@ func (r *Receiver) Status(ctx context.Context) (*Status, error) {
 		return nil, err
 	}
 	st.Rejects = len(rj)
+	for i := len(rj) - 1; i >= 0 && len(st.Recent) < recentRejects; i-- {
+		st.Recent = append(st.Recent, rj[i])
+	}
 	return st, r.addProgress(st)
 }
 

@@ -145,6 +145,14 @@ func Verify(sigFile []byte, ciphertext io.Reader, station ed25519.PublicKey, wan
 	return st, nil
 }
 
+// VerifyStatement checks only the signature of a signature file against
+// the station's public key and returns the signed statement. It is the
+// check a receiver makes before it accepts a byte of ciphertext; the
+// ciphertext itself must then hash to Statement.Ciphertext.
+func VerifyStatement(sigFile []byte, station ed25519.PublicKey) (*Statement, error) {
+	return verifySignature(sigFile, station)
+}
+
 func verifySignature(sigFile []byte, station ed25519.PublicKey) (*Statement, error) {
 	lines := strings.Split(string(sigFile), "\n")
 	if len(lines) != 4 || lines[0] != sigMagic || lines[3] != "" {

@@ -20,6 +20,7 @@ import (
 
 	"giascan/transport/receiver/receipt"
 	"giascan/transport/seal"
+	"giascan/transport/stationauth"
 )
 
 // Files of the outbox in the station's data directory.
@@ -272,12 +273,15 @@ type Uploader struct {
 	Outbox      *Outbox
 	Endpoint    string            // http(s)://host:port of the receiver
 	ReceiverKey ed25519.PublicKey // the РЦОИ's receipt key
-	HTTP        *http.Client      // nil: http.DefaultClient
-	ChunkSize   int64             // bytes per PATCH; 0: 1 MiB
-	MinBackoff  time.Duration     // first wait after a failure; 0: 1 s
-	MaxBackoff  time.Duration     // cap of the doubling waits; 0: 5 min
-	Poll        time.Duration     // how often an idle worker looks again; 0: 1 min
-	Progress    func(Progress)    // optional; called from Run's goroutine
+	HTTP        *http.Client      // nil: http.DefaultClient; see tlspin for trusting the РЦОИ's certificate
+	// StationKey signs every request (transport/stationauth), as the
+	// receiver requires. nil: the station key of the outbox's data folder.
+	StationKey ed25519.PrivateKey
+	ChunkSize  int64          // bytes per PATCH; 0: 1 MiB
+	MinBackoff time.Duration  // first wait after a failure; 0: 1 s
+	MaxBackoff time.Duration  // cap of the doubling waits; 0: 5 min
+	Poll       time.Duration  // how often an idle worker looks again; 0: 1 min
+	Progress   func(Progress) // optional; called from Run's goroutine
 
 	mu sync.Mutex // one delivery at a time: an outbox has one worker
 }
@@ -390,8 +394,35 @@ func (u *Uploader) Deliver(ctx context.Context, pkgID string, version int) error
 	return nil
 }
 
+// signingClient is u.HTTP signing each request with the station's key.
+func (u *Uploader) signingClient() *http.Client {
+	key := u.StationKey
+	if key == nil {
+		// The outbox sits in the station's data folder, whose key sealed
+		// the packages; without one, requests go unsigned and the
+		// receiver says why it refuses them.
+		key, _ = seal.LoadStationKey(seal.KeyDir(filepath.Dir(u.Outbox.dir)))
+	}
+	return SigningClient(u.HTTP, key)
+}
+
+// SigningClient returns a client that sends as hc does (nil:
+// http.DefaultClient) and signs every request with the station's key; a
+// nil key returns hc unchanged.
+func SigningClient(hc *http.Client, key ed25519.PrivateKey) *http.Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	if key == nil {
+		return hc
+	}
+	c := *hc
+	c.Transport = &stationauth.Transport{Key: key, Base: hc.Transport}
+	return &c
+}
+
 func (u *Uploader) deliver(ctx context.Context, it *Item) error {
-	c, err := newTusClient(u.Endpoint, u.HTTP)
+	c, err := newTusClient(u.Endpoint, u.signingClient())
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,366 @@
+package receiver
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tus/tusd/v2/pkg/filestore"
+	"github.com/tus/tusd/v2/pkg/handler"
+)
+
+// Limits bound what one station may hold open at the receiver, so that a
+// station (or whoever stole its key) cannot fill the disk or the upload
+// table. Zero fields take the defaults.
+type Limits struct {
+	// ActivePerStation is how many unfinished uploads a station may have.
+	// A station sends one package at a time; the rest are slack for
+	// uploads it abandoned.
+	ActivePerStation int
+	// DeclaredPerStation bounds the sum of the sizes a station's unfinished
+	// uploads announce.
+	DeclaredPerStation int64
+	// UploadTTL is how long an unfinished upload may sit without a byte
+	// arriving before it is removed. The station then starts it again.
+	UploadTTL time.Duration
+}
+
+// Defaults of Limits.
+const (
+	DefaultActivePerStation   = 4
+	DefaultDeclaredPerStation = 2 * MaxPackageSize
+	DefaultUploadTTL          = 24 * time.Hour
+)
+
+func (l Limits) active() int {
+	if l.ActivePerStation > 0 {
+		return l.ActivePerStation
+	}
+	return DefaultActivePerStation
+}
+
+func (l Limits) declared() int64 {
+	if l.DeclaredPerStation > 0 {
+		return l.DeclaredPerStation
+	}
+	return DefaultDeclaredPerStation
+}
+
+func (l Limits) ttl() time.Duration {
+	if l.UploadTTL > 0 {
+		return l.UploadTTL
+	}
+	return DefaultUploadTTL
+}
+
+// hashState is the running hash of an upload in this receiver: the first
+// hashed bytes of it, taken as they arrived, so the check at the end needs
+// no second read of the file. Another receiver, or this one restarted,
+// hashes the file again from the start.
+type hashState struct {
+	sum    hash.Hash
+	hashed int64
+}
+
+// door is the receiver's entrance for uploads, wrapped around the tus file
+// store: it enforces the per-station limits when an upload is created,
+// keeps each upload to its owner, hashes each chunk as it is written and
+// expires abandoned uploads. The table of unfinished uploads is the
+// coordinator's, so receivers sharing it share the limits.
+type door struct {
+	inner  filestore.FileStore
+	dir    string
+	limits Limits
+	now    func() time.Time
+	log    *slog.Logger
+	coord  Coordinator
+
+	mu     sync.Mutex
+	hashes map[string]*hashState
+}
+
+type ctxKey struct{}
+
+// withStation marks a request context with the key of the station that
+// signed the request.
+func withStation(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, key)
+}
+
+func stationOf(ctx context.Context) string {
+	k, _ := ctx.Value(ctxKey{}).(string)
+	return k
+}
+
+func newDoor(dir string, limits Limits, coord Coordinator, now func() time.Time, log *slog.Logger) *door {
+	return &door{inner: filestore.New(dir), dir: dir, limits: limits, now: now, log: log, coord: coord, hashes: map[string]*hashState{}}
+}
+
+// load adds the uploads on disk to the table, for a restarted receiver
+// (whose table, in memory, is empty), and removes the expired ones.
+func (d *door) load(ctx context.Context) error {
+	infos, err := filepath.Glob(filepath.Join(d.dir, "*.info"))
+	if err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
+	for _, p := range infos {
+		id := strings.TrimSuffix(filepath.Base(p), ".info")
+		if _, ok, err := d.coord.Upload(ctx, id); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		var up handler.FileInfo
+		data, err := os.ReadFile(p)
+		if err == nil {
+			err = json.Unmarshal(data, &up)
+		}
+		pe := Pending{ID: id, Size: up.Size}
+		if fi, serr := os.Stat(filepath.Join(d.dir, id)); serr == nil {
+			pe.Touched = fi.ModTime()
+		} else if fi, serr := os.Stat(p); serr == nil {
+			pe.Touched = fi.ModTime()
+		}
+		if err == nil {
+			if hint, herr := statementHint([]byte(up.MetaData[MetaSignature])); herr == nil {
+				pe.Key = hint.Key
+			}
+		}
+		if err := d.coord.AddUpload(ctx, pe, unlimited); err != nil {
+			return err
+		}
+	}
+	d.expire(ctx)
+	return nil
+}
+
+// expire removes the unfinished uploads no byte reached for UploadTTL.
+// One being written is locked and skipped.
+func (d *door) expire(ctx context.Context) {
+	cut := d.now().Add(-d.limits.ttl())
+	ids, err := d.coord.Idle(ctx, cut)
+	if err != nil {
+		d.log.Error("expire uploads", "err", err)
+		return
+	}
+	for _, id := range ids {
+		lctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		unlock, err := d.coord.Lock(lctx, "upload/"+id)
+		cancel()
+		if err != nil {
+			continue // being written: not idle
+		}
+		if pe, ok, err := d.coord.Upload(ctx, id); err == nil && ok && pe.Touched.Before(cut) {
+			d.log.Info("unfinished upload expired", "id", id, "station", pe.Key, "idle_since", pe.Touched)
+			d.remove(ctx, id)
+		}
+		unlock()
+	}
+}
+
+// run expires uploads until ctx is done.
+func (d *door) run(ctx context.Context) {
+	every := min(max(d.limits.ttl()/10, time.Second), 10*time.Minute)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.expire(ctx)
+		}
+	}
+}
+
+// remove forgets an upload and deletes its files.
+func (d *door) remove(ctx context.Context, id string) {
+	if err := d.coord.RemoveUpload(ctx, id); err != nil {
+		d.log.Error("remove upload", "id", id, "err", err)
+	}
+	d.mu.Lock()
+	delete(d.hashes, id)
+	d.mu.Unlock()
+	os.Remove(filepath.Join(d.dir, id))
+	os.Remove(filepath.Join(d.dir, id+".info"))
+}
+
+// owner is the station key that created an unfinished upload, "" if the
+// upload is unknown.
+func (d *door) owner(ctx context.Context, id string) (string, error) {
+	pe, ok, err := d.coord.Upload(ctx, id)
+	if err != nil || !ok {
+		return "", err
+	}
+	return pe.Key, nil
+}
+
+// NewUpload creates an upload if its station is within its limits. The
+// signature was checked before (PreUploadCreateCallback).
+func (d *door) NewUpload(ctx context.Context, info handler.FileInfo) (handler.Upload, error) {
+	hint, err := statementHint([]byte(info.MetaData[MetaSignature]))
+	if err != nil {
+		return nil, err
+	}
+	// The station's uploads are counted and the new one added under one
+	// lock, so two receivers cannot both let the last one in.
+	unlock, err := d.coord.Lock(ctx, "station/"+hint.Key)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	id, err := newUploadID()
+	if err != nil {
+		return nil, err
+	}
+	pe := Pending{ID: id, Key: hint.Key, Size: info.Size, Touched: d.now()}
+	if err := d.coord.AddUpload(ctx, pe, d.limits); err != nil {
+		var le *LimitError
+		if errors.As(err, &le) {
+			return nil, handler.NewError("ERR_STATION_LIMIT", le.Msg, http.StatusTooManyRequests)
+		}
+		return nil, err
+	}
+	info.ID = id
+	up, err := d.inner.NewUpload(ctx, info)
+	if err != nil {
+		d.coord.RemoveUpload(ctx, id)
+		return nil, err
+	}
+	return &hashingUpload{Upload: up, d: d, id: id}, nil
+}
+
+// GetUpload returns an upload of the table; one expired or finished is
+// not found, whatever is left on disk.
+func (d *door) GetUpload(ctx context.Context, id string) (handler.Upload, error) {
+	if _, ok, err := d.coord.Upload(ctx, id); err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
+		return nil, handler.ErrNotFound
+	}
+	up, err := d.inner.GetUpload(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &hashingUpload{Upload: up, d: d, id: id}, nil
+}
+
+func (d *door) hashOf(id string) *hashState {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	h := d.hashes[id]
+	if h == nil {
+		h = &hashState{sum: sha256.New()}
+		d.hashes[id] = h
+	}
+	return h
+}
+
+// hashingUpload hashes each chunk on its way to the file.
+type hashingUpload struct {
+	handler.Upload
+	d  *door
+	id string
+}
+
+// counter counts the bytes that passed into the hash.
+type counter struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	return n, err
+}
+
+func (u *hashingUpload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (int64, error) {
+	d := u.d
+	// tusd holds the upload's lock around WriteChunk, so the hash is ours.
+	h := d.hashOf(u.id)
+	if h.hashed != offset {
+		if err := u.rehash(h, offset); err != nil {
+			return 0, err
+		}
+	}
+	c := &counter{r: src, h: h.sum}
+	n, err := u.Upload.WriteChunk(ctx, offset, c)
+	h.hashed += c.n
+	if c.n != n {
+		h.hashed = -1 // the hash saw bytes the file did not get: redo it from the file
+	}
+	if terr := d.coord.Touch(context.WithoutCancel(ctx), u.id, d.now()); terr != nil && err == nil {
+		err = terr
+	}
+	return n, err
+}
+
+// rehash hashes the first n bytes of the file again: after a restart, or
+// a write that failed half-way.
+func (u *hashingUpload) rehash(hs *hashState, n int64) error {
+	f, err := os.Open(filepath.Join(u.d.dir, u.id))
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", u.id, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	got, err := io.Copy(h, io.LimitReader(f, n))
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", u.id, err)
+	}
+	if got != n {
+		return fmt.Errorf("upload %s: %d bytes on disk, %d expected", u.id, got, n)
+	}
+	hs.sum, hs.hashed = h, n
+	return nil
+}
+
+// sum returns the SHA-256 of a complete upload, hashing the file again
+// only if the running hash does not cover it.
+func (d *door) sum(up handler.FileInfo) (string, error) {
+	hs := d.hashOf(up.ID)
+	if hs.hashed != up.Size {
+		if err := (&hashingUpload{d: d, id: up.ID}).rehash(hs, up.Size); err != nil {
+			return "", err
+		}
+	}
+	// Sum of a copy: the running state stays usable if the check is redone.
+	state, err := hs.sum.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// newUploadID is an upload's name: 128 random bits, so that an upload's
+// URL cannot be guessed (though only its owner may use it anyway).
+func newUploadID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
