@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"giascan/transport/tlspin"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,14 +25,27 @@ import (
 // RCOI is where the station delivers: the receiver's address and the key
 // the РЦОИ signs its receipts with. It is kept in the data folder.
 type RCOI struct {
-	URL string    `json:"url"`
-	Key string    `json:"key"` // ed25519:… as the РЦОИ gave it
+	URL string `json:"url"`
+	Key string `json:"key"` // ed25519:… as the РЦОИ gave it
+	// TLS pins the receiver's certificate (sha256:…) when it is its own,
+	// not one a public CA signed.
+	TLS string    `json:"tls,omitempty"`
 	By  string    `json:"by,omitempty"`
 	At  time.Time `json:"at,omitzero"`
 }
 
-// ParseRCOI checks an address and a receipt key as people type them.
-func ParseRCOI(rawURL, key string) (RCOI, ed25519.PublicKey, error) {
+// Client is the HTTP client that reaches the receiver, trusting its
+// certificate as configured.
+func (r RCOI) Client() (*http.Client, error) {
+	if r.TLS == "" {
+		return http.DefaultClient, nil
+	}
+	return tlspin.Trust{Fingerprint: r.TLS}.Client()
+}
+
+// ParseRCOI checks an address, a receipt key and a certificate pin (may
+// be empty) as people type them.
+func ParseRCOI(rawURL, key, pin string) (RCOI, ed25519.PublicKey, error) {
 	u, err := url.Parse(strings.TrimSpace(rawURL))
 	if rawURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
 		return RCOI{}, nil, refuse("адрес РЦОИ", "адрес приёмника РЦОИ %q не подходит: укажите его в виде https://host:port, как его выдал РЦОИ", rawURL)
@@ -39,13 +54,19 @@ func ParseRCOI(rawURL, key string) (RCOI, ed25519.PublicKey, error) {
 	if err != nil {
 		return RCOI{}, nil, refuse("ключ РЦОИ", "это не ключ квитанций РЦОИ: укажите его в виде ed25519:… (32 байта в base64), как его выдал РЦОИ")
 	}
-	return RCOI{URL: strings.TrimSuffix(u.String(), "/"), Key: strings.TrimSpace(key)}, pub, nil
+	r := RCOI{URL: strings.TrimSuffix(u.String(), "/"), Key: strings.TrimSpace(key)}
+	if pin = strings.TrimSpace(pin); pin != "" {
+		if r.TLS, err = tlspin.ParseFingerprint(pin); err != nil {
+			return RCOI{}, nil, refuse("отпечаток сертификата РЦОИ", "отпечаток сертификата РЦОИ %q не подходит: укажите его в виде sha256:… (64 шестнадцатеричные цифры), как его выдал РЦОИ", pin)
+		}
+	}
+	return r, pub, nil
 }
 
 // SetRCOI keeps the РЦОИ's address and receipt key. From then on the
 // daemon sends every sealed package by itself.
-func (s *Station) SetRCOI(actor, rawURL, key string) (RCOI, error) {
-	r, _, err := ParseRCOI(rawURL, key)
+func (s *Station) SetRCOI(actor, rawURL, key, pin string) (RCOI, error) {
+	r, _, err := ParseRCOI(rawURL, key, pin)
 	if err != nil {
 		return r, err
 	}
@@ -54,7 +75,7 @@ func (s *Station) SetRCOI(actor, rawURL, key string) (RCOI, error) {
 	if err := atomicfile.WriteFile(s.Dir.RCOI(), append(b, '\n'), 0o600); err != nil {
 		return r, fmt.Errorf("адрес РЦОИ не сохранён: %w", err)
 	}
-	if _, err := s.Log.Append(audit.Event{Actor: actor, Action: audit.ActionRCOISet, After: jsonOf(map[string]string{"url": r.URL, "key": r.Key})}); err != nil {
+	if _, err := s.Log.Append(audit.Event{Actor: actor, Action: audit.ActionRCOISet, After: jsonOf(map[string]string{"url": r.URL, "key": r.Key, "tls": r.TLS})}); err != nil {
 		return r, fmt.Errorf("адрес РЦОИ сохранён, но журнал аудита не пишется: %w", err)
 	}
 	s.notify()
@@ -229,11 +250,16 @@ func (s *Station) RunDelivery(ctx context.Context) error {
 
 // deliverTo sends to one РЦОИ until ctx ends or its address changes.
 func (s *Station) deliverTo(ctx context.Context, r RCOI, key ed25519.PublicKey) error {
+	hc, err := r.Client()
+	if err != nil {
+		return err
+	}
 	up, release, err := s.Uploader(r.URL, key, nil)
 	if err != nil {
 		return err
 	}
 	defer release()
+	up.HTTP = hc
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
@@ -263,7 +289,7 @@ func (s *Station) deliverTo(ctx context.Context, r RCOI, key ed25519.PublicKey) 
 		case <-changed:
 		case <-tick.C:
 		}
-		if now, _, ok, _ := s.RCOI(); !ok || now.URL != r.URL || now.Key != r.Key {
+		if now, _, ok, _ := s.RCOI(); !ok || now.URL != r.URL || now.Key != r.Key || now.TLS != r.TLS {
 			return nil // the РЦОИ changed: start over with the new one
 		}
 	}

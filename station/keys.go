@@ -21,7 +21,7 @@ type KeyInfo struct {
 // created.
 func (s *Station) StationKey() (KeyInfo, bool, error) {
 	pub, err := seal.LoadStationPublicKey(s.Dir.Keys())
-	if errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, seal.ErrNoKey) {
 		return KeyInfo{}, false, nil
 	}
 	if err != nil {

@@ -55,7 +55,7 @@ func (s *Server) showSettings(c echo.Context, status int, errMsg, url, key strin
 
 func (s *Server) setRCOI(c echo.Context) error {
 	url, key := strings.TrimSpace(c.FormValue("url")), strings.TrimSpace(c.FormValue("key"))
-	if _, err := s.cfg.App.SetRCOI(sessionOf(c).login, url, key); err != nil {
+	if _, err := s.cfg.App.SetRCOI(sessionOf(c).login, url, key, c.FormValue("tls")); err != nil {
 		if station.IsInput(err) {
 			return s.showSettings(c, http.StatusUnprocessableEntity, opMessage(err), url, key)
 		}
