@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // TempPrefix starts the name of every temporary file this package makes,
@@ -160,8 +161,13 @@ func writeFS(fsys FS, path string, perm os.FileMode, write func(io.Writer) error
 func IsTemp(name string) bool { return strings.HasPrefix(filepath.Base(name), TempPrefix) }
 
 // Clean removes the temporary files a crash left in dir and, with
-// recursive, in its subfolders. It returns the paths it removed.
-func Clean(dir string, recursive bool) ([]string, error) {
+// recursive, in its subfolders. It returns the paths it removed. Only the
+// process that owns dir may call it: another's write in progress would go.
+func Clean(dir string, recursive bool) ([]string, error) { return CleanOlder(dir, recursive, 0) }
+
+// CleanOlder is Clean for a folder that other processes may be writing
+// to: it removes only temporaries not modified for age.
+func CleanOlder(dir string, recursive bool, age time.Duration) ([]string, error) {
 	var removed []string
 	walk := func(path string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -177,6 +183,11 @@ func Clean(dir string, recursive bool) ([]string, error) {
 			return nil
 		}
 		if IsTemp(d.Name()) {
+			if age > 0 {
+				if fi, err := d.Info(); err != nil || time.Since(fi.ModTime()) < age {
+					return nil
+				}
+			}
 			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"giascan/atomicfile"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Blob is the store of accepted packages. It is deliberately small — put,
@@ -45,8 +47,17 @@ func OpenBlob(rawURL string) (Blob, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	// Temporaries of writes a crash cut short. Another receiver may share
+	// the folder, so only those untouched for an hour go.
+	if _, err := atomicfile.CleanOlder(dir, true, staleTemp); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	return &fileBlob{dir: dir}, nil
 }
+
+// staleTemp is how old a temporary file of the store must be to be taken
+// for a crash's leftover.
+var staleTemp = time.Hour
 
 // fileBlob keeps each blob as a file under dir, keys being slash paths.
 type fileBlob struct{ dir string }
@@ -69,26 +80,11 @@ func (b *fileBlob) Put(ctx context.Context, key string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("store %s: %w", key, err)
 	}
-	// Write aside, sync, rename: a crash leaves either the old state or the
-	// whole blob, never a truncated package taken for an accepted one.
-	f, err := os.CreateTemp(filepath.Dir(p), ".put-*")
-	if err != nil {
+	// Written aside, synced and renamed: a crash leaves either the old
+	// state or the whole blob, never a truncated package taken for an
+	// accepted one; the temporary it may leave is cleaned on open.
+	if err := atomicfile.WriteFile(p, data, 0o600); err != nil {
 		return fmt.Errorf("store %s: %w", key, err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, p)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("store %s: %w", key, werr)
 	}
 	return nil
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
+	"giascan/atomicfile"
 	"giascan/transport/receiver"
 	"giascan/transport/receiver/s3test"
 )
@@ -52,5 +55,35 @@ func TestBlobStores(t *testing.T) {
 	}
 	if _, err := receiver.OpenBlob("s3://bucket-without-endpoint"); err == nil {
 		t.Fatal("an s3 store without a server address was opened")
+	}
+}
+
+// A temporary a crash left in the store is removed when the store is
+// opened again once it is stale; a fresh one may be another receiver's
+// write in progress and stays.
+func TestFileStoreCleansStaleTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "1234", atomicfile.TempPrefix+"pkg.tar.age.1")
+	fresh := filepath.Join(dir, "1234", atomicfile.TempPrefix+"pkg.tar.age.2")
+	os.MkdirAll(filepath.Dir(stale), 0o700)
+	os.WriteFile(stale, []byte("half"), 0o600)
+	os.WriteFile(fresh, []byte("half"), 0o600)
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(stale, old, old)
+	b, err := receiver.OpenBlob("file://" + dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("a stale temporary is still there: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh temporary was removed: %v", err)
+	}
+	if err := b.Put(context.Background(), "1234/pkg.tar.age", []byte("whole")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.Get(context.Background(), "1234/pkg.tar.age"); string(got) != "whole" {
+		t.Errorf("Get after Put = %q", got)
 	}
 }
