@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 
+	"giascan/atomicfile"
 	"giascan/forms"
 	"giascan/station/serials"
 )
@@ -349,47 +348,8 @@ func (j *printJob) write(ctx context.Context, alloc serials.PrintJob) error {
 }
 
 // writeFileAtomic writes a file so that it either appears complete or not
-// at all: a temporary file in the same folder, flushed to disk, renamed
-// over path. A half-written PDF of numbered blanks must never reach the
-// printer.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("create a temporary file next to %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = write(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	// CreateTemp makes the file private; a printed PDF is for sharing.
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename %s to %s: %w", tmp, path, err)
-	}
-	// The rename itself is durable only once the folder is synced; a
-	// failure here leaves a complete file, so it is not reported.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+// at all: a half-written PDF of numbered blanks must never reach the
+// printer. Printed files are for sharing, so they are not private.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	return atomicfile.Write(path, 0o644, write)
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"giascan/atomicfile"
 	"giascan/station/layout"
 	"os"
 	"path/filepath"
@@ -204,34 +205,8 @@ func (db *DB) write(f file) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("папка данных %s не создаётся: %w", dir, err)
 	}
-	tmp, err := os.CreateTemp(dir, ".users-*.tmp")
-	if err != nil {
+	if err := atomicfile.WriteFile(db.path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("файл пользователей не записан: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("файл пользователей не записан: %w", err)
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("файл пользователей не записан: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("файл пользователей не записан: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("файл пользователей не записан: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), db.path); err != nil {
-		return fmt.Errorf("файл пользователей не записан: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		// The rename must be durable too, or a power loss could bring
-		// back the old file.
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"encoding/json"
+	"giascan/atomicfile"
 	"giascan/transport/receiver/receipt"
 )
 
@@ -92,13 +93,7 @@ func LoadSchedule(dir string) (Schedule, error) {
 }
 
 func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("файл %s не сохранён: %w", filepath.Base(path), err)
-	}
-	// Rename so a reader never sees half a file.
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("файл %s не сохранён: %w", filepath.Base(path), err)
 	}
 	return nil
