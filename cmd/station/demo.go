@@ -12,13 +12,19 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
+	"giascan/atomicfile"
 	"giascan/forms"
 	"giascan/hardware/sim"
+	"giascan/station"
+	"giascan/station/audit"
 	"giascan/station/ops"
 	"giascan/station/store"
 	"giascan/station/users"
+
+	"filippo.io/age"
 )
 
 func init() {
@@ -84,6 +90,14 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(out, "1. Импортирован экзамен (%s): %s, %s.%s.%s, ППЭ %s, аудитория %s\n", examFile, forms.Subjects[first.Subject],
 		first.Date[6:8], first.Date[4:6], first.Date[0:4], first.PPE, first.Auditorium)
+
+	// The station's key, and a training РЦОИ's encryption key kept beside
+	// the data, so that closing seals a package the newcomer can open.
+	fp, rcoiKey, err := demoKeys(*data)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "   Ключ станции создан (отпечаток %s); пакеты шифруются для учебного РЦОИ, его ключ: %s\n", fp, rcoiKey)
 
 	// 2. Printed blanks of the auditorium.
 	kitsPDF, formPDF := filepath.Join(*data, "print", "kits.pdf"), filepath.Join(*data, "print", "ppe-13-02-mash.pdf")
@@ -170,6 +184,36 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	return serveDemo(ctx, e, *data, *serve)
+}
+
+// demoKeys makes the station's key and a training РЦОИ's age identity,
+// whose recipient the station encrypts to. It returns the station key's
+// fingerprint and the identity's file.
+func demoKeys(data string) (string, string, error) {
+	app, err := station.Open(data, station.Options{Logger: quietLogger})
+	if err != nil {
+		return "", "", err
+	}
+	defer app.Close()
+	k, err := app.CreateStationKey(audit.Station)
+	if err != nil {
+		return "", "", fmt.Errorf("demo station key: %w", err)
+	}
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return "", "", err
+	}
+	file := filepath.Join(data, "demo-rcoi", "identity.txt")
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return "", "", err
+	}
+	if err := atomicfile.WriteFile(file, []byte(id.String()+"\n"), 0o600); err != nil {
+		return "", "", err
+	}
+	if _, err := app.ImportRecipients(audit.Station, strings.NewReader(id.Recipient().String()+"\n")); err != nil {
+		return "", "", err
+	}
+	return k.Fingerprint, file, nil
 }
 
 // serveDemo creates one account per role with a fresh random password —
