@@ -389,6 +389,24 @@ func TestBrowserExamDay(t *testing.T) {
 		into(&board, chromedp.Text(chromedp.CSS("main"))),
 		shot("3x-20-board-end-of-day.png"),
 	)
+	// What the head sees of the delivery and the audit log.
+	var delivery, auditLog string
+	step("delivery and audit log",
+		chromedp.Click(chromedp.CSS("#delivery-"+place.PPE)),
+		chromedp.WaitVisible(chromedp.CSS("#packages")),
+		into(&delivery, chromedp.Text(chromedp.CSS("main"))),
+		shot("3x-21-delivery.png"),
+		chromedp.Click(chromedp.CSS("#nav-audit")),
+		chromedp.WaitVisible(chromedp.CSS("#entries")),
+		into(&auditLog, chromedp.Text(chromedp.CSS("main"))),
+		shot("3x-22-audit-log.png"),
+	)
+	if !strings.Contains(delivery, "аудитория "+place.Auditorium) || !strings.Contains(delivery, "пакет ППЭ") {
+		t.Errorf("delivery page:\n%s", delivery)
+	}
+	if !strings.Contains(auditLog, "Журнал цел") || !strings.Contains(auditLog, "подписание протокола ППЭ-15") {
+		t.Errorf("audit log page:\n%s", auditLog)
+	}
 	if !strings.Contains(signed, "подписан") {
 		t.Errorf("head sign-off: %q", signed)
 	}

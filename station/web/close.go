@@ -186,11 +186,11 @@ func (s *Server) reopenAuditorium(c echo.Context) error {
 type signoffView struct {
 	Life    *station.PPELife
 	Printed bool
+	Signed  bool // the ППЭ-15 over the packages as they stand is signed
 	PPE     string
 	Auds    []audView
 	Open    []string // auditoriums not yet closed
 	CanSign bool
-	Signed  string
 }
 
 func (s *Server) buildSignoff(ppe string, role users.Role) (*signoffView, error) {
@@ -221,6 +221,7 @@ func (s *Server) buildSignoff(ppe string, role users.Role) (*signoffView, error)
 				p := p
 				v.Life = &p
 				v.Printed = p.PrintedAt != nil
+				v.Signed = p.Signoff != nil
 			}
 		}
 	}
