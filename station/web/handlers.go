@@ -204,7 +204,10 @@ func (s *Server) login(c echo.Context) error {
 	if b, wait := s.byIP.blocked("ip:"+ip, now); b {
 		return s.tooMany(c, actor, "адрес "+ip, wait, login)
 	}
-	if b, wait := s.byLogin.blocked("login:"+login, now); b {
+	// Failures count per login and address: a stranger guessing from
+	// another computer must not lock the head out on exam day.
+	loginKey := "login:" + login + "@" + ip
+	if b, wait := s.byLogin.blocked(loginKey, now); b {
 		return s.tooMany(c, actor, "логин", wait, login)
 	}
 	u, ok, err := s.cfg.Users.Authenticate(login, password)
@@ -213,13 +216,13 @@ func (s *Server) login(c echo.Context) error {
 	}
 	if !ok {
 		s.byIP.fail("ip:"+ip, now)
-		s.byLogin.fail("login:"+login, now)
+		s.byLogin.fail(loginKey, now)
 		if err := s.record(actor, audit.ActionSignInRefused, "неверный логин или пароль; адрес "+ip, nil); err != nil {
 			return err
 		}
 		return s.showLogin(c, http.StatusUnauthorized, "Неверный логин или пароль. Проверьте раскладку клавиатуры и Caps Lock и попробуйте снова.", "", login)
 	}
-	s.byLogin.reset("login:" + login)
+	s.byLogin.reset(loginKey)
 	sess := s.sessions.start(u, now)
 	if err := s.record(u.Login, audit.ActionSignIn, "адрес "+ip, map[string]string{"role": string(u.Role)}); err != nil {
 		s.sessions.end(sess.id)

@@ -485,3 +485,20 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// A stranger guessing the head's password from another computer locks
+// only their own attempts: the head still signs in from the station.
+func TestSignInLockoutIsPerAddress(t *testing.T) {
+	f := newFixture(t)
+	stranger := f.client(t)
+	tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}
+	stranger.c.Transport = tr
+	for i := 0; i < 6; i++ {
+		stranger.signIn("head", "неверный-пароль")
+	}
+	if r := stranger.signIn("head", testPassword); r.code != http.StatusTooManyRequests {
+		t.Fatalf("the stranger's address is not locked for the head's login: %d", r.code)
+	}
+	head := f.client(t)
+	head.mustSignIn("head")
+}
