@@ -53,6 +53,9 @@ type User struct {
 	Role    Role      `json:"role"`
 	Hash    string    `json:"hash"` // PHC string: $argon2id$v=19$m=…,t=…,p=…$salt$key
 	Created time.Time `json:"created"`
+	// Disabled accounts cannot sign in; they stay for the audit log's
+	// sake, which names them.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // file is the shape of users.json.
@@ -233,10 +236,64 @@ func (db *DB) Authenticate(login, password string) (u User, ok bool, err error) 
 		VerifyPassword(password, dummyHash())
 		return User{}, false, nil
 	}
-	if !VerifyPassword(password, u.Hash) {
+	if !VerifyPassword(password, u.Hash) || u.Disabled {
 		return User{}, false, nil
 	}
 	return u, true, nil
+}
+
+// update changes one account under the lock.
+func (db *DB) update(login string, change func(*User) error) (User, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	f, err := db.load()
+	if err != nil {
+		return User{}, err
+	}
+	for i := range f.Users {
+		if f.Users[i].Login == login {
+			if err := change(&f.Users[i]); err != nil {
+				return User{}, err
+			}
+			return f.Users[i], db.write(f)
+		}
+	}
+	return User{}, refuse("пользователя %q нет: проверьте логин", login)
+}
+
+// SetPassword gives an account a new password.
+func (db *DB) SetPassword(login, password string) (User, error) {
+	if err := CheckPassword(password); err != nil {
+		return User{}, err
+	}
+	hash, err := HashPassword(password, db.Params)
+	if err != nil {
+		return User{}, err
+	}
+	return db.update(login, func(u *User) error { u.Hash = hash; return nil })
+}
+
+// SetDisabled disables or enables an account. The last enabled
+// administrator is never disabled: nobody could manage accounts then.
+func (db *DB) SetDisabled(login string, disabled bool) (User, error) {
+	if disabled {
+		list, err := db.List()
+		if err != nil {
+			return User{}, err
+		}
+		admins := 0
+		for _, u := range list {
+			if u.Role == Admin && !u.Disabled && u.Login != login {
+				admins++
+			}
+		}
+		for _, u := range list {
+			if u.Login == login && u.Role == Admin && admins == 0 {
+				return User{}, refuse("%s — последний действующий администратор: без него некому будет управлять учётными записями", login)
+			}
+		}
+	}
+	return db.update(login, func(u *User) error { u.Disabled = disabled; return nil })
 }
 
 // HashPassword returns the argon2id hash of password with a fresh random

@@ -91,3 +91,41 @@ func TestRoleMatrix(t *testing.T) {
 		t.Error("admin does not scan")
 	}
 }
+
+// A disabled account cannot sign in, a new password replaces the old
+// one, and the last administrator is never disabled.
+func TestDisableAndResetPassword(t *testing.T) {
+	db := Open(t.TempDir())
+	db.Params = Params{Memory: 64, Time: 1, Threads: 1}
+	now := time.Now()
+	if _, err := db.Add("admin1", Admin, "пароль-админа-1", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Add("oper1", Operator, "пароль-оператора", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SetDisabled("oper1", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := db.Authenticate("oper1", "пароль-оператора"); ok {
+		t.Error("a disabled account signed in")
+	}
+	if _, err := db.SetDisabled("oper1", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SetPassword("oper1", "новый-пароль-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := db.Authenticate("oper1", "пароль-оператора"); ok {
+		t.Error("the old password still works")
+	}
+	if _, ok, _ := db.Authenticate("oper1", "новый-пароль-1"); !ok {
+		t.Error("the new password does not work")
+	}
+	if _, err := db.SetDisabled("admin1", true); !IsInput(err) {
+		t.Errorf("disabling the last administrator: %v", err)
+	}
+	if _, err := db.SetPassword("nobody", "новый-пароль-1"); !IsInput(err) {
+		t.Errorf("password of an unknown login: %v", err)
+	}
+}
