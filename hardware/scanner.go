@@ -53,7 +53,14 @@ type Device struct {
 	ID      string // stable, unique among the devices of one adapter
 	Name    string // for people
 	Adapter string // the name the adapter registered under
-	Caps    Capabilities
+	// Spec opens the device with Open; discovery fills it in. Empty when
+	// the device was seen but no adapter drives it as it is (a USB scanner
+	// that SANE does not know yet).
+	Spec string
+	// Note says more for people when there is more to say, e.g. which
+	// SANE device a USB scanner is, or why it cannot be used yet.
+	Note string
+	Caps Capabilities
 }
 
 // Options are the settings of one scan run. Zero values leave the choice

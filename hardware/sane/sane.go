@@ -48,7 +48,15 @@ import (
 
 func init() {
 	hardware.Register("sane", func(arg string) (hardware.Scanner, error) { return Open(arg) })
+	hardware.RegisterDiscoverer("sane", hardware.DiscoverFunc(func(ctx context.Context) ([]hardware.Device, error) {
+		return List(ctx, Config{})
+	}), DiscoverEvery)
 }
+
+// DiscoverEvery is how often the station looks for SANE devices again:
+// scanimage -L probes every backend, network ones included, which takes
+// seconds.
+const DiscoverEvery = 20 * time.Second
 
 // OpenTimeout bounds the capability query of Open, which has no context.
 const OpenTimeout = 30 * time.Second
@@ -411,13 +419,16 @@ func lastLines(s string, n int) string {
 }
 
 // List finds the devices scanimage sees (scanimage -L), without their
-// capabilities; New queries those.
+// capabilities; New queries those. It is the adapter's Discoverer.
 func List(ctx context.Context, cfg Config) ([]hardware.Device, error) {
 	if cfg.Command == "" {
 		cfg.Command = "scanimage"
 	}
 	cmd := cfg.command(ctx, "-f", "%d\t%v\t%m\t%t%n")
 	out, err := cmd.Output()
+	if errors.Is(err, exec.ErrNotFound) {
+		return nil, fmt.Errorf("SANE не установлен (нет программы %s): установите пакет sane-utils: %w", cfg.Command, err)
+	}
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -431,7 +442,7 @@ func List(ctx context.Context, cfg Config) ([]hardware.Device, error) {
 		if len(f) < 4 || f[0] == "" {
 			continue
 		}
-		devs = append(devs, hardware.Device{ID: "sane:" + f[0], Adapter: "sane",
+		devs = append(devs, hardware.Device{ID: "sane:" + f[0], Adapter: "sane", Spec: "sane:" + f[0],
 			Name: strings.TrimSpace(f[1] + " " + f[2] + " (" + f[3] + ")")})
 	}
 	return devs, nil
