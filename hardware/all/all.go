@@ -6,6 +6,7 @@
 package all
 
 import (
+	_ "giascan/hardware/escl"   // eSCL network and IPP-USB scanners
 	_ "giascan/hardware/folder" // watched folder
 	_ "giascan/hardware/sane"   // SANE devices through scanimage
 	_ "giascan/hardware/sim"    // the simulated feeder

@@ -9,7 +9,7 @@ import (
 )
 
 func TestEveryAdapterIsLinked(t *testing.T) {
-	for _, name := range []string{"folder", "sane", "sim"} {
+	for _, name := range []string{"escl", "folder", "sane", "sim"} {
 		if !slices.Contains(hardware.Adapters(), name) {
 			t.Errorf("adapter %s is not registered (have %v)", name, hardware.Adapters())
 		}
