@@ -38,3 +38,22 @@ func TestESCL(t *testing.T) {
 		return dev
 	})
 }
+
+// TestESCLServingSANE runs the suite on the eSCL adapter against the eSCL
+// server serving SANE's test device (with a finite feeder): a station
+// scanning, over the network, a PC that drives its scanner through SANE.
+func TestESCLServingSANE(t *testing.T) {
+	hardwaretest.Run(t, func(t *testing.T, s hardwaretest.Stack) hardware.Scanner {
+		srv := escl.NewServer(hardwaretest.OpenFakeSANE(t, s), nil)
+		web := httptest.NewServer(srv)
+		t.Cleanup(func() {
+			srv.Close()
+			web.Close()
+		})
+		dev, err := escl.New(context.Background(), escl.Config{URL: web.URL + escl.Root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dev
+	})
+}
