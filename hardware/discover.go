@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -255,6 +256,36 @@ func DiffDevices(before, after []Device) []Event {
 	for _, d := range after {
 		if !was[key(d)] {
 			out = append(out, Event{Kind: Added, Adapter: d.Adapter, Device: d})
+		}
+	}
+	return out
+}
+
+var remembered struct {
+	sync.Mutex
+	specs []string
+}
+
+// Remember tells discovery of a device the station was set up with by
+// spec (a network scanner's URL, say), so that Discover lists it, and
+// says whether it answers, even when it cannot be found by itself.
+func Remember(spec string) {
+	remembered.Lock()
+	defer remembered.Unlock()
+	if !slices.Contains(remembered.specs, spec) {
+		remembered.specs = append(remembered.specs, spec)
+	}
+}
+
+// Remembered lists the remembered specs of an adapter, in the order they
+// were remembered.
+func Remembered(adapter string) []string {
+	remembered.Lock()
+	defer remembered.Unlock()
+	var out []string
+	for _, spec := range remembered.specs {
+		if name, _, _ := strings.Cut(spec, ":"); name == adapter {
+			out = append(out, spec)
 		}
 	}
 	return out
