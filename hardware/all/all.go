@@ -3,12 +3,15 @@
 // discovery with the hardware registry.
 //
 //	import _ "giascan/hardware/all"
+//
+// The simulator (OpenCV) and USB discovery (libusb) need cgo; a binary
+// built without it, such as the scan agent cross-compiled for Windows,
+// has the other adapters.
 package all
 
 import (
 	_ "giascan/hardware/escl"   // eSCL network and IPP-USB scanners
 	_ "giascan/hardware/folder" // watched folder
 	_ "giascan/hardware/sane"   // SANE devices through scanimage
-	_ "giascan/hardware/sim"    // the simulated feeder
-	_ "giascan/hardware/usb"    // USB scanners: discovery, plug and unplug
+	_ "giascan/hardware/twain"  // TWAIN data sources (Windows)
 )

@@ -96,8 +96,8 @@ func (c *Config) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), c.Env...)
 	// Its own process group, so that stopping it reaches the backend's
 	// helpers too and a signal to the station's group does not.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	ownGroup(cmd)
+	cmd.Cancel = func() error { return kill(cmd) }
 	cmd.WaitDelay = c.Grace
 	return cmd
 }
@@ -289,8 +289,8 @@ func (s *Scanner) run(ctx context.Context, args []string, dpi int, deliver func(
 			return
 		}
 		stopped = why
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		killer = time.AfterFunc(s.cfg.Grace, func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+		_ = askToStop(cmd)
+		killer = time.AfterFunc(s.cfg.Grace, func() { _ = kill(cmd) })
 	}
 	done := ctx.Done()
 loop:
@@ -325,7 +325,7 @@ loop:
 		case <-hung:
 			hung = nil
 			killed = true
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = kill(cmd)
 		}
 	}
 	<-readDone

@@ -1,0 +1,2 @@
+// Package twain drives TWAIN data sources.
+package twain
