@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -198,5 +199,38 @@ func TestList(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "sim:profile=clean\t") {
 		t.Errorf("the list lacks the simulator's entries:\n%s", stdout.String())
+	}
+}
+
+// TestWindowsBuild cross-compiles the agent for Windows, with the TWAIN
+// driver in it, and vets the driver there: the Windows build is pure Go,
+// so this machine can check it.
+func TestWindowsBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-compiling takes a while")
+	}
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		t.Skip("the go tool is not at GOROOT: ", err)
+	}
+	for _, arch := range []string{"amd64", "386"} {
+		out := filepath.Join(t.TempDir(), "scanagent.exe")
+		for _, args := range [][]string{
+			{"build", "-o", out, "giascan/cmd/scanagent"},
+			{"vet", "giascan/hardware/twain/..."},
+		} {
+			cmd := exec.Command(goTool, args...)
+			cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH="+arch, "CGO_ENABLED=0")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("GOOS=windows GOARCH=%s go %s: %v\n%s", arch, strings.Join(args, " "), err, b)
+			}
+		}
+		b, err := os.ReadFile(out)
+		if err != nil || !bytes.HasPrefix(b, []byte("MZ")) {
+			t.Fatalf("%s: no Windows executable (%v)", arch, err)
+		}
+		if !bytes.Contains(b, []byte("TWAINDSM.dll")) {
+			t.Errorf("%s: the executable does not contain the TWAIN driver", arch)
+		}
 	}
 }
