@@ -25,6 +25,7 @@ func sleepBriefly() { time.Sleep(10 * time.Millisecond) }
 type Config struct {
 	Product string // the source's product name; "" for the DSM's default source
 	Memory  bool   // transfer through memory buffers instead of a native DIB
+	ShowUI  bool   // enable the source with its own dialog: some sources transfer only after it
 }
 
 // Scanner is a TWAIN data source. It implements hardware.Scanner.
@@ -46,8 +47,11 @@ func Open(arg string) (*Scanner, error) {
 		case "xfer=native":
 		case "xfer=memory":
 			cfg.Memory = true
+		case "ui=show":
+			cfg.ShowUI = true
+		case "ui=hide":
 		default:
-			return nil, fmt.Errorf("twain: неизвестная настройка %q (есть xfer=native и xfer=memory)", f)
+			return nil, fmt.Errorf("twain: неизвестная настройка %q (есть xfer=native, xfer=memory, ui=hide и ui=show)", f)
 		}
 	}
 	done := make(chan error, 1)
@@ -186,7 +190,7 @@ func (s *Scanner) run(ctx context.Context, opts hardware.Options, deliver func(h
 			return nil // nothing in the feeder: the stack is done
 		}
 	}
-	ui := d.l.UserInterface(false, false, d.hwnd)
+	ui := d.l.UserInterface(s.cfg.ShowUI, false, d.hwnd)
 	if rc := d.callBytes(d.src, DGControl, DATUserInterface, MSGEnableDS, ui); rc != RCSuccess {
 		err := d.fail("MSG_ENABLEDS", rc)
 		if err.Cond == CCNoMedia {
@@ -265,12 +269,12 @@ func (s *Scanner) negotiate(d *dsm, opts hardware.Options) error {
 		dpi = 300
 	}
 	_ = d.setCap(ICapUnits, Uint16Value(UNInches))
-	if err := d.setCap(ICapXResolution, Fix32Value(float64(dpi))); err != nil && opts.DPI != 0 {
+	if err := d.setCap(ICapXResolution, Fix32Value(float64(dpi))); err != nil && opts.DPI != 0 && !unsupported(err) {
 		return fmt.Errorf("twain %s: %d dpi: %w", s.cfg.Product, dpi, err)
 	}
 	_ = d.setCap(ICapYResolution, Fix32Value(float64(dpi)))
 	pt := map[string]uint16{"": PTGray, "gray": PTGray, "color": PTRGB, "lineart": PTBW}[opts.Mode]
-	if err := d.setCap(ICapPixelType, Uint16Value(pt)); err != nil && opts.Mode != "" {
+	if err := d.setCap(ICapPixelType, Uint16Value(pt)); err != nil && opts.Mode != "" && !unsupported(err) {
 		return fmt.Errorf("twain %s: mode %s: %w", s.cfg.Product, opts.Mode, err)
 	}
 	mech := uint16(SXNative)
@@ -282,6 +286,13 @@ func (s *Scanner) negotiate(d *dsm, opts hardware.Options) error {
 	}
 	_ = d.setCap(CapXferCount, Int16Value(-1)) // every sheet in the feeder
 	return nil
+}
+
+// unsupported tells a capability the source has no control for (it scans
+// as it does, a camera say) from a value it refuses.
+func unsupported(err error) bool {
+	var te *Error
+	return errors.As(err, &te) && (te.Cond == CCCapUnsupported || te.Cond == CCBadCap)
 }
 
 // transfer takes one image from the source (state 6 to 7) as a PNG page.

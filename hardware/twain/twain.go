@@ -6,11 +6,15 @@
 //
 // The spec is "twain:PRODUCT" with the data source's product name as the
 // DSM lists it (scanagent --list), or "twain" for the default source, and
-// optional settings after commas: xfer=native|memory (default native).
+// optional settings after commas: xfer=native|memory (default native) and
+// ui=hide|show (default hide; show lets a source that transfers only after
+// its own dialog put it up).
 //
 // A Scan opens the source, negotiates the feeder (CAP_FEEDERENABLED),
 // duplex (CAP_DUPLEXENABLED), resolution (ICAP_XRESOLUTION and
-// ICAP_YRESOLUTION) and pixel type (ICAP_PIXELTYPE), enables it without
+// ICAP_YRESOLUTION) and pixel type (ICAP_PIXELTYPE) — a value the source
+// refuses is an error, a capability it does not have is left as it is —
+// enables it without
 // its user interface and transfers every image it has, natively (a DIB)
 // or through memory buffers, until the feeder is empty. A paper jam, a
 // double feed, an open cover and a device gone offline become the
