@@ -65,14 +65,14 @@ type Config struct {
 
 // Scanner is an eSCL scanner. It implements hardware.Scanner.
 type Scanner struct {
-	cfg     Config
-	base    *url.URL
-	http    *http.Client
-	caps    *Capabilities
-	dev     hardware.Device
-	mu      sync.Mutex
-	pending []hardware.Page // received, numbered, not yet accepted
-	next    int             // Seq of the next page received
+	cfg  Config
+	base *url.URL
+	http *http.Client
+	caps *Capabilities
+	dev  hardware.Device
+	mu   sync.Mutex
+	held hardware.Held // scanned, numbered, not yet accepted
+	next int           // Seq of the next page received
 }
 
 // Open opens a scanner from a spec argument; see the package comment.
@@ -149,16 +149,7 @@ func (s *Scanner) Scan(ctx context.Context, opts hardware.Options, deliver func(
 	if err != nil {
 		return err
 	}
-	for len(s.pending) > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := deliver(s.pending[0]); err != nil {
-			return err
-		}
-		s.pending = s.pending[1:]
-	}
-	if err := ctx.Err(); err != nil {
+	if err := s.held.Deliver(ctx, deliver); err != nil {
 		return err
 	}
 	job, err := s.start(ctx, settings)
@@ -186,12 +177,12 @@ func (s *Scanner) Scan(ctx context.Context, opts hardware.Options, deliver func(
 			}
 			side++
 			if ctx.Err() != nil {
-				s.pending = append(s.pending, page) // arrived during the cancel: keep it
+				s.held.Keep(page) // arrived during the cancel: keep it
 				s.cancel(job)
 				return ctx.Err()
 			}
 			if err := deliver(page); err != nil {
-				s.pending = append(s.pending, page)
+				s.held.Keep(page)
 				s.cancel(job)
 				return err
 			}
@@ -362,7 +353,7 @@ func (s *Scanner) cancel(job string) {
 }
 
 func (s *Scanner) fault(kind hardware.FaultKind) error {
-	return &hardware.Fault{Kind: kind, Device: s.dev.ID, After: s.next - 1 - len(s.pending)}
+	return &hardware.Fault{Kind: kind, Device: s.dev.ID, After: s.next - 1 - s.held.Len()}
 }
 
 // do makes a request to a path relative to the eSCL root (or an absolute

@@ -25,17 +25,7 @@ func TestESCL(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		srv := escl.NewServer(feeder, nil)
-		web := httptest.NewServer(srv)
-		t.Cleanup(func() {
-			srv.Close()
-			web.Close()
-		})
-		dev, err := escl.New(context.Background(), escl.Config{URL: web.URL + escl.Root})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return dev
+		return overESCL(t, feeder)
 	})
 }
 
@@ -44,16 +34,22 @@ func TestESCL(t *testing.T) {
 // scanning, over the network, a PC that drives its scanner through SANE.
 func TestESCLServingSANE(t *testing.T) {
 	hardwaretest.Run(t, func(t *testing.T, s hardwaretest.Stack) hardware.Scanner {
-		srv := escl.NewServer(hardwaretest.OpenFakeSANE(t, s), nil)
-		web := httptest.NewServer(srv)
-		t.Cleanup(func() {
-			srv.Close()
-			web.Close()
-		})
-		dev, err := escl.New(context.Background(), escl.Config{URL: web.URL + escl.Root})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return dev
+		return overESCL(t, hardwaretest.OpenFakeSANE(t, s))
 	})
+}
+
+// overESCL serves a scanner with the eSCL server and opens the eSCL
+// adapter on it.
+func overESCL(t *testing.T, scanner hardware.Scanner) hardware.Scanner {
+	srv := escl.NewServer(scanner, nil)
+	web := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		web.Close()
+	})
+	dev, err := escl.New(context.Background(), escl.Config{URL: web.URL + escl.Root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dev
 }

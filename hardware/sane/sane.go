@@ -105,12 +105,12 @@ func (c *Config) command(ctx context.Context, args ...string) *exec.Cmd {
 // Scanner is a SANE device driven through scanimage. It implements
 // hardware.Scanner.
 type Scanner struct {
-	cfg     Config
-	dev     hardware.Device
-	opt     Options // the device's options as scanimage -A reported them
-	mu      sync.Mutex
-	pending []hardware.Page // scanned, numbered, not yet accepted
-	next    int             // Seq of the next page scanned
+	cfg  Config
+	dev  hardware.Device
+	opt  Options // the device's options as scanimage -A reported them
+	mu   sync.Mutex
+	held hardware.Held // scanned, numbered, not yet accepted
+	next int           // Seq of the next page scanned
 }
 
 // Open opens a device from a spec argument; see the package comment.
@@ -172,16 +172,7 @@ func (s *Scanner) Scan(ctx context.Context, opts hardware.Options, deliver func(
 		return err
 	}
 	// Pages scanned by an earlier run go first: their sheets are out.
-	for len(s.pending) > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := deliver(s.pending[0]); err != nil {
-			return err
-		}
-		s.pending = s.pending[1:]
-	}
-	if err := ctx.Err(); err != nil {
+	if err := s.held.Deliver(ctx, deliver); err != nil {
 		return err
 	}
 	return s.run(ctx, args, dpi, deliver)
@@ -306,11 +297,11 @@ loop:
 				continue
 			}
 			if stopped != nil {
-				s.pending = append(s.pending, page) // the sheet is out: keep it
+				s.held.Keep(page) // the sheet is out: keep it
 				continue
 			}
 			if err := deliver(page); err != nil {
-				s.pending = append(s.pending, page)
+				s.held.Keep(page)
 				stop(err)
 				continue
 			}
@@ -362,7 +353,7 @@ func (s *Scanner) page(path string, dpi int) (hardware.Page, error) {
 // outcome maps how scanimage ended to Scan's result.
 func (s *Scanner) outcome(werr error, killed bool, stderr string) error {
 	fault := func(kind hardware.FaultKind) error {
-		return &hardware.Fault{Kind: kind, Device: s.dev.ID, After: s.next - 1 - len(s.pending)}
+		return &hardware.Fault{Kind: kind, Device: s.dev.ID, After: s.next - 1 - s.held.Len()}
 	}
 	switch {
 	case msgJam.MatchString(stderr):

@@ -30,11 +30,11 @@ type Config struct {
 
 // Scanner is a TWAIN data source. It implements hardware.Scanner.
 type Scanner struct {
-	cfg     Config
-	dev     hardware.Device
-	mu      sync.Mutex
-	pending []hardware.Page
-	next    int
+	cfg  Config
+	dev  hardware.Device
+	mu   sync.Mutex
+	held hardware.Held // scanned, numbered, not yet accepted
+	next int
 }
 
 // Open opens a source from a spec argument; see the package comment. It
@@ -126,16 +126,7 @@ func (s *Scanner) Scan(ctx context.Context, opts hardware.Options, deliver func(
 	if deliver == nil {
 		return errors.New("twain: scan without a receiver for the pages")
 	}
-	for len(s.pending) > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := deliver(s.pending[0]); err != nil {
-			return err
-		}
-		s.pending = s.pending[1:]
-	}
-	if err := ctx.Err(); err != nil {
+	if err := s.held.Deliver(ctx, deliver); err != nil {
 		return err
 	}
 	// Pages go from the DSM's thread to this goroutine one at a time, so
@@ -158,7 +149,7 @@ func (s *Scanner) Scan(ctx context.Context, opts hardware.Options, deliver func(
 		case h := <-pages:
 			err := deliver(h.page)
 			if err != nil {
-				s.pending = append(s.pending, h.page)
+				s.held.Keep(h.page)
 			}
 			h.reply <- err
 		case err := <-result:
@@ -400,5 +391,5 @@ func (s *Scanner) faultOr(err error) error {
 }
 
 func (s *Scanner) fault(kind hardware.FaultKind) error {
-	return &hardware.Fault{Kind: kind, Device: s.dev.ID, After: s.next - 1 - len(s.pending)}
+	return &hardware.Fault{Kind: kind, Device: s.dev.ID, After: s.next - 1 - s.held.Len()}
 }
