@@ -8,24 +8,13 @@ import (
 	"giascan/hardware"
 	"giascan/hardware/escl"
 	"giascan/hardware/hardwaretest"
-	"giascan/hardware/sim"
 )
 
 // TestESCL runs the suite on the eSCL adapter talking over HTTP to the
 // eSCL server serving a simulated feeder: both ends of the scan agent.
 func TestESCL(t *testing.T) {
 	hardwaretest.Run(t, func(t *testing.T, s hardwaretest.Stack) hardware.Scanner {
-		count := max(s.Pages, 1)
-		feeder, err := sim.New(3, count, sim.Settings{Profile: sim.Clean}, sim.Faults{GoneAfter: s.GoneAfter})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Pages == 0 {
-			if err := feeder.Scan(context.Background(), hardware.Options{}, func(hardware.Page) error { return nil }); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return overESCL(t, feeder)
+		return overESCL(t, openSim(t, s))
 	})
 }
 
