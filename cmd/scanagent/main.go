@@ -2,12 +2,14 @@
 // scanner: a PC with a scanner and its vendor's driver (SANE on Linux,
 // TWAIN on Windows) serves a station, or any eSCL client, over the LAN.
 //
-//	scanagent --device SPEC [--listen :8090] [--idle 1m]
+//	scanagent --device SPEC [--listen :8090] [--idle 1m] [--announce=false]
 //	scanagent --list
 //
 // SPEC is any adapter's spec (sane:DEVICE, twain:SOURCE on Windows, sim,
 // folder:PATH…); --list prints the devices this PC finds, with their
-// specs. The station then scans with --device escl:http://THIS-PC:8090/eSCL.
+// specs. The agent announces the scanner by DNS-SD (_uscan._tcp), so
+// stations list it by themselves; or the station scans with --device
+// escl:http://THIS-PC:8090/eSCL.
 package main
 
 import (
@@ -45,7 +47,7 @@ func (e *usageError) Error() string { return e.msg }
 
 func badInput(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
 
-const usageText = `usage: scanagent --device SPEC [--listen ADDR] [--idle DURATION]
+const usageText = `usage: scanagent --device SPEC [--listen ADDR] [--idle DURATION] [--announce=false]
        scanagent --list`
 
 func main() {
@@ -80,6 +82,7 @@ func agent(ctx context.Context, e *env, args []string) error {
 	listen := fs.String("listen", ":8090", "address to serve eSCL on")
 	idle := fs.Duration("idle", time.Minute, "how long a job waits for its client")
 	list := fs.Bool("list", false, "list the scanners this PC finds")
+	announce := fs.Bool("announce", true, "announce the scanner on the LAN by DNS-SD")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -119,6 +122,23 @@ func agent(ctx context.Context, e *env, args []string) error {
 	if e.ready != nil {
 		e.ready(ln.Addr().String())
 	}
+	actx, stopAnnouncing := context.WithCancel(ctx)
+	announced := make(chan struct{})
+	go func() { // owned by agent: stopAnnouncing ends it
+		defer close(announced)
+		if !*announce {
+			return
+		}
+		a := escl.NewAnnouncement(d, escl.PortOf(ln.Addr().String()))
+		if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsUnspecified() {
+			a.Addrs = []net.IP{tcp.IP} // listening on one address: give that one
+		}
+		err := escl.Announce(actx, a)
+		if err != nil && actx.Err() == nil {
+			log.Warn("the scanner is not announced on the LAN; stations need its address", "err", err)
+		}
+	}()
+	defer func() { stopAnnouncing(); <-announced }()
 	select {
 	case <-ctx.Done():
 	case err := <-served:

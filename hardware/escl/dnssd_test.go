@@ -2,6 +2,7 @@ package escl
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http/httptest"
 	"slices"
@@ -119,5 +120,49 @@ func TestDiscovererListsAnnouncedAndRemembered(t *testing.T) {
 	}
 	if _, err := hardware.Open(live.Spec); err != nil {
 		t.Errorf("the listed spec does not open: %v", err)
+	}
+}
+
+// The agent's announcement answers the station's browse: the station
+// finds the served scanner, with its URL and model, and opens it.
+func TestAnnouncementIsFoundAndOpens(t *testing.T) {
+	feeder, err := sim.Open("seed=1,count=1,profile=clean")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(feeder, nil)
+	web := httptest.NewServer(srv)
+	defer web.Close()
+	defer srv.Close()
+	a := NewAnnouncement(feeder.Device(), PortOf(strings.TrimPrefix(web.URL, "http://")))
+	a.Host, a.Addrs = "scan-pc", []net.IP{net.IPv4(127, 0, 0, 1)}
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveAnnouncement(ctx, conn, nil, a) }() // owned by the test
+	defer func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("announcement: %v", err)
+		}
+	}()
+	found, err := Browse(context.Background(), conn.LocalAddr().String(), 300*time.Millisecond)
+	if err != nil || len(found) != 1 {
+		t.Fatalf("browse: %+v, %v", found, err)
+	}
+	s := found[0]
+	if s.URL() != web.URL+Root || s.Name() != feeder.Device().Name || s.TXT["is"] != "adf" || s.TXT["duplex"] != "T" {
+		t.Errorf("found %+v (url %s)", s, s.URL())
+	}
+	dev, err := Open(s.URL())
+	if err != nil || dev.Device().Name == "" {
+		t.Errorf("opening the announced scanner: %v", err)
+	}
+	// Other questions get no answer.
+	if reply, err := a.answer([]byte{0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, true); reply != nil || err != nil {
+		t.Errorf("a query without questions got %v, %v", reply, err)
 	}
 }
