@@ -162,7 +162,7 @@ func (s *Scanner) Scan(ctx context.Context, opts hardware.Options, deliver func(
 			s.cancel(job)
 			return err
 		}
-		page, code, err := s.nextDocument(ctx, job, settings)
+		page, code, detail, err := s.nextDocument(ctx, job, settings)
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
@@ -198,7 +198,10 @@ func (s *Scanner) Scan(ctx context.Context, opts hardware.Options, deliver func(
 			if f := s.statusFault(ctx); f != nil {
 				return f
 			}
-			return fmt.Errorf("escl %s: NextDocument: HTTP %d", s.cfg.URL, code)
+			if code < 0 {
+				return fmt.Errorf("escl %s: NextDocument: %s", s.cfg.URL, detail)
+			}
+			return fmt.Errorf("escl %s: NextDocument: HTTP %d: %s", s.cfg.URL, code, detail)
 		}
 	}
 }
@@ -284,27 +287,33 @@ func (s *Scanner) start(ctx context.Context, st *Settings) (string, error) {
 
 // nextDocument asks for the job's next page. A cancel of ctx lets a page
 // that is coming arrive for CancelGrace before the request is dropped.
-func (s *Scanner) nextDocument(ctx context.Context, job string, st *Settings) (hardware.Page, int, error) {
+// A non-200 answer's text comes back as detail; err is a failed request.
+func (s *Scanner) nextDocument(ctx context.Context, job string, st *Settings) (p hardware.Page, code int, detail string, err error) {
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	// Runs only once ctx is cancelled, and ends with the request at the
 	// latest.
 	defer context.AfterFunc(ctx, func() { _ = sleep(rctx, CancelGrace); stop() })()
 	body, code, hdr, err := s.do(rctx, http.MethodGet, strings.TrimSuffix(job, "/")+"/NextDocument", nil)
-	if err != nil || code != http.StatusOK {
-		return hardware.Page{}, code, err
+	if err != nil {
+		return hardware.Page{}, 0, "", err
+	}
+	if code != http.StatusOK {
+		return hardware.Page{}, code, strings.TrimSpace(string(body[:min(len(body), 200)])), nil
 	}
 	format := formatOf(hdr.Get("Content-Type"))
 	if format == "" {
 		format = sniff(body)
 	}
 	if format == "" {
-		return hardware.Page{}, code, fmt.Errorf("escl %s: a page of unknown type %q", s.cfg.URL, hdr.Get("Content-Type"))
+		// Not an image: no page, and the run stops so that the operator
+		// rescans that sheet.
+		return hardware.Page{}, -1, fmt.Sprintf("a page of unknown type %q (%d bytes)", hdr.Get("Content-Type"), len(body)), nil
 	}
-	p := hardware.Page{Seq: s.next, Data: body, Format: format, DPI: st.XResolution,
+	p = hardware.Page{Seq: s.next, Data: body, Format: format, DPI: st.XResolution,
 		Name: fmt.Sprintf("%04d.%s", s.next, strings.Replace(format, "jpeg", "jpg", 1))}
 	s.next++
-	return p, code, nil
+	return p, code, "", nil
 }
 
 // ended says why a job that has no more pages ended.

@@ -194,3 +194,40 @@ func TestParseVendorCapabilities(t *testing.T) {
 		t.Error("capabilities without a source accepted")
 	}
 }
+
+// A device that sends something that is no image, or fails a page, stops
+// the run with an error that says so; it is not taken for a device gone.
+func TestBadPagesAreErrorsNotUnplugs(t *testing.T) {
+	dev, _ := serve(t, "seed=2,count=1,profile=clean")
+	for _, tc := range []struct {
+		answer func(w http.ResponseWriter)
+		want   string
+	}{
+		{func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte("<html>login</html>"))
+		}, "unknown type"},
+		{func(w http.ResponseWriter) {
+			http.Error(w, "scanner firmware error 42", http.StatusInternalServerError)
+		}, "firmware error 42"},
+	} {
+		web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.Method == http.MethodPost:
+				w.Header().Set("Location", "/eSCL/ScanJobs/1")
+				w.WriteHeader(http.StatusCreated)
+			case strings.HasSuffix(r.URL.Path, "/NextDocument"):
+				tc.answer(w)
+			case strings.HasSuffix(r.URL.Path, "/ScannerStatus"):
+				w.Write([]byte(`<scan:ScannerStatus xmlns:scan="` + nsScan + `" xmlns:pwg="` + nsPWG + `"><pwg:State>Idle</pwg:State></scan:ScannerStatus>`))
+			}
+		}))
+		dev.base.Host = strings.TrimPrefix(web.URL, "http://")
+		pages, err := scanAll(dev, hardware.ADF)
+		var f *hardware.Fault
+		if len(pages) != 0 || err == nil || errors.As(err, &f) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%d pages, %v; want an error naming %q", len(pages), err, tc.want)
+		}
+		web.Close()
+	}
+}

@@ -36,6 +36,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,7 +50,11 @@ import (
 func init() {
 	hardware.Register("sane", func(arg string) (hardware.Scanner, error) { return Open(arg) })
 	hardware.RegisterDiscoverer("sane", hardware.DiscoverFunc(func(ctx context.Context) ([]hardware.Device, error) {
-		return List(ctx, Config{})
+		devs, err := List(ctx, Config{})
+		if runtime.GOOS == "windows" && errors.Is(err, exec.ErrNotFound) {
+			return nil, nil // SANE is rare on Windows: its absence is no news
+		}
+		return devs, err
 	}), DiscoverEvery)
 }
 
