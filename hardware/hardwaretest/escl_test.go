@@ -14,7 +14,7 @@ import (
 // eSCL server serving a simulated feeder: both ends of the scan agent.
 func TestESCL(t *testing.T) {
 	hardwaretest.Run(t, func(t *testing.T, s hardwaretest.Stack) hardware.Scanner {
-		return overESCL(t, openSim(t, s))
+		return overESCL(t, hardwaretest.OpenSim(t, s))
 	})
 }
 

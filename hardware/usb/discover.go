@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"giascan/hardware"
@@ -19,9 +20,8 @@ func init() {
 }
 
 // Discoverer lists the USB scanners for hardware.Discover and
-// hardware.Watch. A USB device has no spec of its own: it is scanned
-// through the adapter whose driver knows it, so its Note names the SANE
-// device it appears as.
+// hardware.Watch. A device with IPP over USB is opened as ippusb:ID, with
+// no driver; another is scanned through the SANE device its Note names.
 type Discoverer struct {
 	Enumerator Enumerator // nil: libusb
 }
@@ -39,10 +39,13 @@ func (d Discoverer) Discover(ctx context.Context) ([]hardware.Device, error) {
 	}
 	out := make([]hardware.Device, 0, len(found))
 	for _, u := range found {
-		out = append(out, hardware.Device{
-			ID: u.ID(), Name: u.Name(), Adapter: "usb",
-			Note: fmt.Sprintf("Сканер подключён к USB (порт %s). Сканируйте через SANE: его устройство SANE содержит «%s».", u.Port, u.SANEBusID()),
-		})
+		d := hardware.Device{ID: u.ID(), Name: u.Name(), Adapter: "usb",
+			Note: fmt.Sprintf("Сканер подключён к USB (порт %s). Сканируйте через SANE: его устройство SANE содержит «%s».", u.Port, u.SANEBusID())}
+		if u.IPPUSB {
+			d.Spec = "ippusb:" + strings.TrimPrefix(u.ID(), "usb:")
+			d.Note = fmt.Sprintf("Сканер подключён к USB (порт %s) и понимает IPP over USB: драйвер не нужен.", u.Port)
+		}
+		out = append(out, d)
 	}
 	return out, nil
 }
