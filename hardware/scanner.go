@@ -53,7 +53,14 @@ type Device struct {
 	ID      string // stable, unique among the devices of one adapter
 	Name    string // for people
 	Adapter string // the name the adapter registered under
-	Caps    Capabilities
+	// Spec opens the device with Open; discovery fills it in. Empty when
+	// the device was seen but no adapter drives it as it is (a USB scanner
+	// that SANE does not know yet).
+	Spec string
+	// Note says more for people when there is more to say, e.g. which
+	// SANE device a USB scanner is, or why it cannot be used yet.
+	Note string
+	Caps Capabilities
 }
 
 // Options are the settings of one scan run. Zero values leave the choice
@@ -156,4 +163,33 @@ func Open(spec string) (Scanner, error) {
 		return nil, fmt.Errorf("scanner %q: %w", spec, err)
 	}
 	return s, nil
+}
+
+// Held are pages a device scanned that the receiver has not accepted yet.
+// A real feeder does not take a sheet back, so an adapter keeps such pages
+// (refused by the receiver, or arriving while a Scan was cancelled) and
+// delivers them first on the next Scan, with their numbers: nothing is
+// lost and nothing repeats. The zero value holds none.
+type Held struct{ pages []Page }
+
+// Keep holds a page, after the ones held already.
+func (h *Held) Keep(p Page) { h.pages = append(h.pages, p) }
+
+// Len is how many pages are held.
+func (h *Held) Len() int { return len(h.pages) }
+
+// Deliver hands the held pages to deliver in order, letting go of each
+// one deliver accepts. It stops at deliver's first error, which it
+// returns, and returns ctx.Err() when ctx ended before or after.
+func (h *Held) Deliver(ctx context.Context, deliver func(Page) error) error {
+	for len(h.pages) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := deliver(h.pages[0]); err != nil {
+			return err
+		}
+		h.pages = h.pages[1:]
+	}
+	return ctx.Err()
 }

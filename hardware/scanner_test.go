@@ -65,3 +65,32 @@ func TestFaultSaysWhatAndWhen(t *testing.T) {
 		t.Errorf("message %q", msg)
 	}
 }
+
+func TestHeldPagesComeFirstAndOnce(t *testing.T) {
+	var h Held
+	h.Keep(Page{Seq: 4})
+	h.Keep(Page{Seq: 5})
+	refuse := errors.New("disk full")
+	var got []int
+	err := h.Deliver(context.Background(), func(p Page) error {
+		if p.Seq == 5 && len(got) == 1 {
+			return refuse
+		}
+		got = append(got, p.Seq)
+		return nil
+	})
+	if !errors.Is(err, refuse) || h.Len() != 1 {
+		t.Fatalf("refused: %v, %d held; want the receiver's error and page 5 held", err, h.Len())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := h.Deliver(ctx, func(Page) error { t.Error("delivered after cancel"); return nil }); !errors.Is(err, context.Canceled) || h.Len() != 1 {
+		t.Errorf("cancelled: %v, %d held", err, h.Len())
+	}
+	if err := h.Deliver(context.Background(), func(p Page) error { got = append(got, p.Seq); return nil }); err != nil || h.Len() != 0 {
+		t.Fatalf("%v, %d held", err, h.Len())
+	}
+	if len(got) != 2 || got[0] != 4 || got[1] != 5 {
+		t.Errorf("delivered %v, want 4 then 5, each once", got)
+	}
+}

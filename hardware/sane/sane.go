@@ -36,6 +36,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,7 +49,19 @@ import (
 
 func init() {
 	hardware.Register("sane", func(arg string) (hardware.Scanner, error) { return Open(arg) })
+	hardware.RegisterDiscoverer("sane", hardware.DiscoverFunc(func(ctx context.Context) ([]hardware.Device, error) {
+		devs, err := List(ctx, Config{})
+		if runtime.GOOS == "windows" && errors.Is(err, exec.ErrNotFound) {
+			return nil, nil // SANE is rare on Windows: its absence is no news
+		}
+		return devs, err
+	}), DiscoverEvery)
 }
+
+// DiscoverEvery is how often the station looks for SANE devices again:
+// scanimage -L probes every backend, network ones included, which takes
+// seconds.
+const DiscoverEvery = 20 * time.Second
 
 // OpenTimeout bounds the capability query of Open, which has no context.
 const OpenTimeout = 30 * time.Second
@@ -88,8 +101,8 @@ func (c *Config) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), c.Env...)
 	// Its own process group, so that stopping it reaches the backend's
 	// helpers too and a signal to the station's group does not.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	ownGroup(cmd)
+	cmd.Cancel = func() error { return kill(cmd) }
 	cmd.WaitDelay = c.Grace
 	return cmd
 }
@@ -97,12 +110,12 @@ func (c *Config) command(ctx context.Context, args ...string) *exec.Cmd {
 // Scanner is a SANE device driven through scanimage. It implements
 // hardware.Scanner.
 type Scanner struct {
-	cfg     Config
-	dev     hardware.Device
-	opt     Options // the device's options as scanimage -A reported them
-	mu      sync.Mutex
-	pending []hardware.Page // scanned, numbered, not yet accepted
-	next    int             // Seq of the next page scanned
+	cfg  Config
+	dev  hardware.Device
+	opt  Options // the device's options as scanimage -A reported them
+	mu   sync.Mutex
+	held hardware.Held // scanned, numbered, not yet accepted
+	next int           // Seq of the next page scanned
 }
 
 // Open opens a device from a spec argument; see the package comment.
@@ -164,16 +177,7 @@ func (s *Scanner) Scan(ctx context.Context, opts hardware.Options, deliver func(
 		return err
 	}
 	// Pages scanned by an earlier run go first: their sheets are out.
-	for len(s.pending) > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := deliver(s.pending[0]); err != nil {
-			return err
-		}
-		s.pending = s.pending[1:]
-	}
-	if err := ctx.Err(); err != nil {
+	if err := s.held.Deliver(ctx, deliver); err != nil {
 		return err
 	}
 	return s.run(ctx, args, dpi, deliver)
@@ -281,8 +285,8 @@ func (s *Scanner) run(ctx context.Context, args []string, dpi int, deliver func(
 			return
 		}
 		stopped = why
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		killer = time.AfterFunc(s.cfg.Grace, func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+		_ = askToStop(cmd)
+		killer = time.AfterFunc(s.cfg.Grace, func() { _ = kill(cmd) })
 	}
 	done := ctx.Done()
 loop:
@@ -298,11 +302,11 @@ loop:
 				continue
 			}
 			if stopped != nil {
-				s.pending = append(s.pending, page) // the sheet is out: keep it
+				s.held.Keep(page) // the sheet is out: keep it
 				continue
 			}
 			if err := deliver(page); err != nil {
-				s.pending = append(s.pending, page)
+				s.held.Keep(page)
 				stop(err)
 				continue
 			}
@@ -317,7 +321,7 @@ loop:
 		case <-hung:
 			hung = nil
 			killed = true
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = kill(cmd)
 		}
 	}
 	<-readDone
@@ -354,7 +358,7 @@ func (s *Scanner) page(path string, dpi int) (hardware.Page, error) {
 // outcome maps how scanimage ended to Scan's result.
 func (s *Scanner) outcome(werr error, killed bool, stderr string) error {
 	fault := func(kind hardware.FaultKind) error {
-		return &hardware.Fault{Kind: kind, Device: s.dev.ID, After: s.next - 1 - len(s.pending)}
+		return &hardware.Fault{Kind: kind, Device: s.dev.ID, After: s.next - 1 - s.held.Len()}
 	}
 	switch {
 	case msgJam.MatchString(stderr):
@@ -411,13 +415,16 @@ func lastLines(s string, n int) string {
 }
 
 // List finds the devices scanimage sees (scanimage -L), without their
-// capabilities; New queries those.
+// capabilities; New queries those. It is the adapter's Discoverer.
 func List(ctx context.Context, cfg Config) ([]hardware.Device, error) {
 	if cfg.Command == "" {
 		cfg.Command = "scanimage"
 	}
 	cmd := cfg.command(ctx, "-f", "%d\t%v\t%m\t%t%n")
 	out, err := cmd.Output()
+	if errors.Is(err, exec.ErrNotFound) {
+		return nil, fmt.Errorf("SANE не установлен (нет программы %s): установите пакет sane-utils: %w", cfg.Command, err)
+	}
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -431,7 +438,7 @@ func List(ctx context.Context, cfg Config) ([]hardware.Device, error) {
 		if len(f) < 4 || f[0] == "" {
 			continue
 		}
-		devs = append(devs, hardware.Device{ID: "sane:" + f[0], Adapter: "sane",
+		devs = append(devs, hardware.Device{ID: "sane:" + f[0], Adapter: "sane", Spec: "sane:" + f[0],
 			Name: strings.TrimSpace(f[1] + " " + f[2] + " (" + f[3] + ")")})
 	}
 	return devs, nil

@@ -86,6 +86,26 @@ func TestList(t *testing.T) {
 	if len(devs) != 2 || devs[0].ID != "sane:test:0" {
 		t.Errorf("devices %+v", devs)
 	}
+	// What discovery lists, Open opens.
+	if len(devs) > 0 {
+		if devs[0].Spec != "sane:test:0" {
+			t.Fatalf("spec %q, want sane:test:0", devs[0].Spec)
+		}
+		dev, err := New(context.Background(), Config{Device: strings.TrimPrefix(devs[0].Spec, "sane:"), Env: testBackend(t)})
+		if err != nil {
+			t.Fatalf("opening the listed device: %v", err)
+		}
+		if dev.Device().ID != devs[0].ID {
+			t.Errorf("opened %q, listed %q", dev.Device().ID, devs[0].ID)
+		}
+	}
+}
+
+func TestListWithoutSANE(t *testing.T) {
+	_, err := List(context.Background(), Config{Command: "giascan-no-such-scanimage"})
+	if err == nil || !strings.Contains(err.Error(), "sane-utils") {
+		t.Errorf("listing without scanimage: %v, want a sentence naming the package to install", err)
+	}
 }
 
 func TestOpenMissingDevice(t *testing.T) {

@@ -42,6 +42,7 @@ type ADF struct {
 	pos       int  // next sheet to feed
 	backDue   bool // duplex: the front of sheet pos went out, its back did not
 	delivered int  // pages delivered so far; the next page's Seq is delivered+1
+	resume    int  // pages stored by an earlier run, skipped by the first Scan (Open's resume=N)
 	truth     map[int]forms.PageResult
 	how       []variant // planted rendering by stack position (plant.go); nil without plants
 }
@@ -86,7 +87,10 @@ func newFeeder(id string, sheets []Sheet, set Settings, faults Faults) *ADF {
 
 // Open makes a feeder from a spec argument: comma-separated key=value
 // pairs seed, count, profile (clean, real, hard), jam, double, cover,
-// gone (sheet numbers as in Faults), and the keys of Plants (from,
+// gone (sheet numbers as in Faults), resume (pages an earlier run of the
+// same stack stored: the first Scan skips them, without rendering them,
+// and numbers pages on from resume+1; in Duplex a page is a side), and
+// the keys of Plants (from,
 // dupscan, dupbarcode, foreign, drop, gap, smudge, removed). Defaults:
 // seed=1, count=20, profile=real, no faults, nothing planted; shape=AxK
 // feeds one ППЭ of A auditoriums of K participants instead. Example:
@@ -94,6 +98,7 @@ func newFeeder(id string, sheets []Sheet, set Settings, faults Faults) *ADF {
 func Open(arg string) (*ADF, error) {
 	seed, count, profile := int64(1), 20, Real
 	auds, kits := 0, 0
+	resume := 0
 	var f Faults
 	var plants Plants
 	for _, kv := range strings.Split(arg, ",") {
@@ -127,6 +132,11 @@ func Open(arg string) (*ADF, error) {
 			f.CoverOpenAfter, err = strconv.Atoi(v)
 		case "gone":
 			f.GoneAfter, err = strconv.Atoi(v)
+		case "resume":
+			resume, err = strconv.Atoi(v)
+			if err == nil && resume < 0 {
+				err = errors.New("want a number of pages from 0")
+			}
 		default:
 			if IsPlantKey(k) {
 				err = plants.Set(k, v)
@@ -145,8 +155,12 @@ func Open(arg string) (*ADF, error) {
 	} else {
 		a, err = New(seed, count, Settings{Profile: profile}, f)
 	}
-	if err != nil || plants.Zero() {
-		return a, err
+	if err != nil {
+		return nil, err
+	}
+	a.resume = resume
+	if plants.Zero() {
+		return a, nil
 	}
 	return a, a.plant(plants)
 }
@@ -214,6 +228,10 @@ func (a *ADF) Scan(ctx context.Context, opts hardware.Options, deliver func(hard
 	}
 	set := a.set
 	set.DPI, set.Mode = opts.DPI, opts.Mode
+	if a.resume > 0 {
+		a.skip(a.resume, duplex)
+		a.resume = 0
+	}
 	if !duplex {
 		a.backDue = false // a simplex run never sends the back it owed
 	}
@@ -262,4 +280,16 @@ func (a *ADF) Scan(ctx context.Context, opts hardware.Options, deliver func(hard
 		}
 	}
 	return nil
+}
+
+// skip moves the feeder past n pages an earlier run stored, as an operator
+// reloads the stack from the first page the station does not have.
+func (a *ADF) skip(n int, duplex bool) {
+	if duplex {
+		a.pos, a.backDue = n/2, n%2 == 1
+	} else {
+		a.pos = n
+	}
+	a.pos = min(a.pos, len(a.sheets))
+	a.delivered = n
 }

@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -218,6 +220,68 @@ func TestOpenBySpec(t *testing.T) {
 	for _, opts := range []hardware.Options{{Source: hardware.Flatbed}, {DPI: 123}, {Mode: "sepia"}} {
 		if err := a.Scan(context.Background(), opts, func(hardware.Page) error { return nil }); err == nil {
 			t.Errorf("options %+v: want an error", opts)
+		}
+	}
+}
+
+// A resumed stack gives exactly the pages a full run gives after the
+// stored ones, with their numbers, in simplex and duplex.
+func TestResumeSkipsStoredPages(t *testing.T) {
+	for _, src := range []hardware.Source{hardware.ADF, hardware.Duplex} {
+		full, err := Open("seed=4,count=3,profile=clean")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []hardware.Page
+		if err := full.Scan(context.Background(), hardware.Options{Source: src}, func(p hardware.Page) error {
+			all = append(all, p)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		const stored = 1
+		rest, err := Open("seed=4,count=3,profile=clean,resume=" + strconv.Itoa(stored))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []hardware.Page
+		if err := rest.Scan(context.Background(), hardware.Options{Source: src}, func(p hardware.Page) error {
+			got = append(got, p)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(all)-stored {
+			t.Fatalf("%s: %d pages after resuming at %d, want %d", src, len(got), stored, len(all)-stored)
+		}
+		for i, p := range got {
+			w := all[stored+i]
+			if p.Seq != w.Seq || p.Side != w.Side || !bytes.Equal(p.Data, w.Data) {
+				t.Errorf("%s: resumed page %d is Seq %d %s, want Seq %d %s with the same image", src, i, p.Seq, p.Side, w.Seq, w.Side)
+			}
+		}
+	}
+	if _, err := Open("resume=-1"); err == nil {
+		t.Error("a negative resume was accepted")
+	}
+}
+
+func TestDiscoverOffersOpenableSpecs(t *testing.T) {
+	devs, err := discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(devs) != len(Offered) {
+		t.Fatalf("%d devices for %d offered specs", len(devs), len(Offered))
+	}
+	for _, d := range devs {
+		s, err := hardware.Open(d.Spec)
+		if err != nil {
+			t.Errorf("%s: %v", d.Spec, err)
+			continue
+		}
+		if s.Device().ID != d.ID || d.Adapter != "sim" {
+			t.Errorf("%s: listed %q (%s), opens %q", d.Spec, d.ID, d.Adapter, s.Device().ID)
 		}
 	}
 }

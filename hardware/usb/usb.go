@@ -33,6 +33,7 @@ type Device struct {
 	Product uint16
 	Class   uint8   // device class; 0 means the interfaces say
 	Classes []uint8 // classes of the interfaces, in order
+	IPPUSB  bool    // has an IPP-over-USB interface (class 7/1/4): eSCL works without a driver
 }
 
 // ID names the device stably while it stays in its socket:
@@ -82,10 +83,13 @@ func VendorName(vendor uint16) (string, bool) {
 }
 
 // IsScanner says whether a device looks like a scanner: an imaging class,
-// or a vendor-specific one from a known scanner maker. Printers of the
+// or a vendor-specific one from a known scanner maker, or IPP over USB. Printers of the
 // same makers have a printer-class interface next to their vendor one;
 // they are kept, as multifunction devices scan too.
 func IsScanner(d Device) bool {
+	if d.IPPUSB {
+		return true // IPP over USB: its eSCL capabilities say whether it scans
+	}
 	classes := append([]uint8{d.Class}, d.Classes...)
 	if slices.Contains(classes, ClassImage) {
 		return true
@@ -151,6 +155,7 @@ func fromDesc(d *gousb.DeviceDesc) Device {
 			}
 		}
 	}
+	_, out.IPPUSB = findIPPUSB(d)
 	return out
 }
 

@@ -3,6 +3,7 @@ package usb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -111,4 +112,50 @@ func TestLibUSBEnumerates(t *testing.T) {
 		t.Fatalf("listing: %v", err)
 	}
 	t.Logf("%d scanners, err %v", len(devs), err)
+}
+
+func TestDiscoverer(t *testing.T) {
+	bus := fixedBus{
+		{Bus: 1, Address: 5, Port: "1-2", Vendor: 0x04c5, Product: 0x132b, Class: 0xFF},
+		{Bus: 1, Address: 7, Port: "1-3", Vendor: 0x046d, Classes: []uint8{0x03}}, // a mouse
+	}
+	devs, err := Discoverer{Enumerator: bus}.Discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(devs) != 1 || devs[0].ID != "usb:04c5:132b@1-2" || devs[0].Adapter != "usb" || devs[0].Spec != "" {
+		t.Fatalf("devices %+v, want the Fujitsu only, without a spec", devs)
+	}
+	if !strings.Contains(devs[0].Note, "libusb:001:005") {
+		t.Errorf("note %q does not name the SANE bus id", devs[0].Note)
+	}
+	none, err := Discoverer{Enumerator: noBus{}}.Discover(context.Background())
+	if err != nil || len(none) != 0 {
+		t.Errorf("without USB access: %v, %v; want no devices and no error", none, err)
+	}
+}
+
+func TestMatchesSANE(t *testing.T) {
+	d := Device{Bus: 1, Address: 5}
+	for name, want := range map[string]bool{
+		"fujitsu:libusb:001:005":  true,
+		"epson2:libusb:001:005":   true,
+		"fujitsu:libusb:001:0050": false,
+		"fujitsu:libusb:002:005":  false,
+		"test:0":                  false,
+	} {
+		if got := d.MatchesSANE(name); got != want {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+}
+
+type fixedBus []Device
+
+func (b fixedBus) Enumerate(ctx context.Context) ([]Device, error) { return b, nil }
+
+type noBus struct{}
+
+func (noBus) Enumerate(ctx context.Context) ([]Device, error) {
+	return nil, fmt.Errorf("%w: LIBUSB_ERROR_OTHER", ErrNoUSB)
 }
