@@ -1,10 +1,6 @@
 package main
 
 // Every scanner adapter the station can drive registers itself with the
-// hardware package; the commands open devices only by spec (sim:…,
-// sane:…, folder:…).
-import (
-	_ "giascan/hardware/folder"
-	_ "giascan/hardware/sane"
-	_ "giascan/hardware/sim"
-)
+// hardware package, with its discovery; the commands open devices only by
+// spec (sim:…, sane:…, escl:…, folder:…, twain:…).
+import _ "giascan/hardware/all"

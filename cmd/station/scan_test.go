@@ -339,3 +339,17 @@ func scanCheckStore(t *testing.T, dir string, place store.Place, printed map[int
 	}
 	return st.Recovery(), ares.Partial
 }
+
+// station scanners lists what discovery finds, with the spec to scan
+// with: at least the simulator's profiles here.
+func TestScannersListsDiscoveredDevices(t *testing.T) {
+	code, out, stderr := scanRunIn(t, "", "scanners", "--wait", "2s")
+	if code != 0 || !strings.Contains(out, "sim:profile=hard") {
+		t.Fatalf("scanners: %d %q %s", code, out, stderr)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if len(strings.Split(line, "\t")) < 3 {
+			t.Errorf("line %q: want adapter, spec and name", line)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"strings"
 
+	"giascan/hardware"
 	"giascan/station"
 	"giascan/station/layout"
 	"giascan/station/localapi"
@@ -26,7 +27,7 @@ func init() {
 	})
 }
 
-const serveUsage = "usage: station serve [--data DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--device sim:ARGS|sane:NAME|folder:PATH ...] [--discover-sane]"
+const serveUsage = "usage: station serve [--data DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--device SPEC ...] [--discover]"
 
 // deviceList is a repeatable --device flag: every use adds one scanner
 // the scanning screen offers besides the simulator.
@@ -49,7 +50,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	keyFile := fs.String("tls-key", "", "TLS private key `file` (PEM) of --tls-cert")
 	var devices deviceList
 	fs.Var(&devices, "device", "scanner `spec` the scanning screen offers besides the simulator: sim:ARGS, sane:NAME or folder:PATH; repeat for more")
-	discover := fs.Bool("discover-sane", false, "also offer the scanners SANE (scanimage) finds on this computer, looked up each time the scanning screen opens")
+	discover := fs.Bool("discover", false, "also offer every scanner the station finds (SANE, eSCL on the network, USB), looked up each time the scanning screen opens")
 	pos, err := parseFlags(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(e.stdout, serveUsage)
@@ -66,6 +67,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		if _, err := checkDevice(d); err != nil {
 			return err
 		}
+		hardware.Remember(d) // discovery checks and names it
 	}
 	if err := checkDataDir(*data); err != nil {
 		return err
@@ -104,7 +106,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	srv, err := web.New(web.Config{App: app, TLS: tlsConfig != nil,
-		Devices: devices, DiscoverSANE: *discover, Logger: logger})
+		Devices: devices, Discover: *discover, Logger: logger})
 	if err != nil {
 		api.Close()
 		return err

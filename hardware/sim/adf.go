@@ -292,4 +292,12 @@ func (a *ADF) skip(n int, duplex bool) {
 	}
 	a.pos = min(a.pos, len(a.sheets))
 	a.delivered = n
+	// Events set at or before where the earlier run stopped happened
+	// then: the stack the operator reloads does not jam at them again.
+	for kind, at := range map[hardware.FaultKind]int{hardware.PaperJam: a.faults.JamAfter,
+		hardware.CoverOpen: a.faults.CoverOpenAfter, hardware.DeviceGone: a.faults.GoneAfter, hardware.DoubleFeed: a.faults.DoubleFeedAt} {
+		if at > 0 && at <= a.pos {
+			a.fired[kind] = true
+		}
+	}
 }

@@ -12,13 +12,13 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"giascan/forms"
 	"giascan/hardware"
-	"giascan/hardware/sim"
 	"giascan/recognition"
 	"giascan/recognition/imagein"
 	"giascan/scanner"
@@ -440,90 +440,16 @@ func (r *run) summary(stats scanner.Stats) (Summary, error) {
 
 // openDevice opens the scanner of a spec. A simulated feeder is loaded
 // with the sheets not yet stored, as an operator reloads the stack from the
-// first page the station does not have; other devices take the stack the
-// operator put in, and pages fed again are recognised by their bytes (see
-// store.Add).
+// first page the station does not have (the simulator's resume option);
+// other devices take the stack the operator put in, and pages fed again
+// are recognised by their bytes (see store.Add).
 func openDevice(spec string, stored int, source hardware.Source) (hardware.Scanner, error) {
 	name, arg, _ := strings.Cut(spec, ":")
 	if name == "sim" && stored > 0 {
-		return openSimTail(arg, stored, source)
+		if arg != "" {
+			arg += ","
+		}
+		return hardware.Open("sim:" + arg + "resume=" + strconv.Itoa(stored))
 	}
 	return hardware.Open(spec)
-}
-
-// simTail is the simulated feeder's stack without its first pages. The
-// simulator's own feeder always starts at the first sheet, so a restarted
-// scan would render every stored page again just to find it was stored;
-// this feeder renders only what is left. Device events are not simulated
-// on a resumed stack.
-type simTail struct {
-	dev       hardware.Device
-	sheets    []sim.Sheet
-	set       sim.Settings
-	pos       int
-	backDue   bool
-	delivered int
-}
-
-func openSimTail(arg string, stored int, source hardware.Source) (hardware.Scanner, error) {
-	full, err := sim.Open(arg) // checks the spec and names the device
-	if err != nil {
-		return nil, err
-	}
-	profile := sim.Real
-	for _, kv := range strings.Split(arg, ",") {
-		if v, ok := strings.CutPrefix(kv, "profile="); ok {
-			profile = sim.Profile(v)
-		}
-	}
-	t := &simTail{dev: full.Device(), sheets: full.Sheets(), set: sim.Settings{Profile: profile}, delivered: stored}
-	if source == hardware.Duplex {
-		t.pos, t.backDue = stored/2, stored%2 == 1
-	} else {
-		t.pos = stored
-	}
-	return t, nil
-}
-
-// Device describes the simulated scanner.
-func (t *simTail) Device() hardware.Device { return t.dev }
-
-// Scan feeds the rest of the stack; see hardware.Scanner.
-func (t *simTail) Scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
-	duplex := opts.Source == hardware.Duplex
-	set := t.set
-	set.DPI, set.Mode = opts.DPI, opts.Mode
-	for t.pos < len(t.sheets) {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		var (
-			sc  sim.Scan
-			err error
-		)
-		side := hardware.Front
-		if t.backDue {
-			side = hardware.Back
-			sc, err = sim.RenderBack(t.sheets[t.pos], set)
-		} else {
-			sc, err = sim.Render(t.sheets[t.pos], set)
-		}
-		if err != nil {
-			return fmt.Errorf("sim: %w", err)
-		}
-		seq := t.delivered + 1
-		page := hardware.Page{Seq: seq, Data: sc.Data, Format: sc.Format, DPI: sc.DPI, Side: side,
-			Name: fmt.Sprintf("%04d.%s", seq, sc.Ext)}
-		if err := deliver(page); err != nil {
-			return err
-		}
-		t.delivered++
-		if duplex && !t.backDue {
-			t.backDue = true
-		} else {
-			t.backDue = false
-			t.pos++
-		}
-	}
-	return nil
 }

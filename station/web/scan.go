@@ -16,7 +16,6 @@ import (
 
 	"giascan/forms"
 	"giascan/hardware"
-	"giascan/hardware/sane"
 	"giascan/recognition"
 	"giascan/station/audit"
 	scansession "giascan/station/session"
@@ -152,18 +151,33 @@ type deviceChoice struct {
 }
 
 // devices lists the scanners offered: the simulator, the server's
-// configured devices and, when asked, what SANE finds on this computer.
+// configured devices and, when asked, every scanner the adapters discover
+// (SANE, eSCL on the network, USB), by their human names.
 func (s *Server) devices(ctx context.Context) []deviceChoice {
 	out := []deviceChoice{{Spec: "sim", Name: "Имитатор сканера (учебный)"}}
+	seen := map[string]bool{"sim": true}
 	for _, d := range s.cfg.Devices {
 		out = append(out, deviceChoice{Spec: d, Name: d})
+		seen[d] = true
 	}
-	if s.cfg.DiscoverSANE && slices.Contains(hardware.Adapters(), "sane") {
-		lctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		found, _ := sane.List(lctx, sane.Config{})
+	if s.cfg.Discover {
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		found, _ := hardware.Discover(lctx)
 		cancel()
 		for _, d := range found {
-			out = append(out, deviceChoice{Spec: "sane:" + d.ID, Name: strings.TrimSpace(d.Name + " (" + d.ID + ")")})
+			if d.Spec == "" || seen[d.Spec] || d.Adapter == "sim" {
+				continue
+			}
+			seen[d.Spec] = true
+			out = append(out, deviceChoice{Spec: d.Spec, Name: d.Name})
+		}
+		// A configured device found again gets its human name.
+		for i := range out {
+			for _, d := range found {
+				if d.Spec == out[i].Spec && d.Name != "" && out[i].Name == out[i].Spec {
+					out[i].Name = d.Name
+				}
+			}
 		}
 	}
 	return out

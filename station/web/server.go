@@ -64,9 +64,10 @@ type Config struct {
 	// Devices are scanner specs the scanning screen offers besides the
 	// simulator.
 	Devices []string
-	// DiscoverSANE makes the scanning screen also offer the scanners
-	// scanimage finds on this computer (a look-up of up to 3 s).
-	DiscoverSANE bool
+	// Discover makes the scanning screen also offer every scanner the
+	// adapters find: SANE's, eSCL ones on the network, USB ones (a
+	// look-up of up to 5 s).
+	Discover bool
 	// ScanOptions are the resolution and mode of web scans (zero: the
 	// device's); the screen chooses the source.
 	ScanOptions hardware.Options
