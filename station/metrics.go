@@ -17,6 +17,8 @@ var (
 	descPackages  = prometheus.NewDesc("giascan_packages", "Package versions by state: sealed (in the outbox), queued, delivered (receipt verified), refused.", []string{"state"}, nil)
 	descWire      = prometheus.NewDesc("giascan_upload_bytes_sent_total", "Bytes put on the wire to the РЦОИ, all attempts.", nil, nil)
 	descRetries   = prometheus.NewDesc("giascan_upload_retries_total", "Upload attempts beyond the first, all packages.", nil, nil)
+	descUp        = prometheus.NewDesc("giascan_service_up", "1 while a service of the daemon runs, 0 while it waits to be restarted.", []string{"service"}, nil)
+	descRestarts  = prometheus.NewDesc("giascan_service_restarts_total", "Times a service of the daemon failed and was restarted.", []string{"service"}, nil)
 )
 
 var recognizeBuckets = []float64{0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5}
@@ -27,7 +29,7 @@ func (s *Station) Collector() prometheus.Collector { return stationCollector{s} 
 type stationCollector struct{ s *Station }
 
 func (c stationCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPages, descReview, descUnread, descRecognize, descPackages, descWire, descRetries} {
+	for _, d := range []*prometheus.Desc{descPages, descReview, descUnread, descRecognize, descPackages, descWire, descRetries, descUp, descRestarts} {
 		ch <- d
 	}
 }
@@ -94,4 +96,12 @@ func (c stationCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descWire, prometheus.CounterValue, float64(wire))
 	ch <- prometheus.MustNewConstMetric(descRetries, prometheus.CounterValue, float64(retries))
+	for _, sv := range s.Services() {
+		up := 0.0
+		if sv.Running {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up, sv.Name)
+		ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(sv.Restarts), sv.Name)
+	}
 }

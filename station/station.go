@@ -10,7 +10,6 @@ package station
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"giascan/station/layout"
 	"giascan/station/ops"
 	"giascan/station/packaging"
+	"giascan/station/refusal"
 	"giascan/station/store"
 	"giascan/station/users"
 	"giascan/transport/upload"
@@ -50,6 +50,9 @@ type Station struct {
 
 	chMu    sync.Mutex
 	changed chan struct{} // closed and replaced at every lifecycle change
+
+	supMu sync.Mutex
+	sup   *Supervisor // the daemon's, when the station runs as one
 
 	outMu   sync.Mutex
 	outbox  *upload.Outbox // opened on first use
@@ -111,6 +114,27 @@ func (s *Station) cleanTemps() error {
 		}
 	}
 	return nil
+}
+
+// Supervise runs the daemon's services under sv until ctx ends; their
+// states show in the metrics.
+func (s *Station) Supervise(ctx context.Context, sv *Supervisor, services ...Service) {
+	s.supMu.Lock()
+	s.sup = sv
+	s.supMu.Unlock()
+	sv.Run(ctx, services...)
+}
+
+// Services returns the daemon's services and their states; none when the
+// station does not run as a daemon.
+func (s *Station) Services() []ServiceState {
+	s.supMu.Lock()
+	sv := s.sup
+	s.supMu.Unlock()
+	if sv == nil {
+		return nil
+	}
+	return sv.States()
 }
 
 // Close closes the data folder.
@@ -211,23 +235,12 @@ func (s *Station) Packager(profile packaging.Profile) *packaging.Packager {
 
 // IsInput tells whether err refuses the input of a use case: nothing was
 // changed and its text says what to do.
-func IsInput(err error) bool {
-	var ie *InputError
-	return errors.As(err, &ie) || ops.IsInput(err)
-}
+func IsInput(err error) bool { return refusal.Is(err) || ops.IsInput(err) }
 
-// InputError is a use case refused for its input. Field names what was
-// wrong in words for people; Msg is the whole Russian sentence.
-type InputError struct {
-	Field string
-	Msg   string
-}
+// InputError is a use case refused for its input (refusal.Error).
+type InputError = refusal.Error
 
-func (e *InputError) Error() string { return e.Msg }
-
-func refuse(field, format string, a ...any) error {
-	return &InputError{Field: field, Msg: fmt.Sprintf(format, a...)}
-}
+func refuse(field, format string, a ...any) error { return refusal.New(field, format, a...) }
 
 func jsonOf(v any) []byte {
 	b, _ := json.Marshal(v)

@@ -1,7 +1,7 @@
 package main
 
 // Flags shared by the station's commands. Every validator returns a
-// usageError (exit status 2) whose one line names the flag and says what
+// refusal (exit status 2) whose one line names the flag and says what
 // is wrong with its value, so commands can report it as is.
 
 import (

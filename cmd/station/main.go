@@ -19,6 +19,7 @@ import (
 	"giascan/station"
 	"giascan/station/layout"
 	"giascan/station/localapi"
+	"giascan/station/refusal"
 )
 
 // command is one subcommand of station. Each lives in its own file and
@@ -81,13 +82,9 @@ func register(c *command) {
 	commands[c.name] = c
 }
 
-// usageError is bad input from the user: exit status 2, one line.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-// badInput makes a usageError.
-func badInput(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+// badInput refuses what the user typed: exit status 2, one line. It is the
+// station's one refusal type; on the command line it may name a flag.
+func badInput(format string, a ...any) error { return refusal.New("", format, a...) }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -121,8 +118,7 @@ func run(ctx context.Context, e *env, args []string) int {
 	}
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	fmt.Fprintf(e.stderr, "station %s: %s\n", c.name, msg)
-	var ue *usageError
-	if errors.As(err, &ue) || station.IsInput(err) {
+	if station.IsInput(err) {
 		return 2
 	}
 	return 1

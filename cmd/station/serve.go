@@ -126,7 +126,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	var webErr error
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	sv.Run(ctx,
+	app.Supervise(ctx, sv,
 		station.Service{Name: "web", Run: func(ctx context.Context) error {
 			webErr = srv.Serve(ctx, ln)
 			if ctx.Err() == nil {

@@ -28,7 +28,7 @@ func TestServeBadInput(t *testing.T) {
 		t.Fatalf("serve with a missing folder: %d %q", code, errs)
 	}
 	code, out, _ := runUserCmd(t, "", "serve", "--help")
-	if code != 0 || !strings.Contains(out, "--device") || !strings.Contains(out, "--discover-sane") {
+	if code != 0 || !strings.Contains(out, "--device") || !strings.Contains(out, "--discover]") {
 		t.Fatalf("serve --help: %d %q", code, out)
 	}
 }

@@ -23,16 +23,15 @@ import (
 	"giascan/scanner"
 	"giascan/station/audit"
 	"giascan/station/exam"
+	"giascan/station/refusal"
 	"giascan/station/store"
 )
 
 // InputError is a correction refused for its input: nothing was changed.
 // Its text is one Russian sentence naming the problem and what to do.
-type InputError struct{ Msg string }
+type InputError = refusal.Error
 
-func (e *InputError) Error() string { return e.Msg }
-
-func refuse(format string, a ...any) error { return &InputError{fmt.Sprintf(format, a...)} }
+func refuse(format string, a ...any) error { return refusal.New("", format, a...) }
 
 // IsInput tells whether err is a refusal of the input: a correction that
 // is wrong in itself, or one in an auditorium that is closed.
@@ -91,7 +90,7 @@ func (o *Ops) begin(actor string) error {
 	}
 	if o.Log != nil {
 		if err := o.Log.Ready(); err != nil {
-			return &InputError{err.Error()}
+			return refusal.Of(err)
 		}
 	}
 	return nil
@@ -135,7 +134,7 @@ func stateOf(p store.Page) pageState {
 func (o *Ops) examOf() (*exam.Exam, error) {
 	e, err := o.St.Exam()
 	if errors.Is(err, store.ErrNoExam) {
-		return nil, &InputError{err.Error()}
+		return nil, refusal.Of(err)
 	}
 	return e, err
 }

@@ -13,6 +13,7 @@ import (
 	"giascan/forms"
 	"giascan/station/audit"
 	"giascan/station/reconcile"
+	"giascan/station/refusal"
 	"giascan/station/store"
 )
 
@@ -348,7 +349,7 @@ func FindAuditorium(rep *reconcile.Report, place store.Place) *reconcile.Auditor
 func Input(st *store.Store) (reconcile.Input, error) {
 	e, err := st.Exam()
 	if errors.Is(err, store.ErrNoExam) {
-		return reconcile.Input{}, &InputError{err.Error()}
+		return reconcile.Input{}, refusal.Of(err)
 	}
 	if err != nil {
 		return reconcile.Input{}, err

@@ -23,6 +23,7 @@ import (
 	"giascan/recognition/imagein"
 	"giascan/scanner"
 	"giascan/station/audit"
+	"giascan/station/refusal"
 	"giascan/station/store"
 )
 
@@ -94,11 +95,9 @@ var (
 
 // InputError is a refusal before anything was written: no exam, a place
 // not in the exam, a device that does not open. Its text says what to fix.
-type InputError struct{ Msg string }
+type InputError = refusal.Error
 
-func (e *InputError) Error() string { return e.Msg }
-
-func inputError(format string, a ...any) error { return &InputError{fmt.Sprintf(format, a...)} }
+func inputError(format string, a ...any) error { return refusal.New("", format, a...) }
 
 // CheckDevice checks a device spec before anything is opened: a known
 // adapter and, for a folder, a folder that exists.
@@ -138,7 +137,7 @@ func CheckPlace(st *store.Store, place store.Place) error {
 	if err := st.CheckOpen(place); err != nil {
 		var ce *store.ClosedError
 		if errors.As(err, &ce) {
-			return &InputError{ce.Error()}
+			return refusal.Of(ce)
 		}
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"giascan/atomicfile"
 	"giascan/station/layout"
+	"giascan/station/refusal"
 	"os"
 	"path/filepath"
 	"sort"
@@ -35,11 +36,9 @@ const maxPassword = 256
 
 // InputError refuses an account change for its input; nothing was written.
 // Its text is one Russian sentence saying what to do.
-type InputError struct{ Msg string }
+type InputError = refusal.Error
 
-func (e *InputError) Error() string { return e.Msg }
-
-func refuse(format string, a ...any) error { return &InputError{fmt.Sprintf(format, a...)} }
+func refuse(format string, a ...any) error { return refusal.New("", format, a...) }
 
 // IsInput tells whether err refuses the input (as opposed to a failed write).
 func IsInput(err error) bool {
