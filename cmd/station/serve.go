@@ -49,7 +49,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	certFile := fs.String("tls-cert", "", "TLS certificate `file` (PEM); with --tls-key the interface is served over HTTPS and its cookies are Secure")
 	keyFile := fs.String("tls-key", "", "TLS private key `file` (PEM) of --tls-cert")
 	var devices deviceList
-	fs.Var(&devices, "device", "scanner `spec` the scanning screen offers besides the simulator: sim:ARGS, sane:NAME or folder:PATH; repeat for more")
+	fs.Var(&devices, "device", "scanner `spec` the scanning screen offers besides the simulator (see station scanners): sim:ARGS, sane:NAME, escl:URL, folder:PATH, twain:NAME; repeat for more")
 	discover := fs.Bool("discover", false, "also offer every scanner the station finds (SANE, eSCL on the network, USB), looked up each time the scanning screen opens")
 	pos, err := parseFlags(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
