@@ -95,6 +95,10 @@ const (
 	DoubleFeed FaultKind = "double feed"
 	CoverOpen  FaultKind = "cover open"
 	DeviceGone FaultKind = "device gone"
+	// Rejected is a sheet or file the device could not make a page of
+	// (an empty or oversized file in a watched folder); it is passed
+	// over, and the next Scan goes on after it.
+	Rejected FaultKind = "rejected"
 )
 
 // Fault is a device event reported by Scan.
@@ -104,6 +108,9 @@ type Fault struct {
 	// After is the Seq of the last page delivered before the event, 0 when
 	// none had been delivered on this device yet.
 	After int
+	// Detail says more for people, in Russian, when the kind alone does
+	// not (which file was rejected and why).
+	Detail string
 }
 
 func (f *Fault) Error() string {

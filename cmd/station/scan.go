@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"giascan/hardware"
+	"giascan/hardware/folder"
 	"giascan/hardware/sim"
 	"giascan/station/session"
 	"giascan/station/store"
@@ -115,9 +116,13 @@ func checkDevice(spec string) (string, error) {
 		return "", badInput("--device %s: неизвестное устройство %q; укажите одно из: %s", spec, name, strings.Join(hardware.Adapters(), ", "))
 	}
 	if name == "folder" {
-		fi, err := os.Stat(arg)
-		if arg == "" || err != nil || !fi.IsDir() {
-			return "", badInput("--device %s: папки %q нет; укажите существующую папку со сканами", spec, arg)
+		cfg, err := folder.ParseArg(arg)
+		if err != nil {
+			return "", badInput("--device %s: %v", spec, err)
+		}
+		fi, err := os.Stat(cfg.Dir)
+		if cfg.Dir == "" || err != nil || !fi.IsDir() {
+			return "", badInput("--device %s: папки %q нет; укажите существующую папку со сканами", spec, cfg.Dir)
 		}
 	}
 	return spec, nil

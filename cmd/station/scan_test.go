@@ -353,3 +353,14 @@ func TestScannersListsDiscoveredDevices(t *testing.T) {
 		}
 	}
 }
+
+// A folder spec with settings is taken as the folder and its settings.
+func TestFolderSpecWithSettings(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := checkDevice("folder:" + dir + ",settle=1s,watch"); err != nil {
+		t.Fatalf("folder with settings refused: %v", err)
+	}
+	if _, err := checkDevice("folder:" + dir + "/нет,settle=1s"); err == nil || !strings.Contains(err.Error(), "папки") {
+		t.Fatalf("a missing folder with settings: %v", err)
+	}
+}

@@ -63,7 +63,14 @@ type Config struct {
 	Watch  bool          // keep watching until the context ends instead of returning when quiet
 	State  string        // delivery record; default Dir/StateFile
 	DPI    int           // resolution to report when a file does not say; 0 = unknown
+	// MaxSize is the largest file taken as a page; a larger one is
+	// reported and passed over, never read. Default DefaultMaxSize.
+	MaxSize int64
 }
+
+// DefaultMaxSize bounds a page file: a 600 dpi colour A4 page is well
+// under it, a misplaced video or archive is not.
+const DefaultMaxSize = 100 << 20
 
 // Folder is a watched folder. It implements hardware.Scanner.
 type Folder struct {
@@ -89,6 +96,16 @@ type key struct {
 // comma-separated settings settle=DURATION, poll=DURATION, watch,
 // state=FILE and dpi=N.
 func Open(arg string) (*Folder, error) {
+	cfg, err := ParseArg(arg)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg)
+}
+
+// ParseArg reads a spec argument into a Config without opening anything,
+// so that callers can check the folder first.
+func ParseArg(arg string) (Config, error) {
 	var cfg Config
 	fields := strings.Split(arg, ",")
 	// Settings are peeled off the end so that a path may hold commas.
@@ -108,16 +125,18 @@ peel:
 			cfg.State = v
 		case "dpi":
 			cfg.DPI, err = strconv.Atoi(v)
+		case "maxsize":
+			cfg.MaxSize, err = strconv.ParseInt(v, 10, 64)
 		default:
 			break peel
 		}
 		if err != nil {
-			return nil, fmt.Errorf("folder: %s: %w", last, err)
+			return cfg, fmt.Errorf("folder: %s: %w", last, err)
 		}
 		fields = fields[:len(fields)-1]
 	}
 	cfg.Dir = strings.Join(fields, ",")
-	return New(cfg)
+	return cfg, nil
 }
 
 // New opens a watched folder. The folder must exist.
@@ -258,7 +277,24 @@ func (f *Folder) Scan(ctx context.Context, opts hardware.Options, deliver func(h
 				quietSince = now // new or still changing
 				break
 			}
-			page, ok, err := f.read(k, now.Sub(s.since) >= f.cfg.Settle)
+			settled := now.Sub(s.since) >= f.cfg.Settle
+			if why := f.reject(k); why != "" {
+				if !settled {
+					quietSince = now
+					break // it may still be being written
+				}
+				// Flagged once and passed over for good: the files after
+				// it go on.
+				f.done[k] = true
+				f.record = append(f.record, k)
+				f.unsaved = true
+				if err := f.save(); err != nil {
+					return fmt.Errorf("folder %s: recording delivered files: %w", f.cfg.Dir, err)
+				}
+				return &hardware.Fault{Kind: hardware.Rejected, Device: f.dev.ID, After: f.delivered,
+					Detail: fmt.Sprintf("файл %s %s", k.Name, why)}
+			}
+			page, ok, err := f.read(k, settled)
 			if err != nil {
 				if _, serr := os.Stat(f.cfg.Dir); serr != nil {
 					return &hardware.Fault{Kind: hardware.DeviceGone, Device: f.dev.ID, After: f.delivered}
@@ -347,6 +383,21 @@ func format(name string) string {
 		return "tiff"
 	case ".pdf":
 		return "pdf"
+	}
+	return ""
+}
+
+// reject says why a file cannot be a page, "" when it may be one.
+func (f *Folder) reject(k key) string {
+	maxSize := f.cfg.MaxSize
+	if maxSize <= 0 {
+		maxSize = DefaultMaxSize
+	}
+	switch {
+	case k.Size == 0:
+		return "пустой (0 байт)"
+	case k.Size > maxSize:
+		return fmt.Sprintf("слишком велик для скана страницы (%d МБ, наибольший — %d МБ)", k.Size>>20, maxSize>>20)
 	}
 	return ""
 }

@@ -188,3 +188,62 @@ func TestDensity(t *testing.T) {
 		t.Errorf("pHYs 300 dpi read as %d", d)
 	}
 }
+
+// An empty file and one too large to be a page are each reported once and
+// passed over; the files after them still become pages, and the next run
+// does not stop at them again. The large one is never read.
+func TestEmptyAndOversizedFilesAreFlaggedAndPassedOver(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "01.png", pngPage(t, 10))
+	write(t, dir, "02.png", nil)
+	write(t, dir, "03.png", pngPage(t, 20))
+	big := make([]byte, 3000)
+	write(t, dir, "04.png", big)
+	os.Chmod(filepath.Join(dir, "04.png"), 0) // reading it would fail the test
+	write(t, dir, "05.png", pngPage(t, 30))
+	f, err := Open(dir + ",settle=150ms,poll=10ms,maxsize=2000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var rejected []string
+	for run := 0; run < 5; run++ {
+		err := f.Scan(context.Background(), hardware.Options{}, func(p hardware.Page) error {
+			got = append(got, p.Name)
+			return nil
+		})
+		var fault *hardware.Fault
+		if errors.As(err, &fault) && fault.Kind == hardware.Rejected {
+			rejected = append(rejected, fault.Detail)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	if strings.Join(got, " ") != "01.png 03.png 05.png" {
+		t.Errorf("pages %v, want 01, 03 and 05", got)
+	}
+	if len(rejected) != 2 || !strings.Contains(rejected[0], "02.png") || !strings.Contains(rejected[0], "пустой") ||
+		!strings.Contains(rejected[1], "04.png") || !strings.Contains(rejected[1], "слишком велик") {
+		t.Errorf("rejected %q", rejected)
+	}
+	// A new run over the same folder, after a restart, passes them over
+	// silently: they were reported.
+	f2, err := Open(dir + ",settle=150ms,poll=10ms,maxsize=2000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := names(t, f2); len(n) != 0 {
+		t.Errorf("a restarted run delivered %v again", n)
+	}
+}
+
+// Settings after the folder are read as settings, not as part of its name.
+func TestParseArgPeelsSettings(t *testing.T) {
+	cfg, err := ParseArg("/srv/scans,settle=1s,watch,maxsize=5")
+	if err != nil || cfg.Dir != "/srv/scans" || cfg.Settle != time.Second || !cfg.Watch || cfg.MaxSize != 5 {
+		t.Fatalf("ParseArg: %+v %v", cfg, err)
+	}
+}

@@ -352,6 +352,8 @@ func FaultMessage(f *hardware.Fault) string {
 		return fmt.Sprintf("Открыта крышка сканера после страницы %d: закройте крышку и продолжите", f.After)
 	case hardware.DeviceGone:
 		return fmt.Sprintf("Сканер отключился после страницы %d: проверьте кабель и питание, затем продолжите", f.After)
+	case hardware.Rejected:
+		return fmt.Sprintf("Не принят %s: он пропущен, остальные идут дальше; проверьте его и при необходимости отсканируйте лист заново, затем продолжите", f.Detail)
 	}
 	return fmt.Sprintf("Сканер сообщил «%s» после страницы %d: устраните причину и продолжите", f.Kind, f.After)
 }
