@@ -122,6 +122,10 @@ func (s *Station) Life() ([]PPELife, error) {
 	if err != nil {
 		return nil, err
 	}
+	sealedAt, err := s.Store.SealedPlaces()
+	if err != nil {
+		return nil, err
+	}
 	items, err := s.uploadItems()
 	if err != nil {
 		return nil, err
@@ -148,7 +152,11 @@ func (s *Station) Life() ([]PPELife, error) {
 			al := AuditoriumLife{Auditorium: a.Number, State: StateOpen}
 			if c, ok := closed[place]; ok {
 				al.State, al.ClosedBy, al.ClosedAt, al.Reason = StateClosed, c.By, timePtr(c.At), c.Reason
-				if sl := byAud[a.Number]; sl != nil && !sl.Manifest.Created.Before(c.At) {
+				// Sealed after this closing, or found unchanged since (a
+				// reopening that changed nothing keeps the version).
+				mark, marked := sealedAt[place]
+				if sl := byAud[a.Number]; sl != nil && (!sl.Manifest.Created.Before(c.At) ||
+					(marked && mark.Version == sl.Manifest.Version && !mark.At.Before(c.At))) {
 					al.Package = s.packageLife(sl, items)
 					al.State = packageState(al.Package)
 				}
@@ -273,6 +281,9 @@ func (s *Station) sealLocked(ctx context.Context, place store.Place, profile pac
 	}
 	if !sl.Reused {
 		s.logSeal(sl)
+	}
+	if err := s.Store.SetSealed(store.Sealed{Place: place, Version: sl.Manifest.Version, At: time.Now().UTC()}); err != nil {
+		return sl, err
 	}
 	return sl, nil
 }

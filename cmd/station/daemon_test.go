@@ -163,3 +163,20 @@ func TestClosedAuditoriumRefusesPages(t *testing.T) {
 		t.Errorf("pages changed in a closed auditorium: %+v → %+v", before.PPE[0].Auditoriums[0].Scanned, after.PPE[0].Auditoriums[0].Scanned)
 	}
 }
+
+// Reopened and closed again with nothing changed, an auditorium keeps its
+// sealed version and shows as sealed, not as waiting to be sealed.
+func TestReopenWithoutChangesKeepsTheSealedVersion(t *testing.T) {
+	dir, place, _ := pkgStation(t)
+	close := []string{"auditorium", "close", "--ppe", place.PPE, "--auditorium", place.Auditorium, "--reason", "x", "--user", "op1", "--data", dir}
+	mustRun(t, close...)
+	mustRun(t, "auditorium", "reopen", "--ppe", place.PPE, "--auditorium", place.Auditorium, "--reason", "проверить лист", "--user", "head1", "--data", dir)
+	if out := mustRun(t, close...); !strings.Contains(out, "уже запечатан") {
+		t.Fatalf("second close: %q", out)
+	}
+	life, _ := reportOf(t, dir).PPE[0].Auditoriums[0].Life.(map[string]any)
+	pkg, _ := life["package"].(map[string]any)
+	if life["state"] != "sealed" || pkg["version"] != float64(1) {
+		t.Errorf("life after an unchanged reopening: %v", life)
+	}
+}

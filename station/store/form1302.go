@@ -301,3 +301,37 @@ func (s *Store) Signoffs() (map[string]Signoff, error) {
 	})
 	return out, err
 }
+
+// bucketSealed holds, per place, the package version last sealed (or
+// found sealed unchanged) and when: place key → Sealed JSON.
+var bucketSealed = []byte("sealed")
+
+// Sealed records that a closed auditorium's package is sealed.
+type Sealed struct {
+	Place   Place     `json:"place"`
+	Version int       `json:"version"`
+	At      time.Time `json:"at"`
+}
+
+// SetSealed records the package version a closed place's pages are
+// sealed in.
+func (s *Store) SetSealed(sl Sealed) error {
+	if err := checkPlace(sl.Place); err != nil {
+		return err
+	}
+	return s.putJSON(bucketSealed, sl.Place.key(), sl, "записать запечатывание пакета аудитории "+sl.Place.String())
+}
+
+// SealedPlaces returns the seal records by place.
+func (s *Store) SealedPlaces() (map[Place]Sealed, error) {
+	out := map[Place]Sealed{}
+	err := s.eachJSON(bucketSealed, func(k, v []byte) error {
+		var sl Sealed
+		if err := json.Unmarshal(v, &sl); err != nil {
+			return fmt.Errorf("запечатывание %s: %w", k, err)
+		}
+		out[sl.Place] = sl
+		return nil
+	})
+	return out, err
+}
