@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"giascan/hardware/folder"
 	"giascan/station/audit"
 	"giascan/station/store"
 )
@@ -362,5 +363,44 @@ func TestFolderSpecWithSettings(t *testing.T) {
 	}
 	if _, err := checkDevice("folder:" + dir + "/нет,settle=1s"); err == nil || !strings.Contains(err.Error(), "папки") {
 		t.Fatalf("a missing folder with settings: %v", err)
+	}
+}
+
+// A multi-page PDF or TIFF dropped in the watch folder becomes one page
+// per page of the file, in order, and feeding the folder again after an
+// interruption stores none twice.
+func TestWatchFolderMultiPageFileBecomesAllItsPages(t *testing.T) {
+	if _, err := exec.LookPath("img2pdf"); err != nil {
+		t.Skip("img2pdf is not installed (make deps installs it)")
+	}
+	scans := t.TempDir()
+	if code, _, stderr := scanRunIn(t, "", "testscan", "--out", scans, "--count", "3", "--seed", "5", "--profile", "clean"); code != 0 {
+		t.Fatalf("testscan: %s", stderr)
+	}
+	watch := t.TempDir()
+	pdf := filepath.Join(watch, "stack.pdf")
+	if out, err := exec.Command("img2pdf", "-o", pdf, filepath.Join(scans, "0001.png"), filepath.Join(scans, "0002.png"), filepath.Join(scans, "0003.png")).CombinedOutput(); err != nil {
+		t.Fatalf("img2pdf: %v %s", err, out)
+	}
+	dir := scanExamDir(t)
+	scan := []string{"scan", "--data", dir, "--ppe", "0101", "--auditorium", "0014", "--device", "folder:" + watch + ",settle=200ms", "--on-fault", "continue"}
+	for run := 0; run < 2; run++ {
+		if code, _, stderr := scanRunIn(t, "", scan...); code != 0 {
+			t.Fatalf("scan %d: %d %s", run, code, stderr)
+		}
+		os.Remove(filepath.Join(watch, folder.StateFile)) // forget the delivery record: the file comes again
+	}
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pages, _ := st.Pages(store.Place{PPE: "0101", Auditorium: "0014"})
+	var names []string
+	for _, p := range pages {
+		names = append(names, p.Source)
+	}
+	if strings.Join(names, " ") != "stack.pdf#1 stack.pdf#2 stack.pdf#3" {
+		t.Errorf("stored pages %v, want the PDF's three pages once each", names)
 	}
 }

@@ -25,6 +25,8 @@ import (
 	"giascan/station/audit"
 	"giascan/station/refusal"
 	"giascan/station/store"
+
+	"gocv.io/x/gocv"
 )
 
 // progressEvery is how often (in pages) a progress message is reported.
@@ -299,8 +301,66 @@ func (r *run) run(ctx context.Context, already int) (Summary, error) {
 	return sum, st.EndSession()
 }
 
-// store is the session's sink: durable first, then on record, then shown.
+// store is the session's sink. A file of several pages (a multi-page TIFF
+// or PDF from a watch folder) becomes one page each, in order: none of
+// them may go unpackaged. Fed again after a crash, the pages already
+// stored are recognised by their bytes.
 func (r *run) store(ctx context.Context, p hardware.Page) (scanner.Stored, error) {
+	parts := splitPages(p)
+	first, err := r.storeOne(ctx, parts[0])
+	if err != nil {
+		return first, err
+	}
+	for _, part := range parts[1:] {
+		if _, err := r.storeOne(ctx, part); err != nil {
+			return first, err
+		}
+	}
+	return first, nil
+}
+
+// splitPages returns the pages of a multi-page TIFF or PDF as lossless
+// PNG images of their own, or the page itself. A file that does not
+// decode stays whole: recognition flags it, and nothing is dropped.
+func splitPages(p hardware.Page) []hardware.Page {
+	if p.Format != "tiff" && p.Format != "pdf" {
+		return []hardware.Page{p}
+	}
+	doc, err := imagein.FromBytes(p.Data, p.Name, imagein.Limits{})
+	if err != nil {
+		return []hardware.Page{p}
+	}
+	defer doc.Close()
+	n := doc.Pages()
+	if n <= 1 {
+		return []hardware.Page{p}
+	}
+	out := make([]hardware.Page, 0, n)
+	for i := 0; i < n; i++ {
+		m, info, err := doc.Page(i)
+		if err != nil {
+			return []hardware.Page{p}
+		}
+		buf, err := gocv.IMEncode(gocv.PNGFileExt, m)
+		m.Close()
+		if err != nil {
+			return []hardware.Page{p}
+		}
+		data := append([]byte(nil), buf.GetBytes()...)
+		buf.Close()
+		dpi := p.DPI
+		if info.DPIX > 0 {
+			dpi = int(info.DPIX + 0.5)
+		}
+		out = append(out, hardware.Page{Seq: p.Seq, Data: data, Format: "png", DPI: dpi, Side: p.Side,
+			Name: fmt.Sprintf("%s#%d", p.Name, i+1)})
+	}
+	return out
+}
+
+// storeOne makes one page durable first, then puts it on record, then
+// shows it.
+func (r *run) storeOne(ctx context.Context, p hardware.Page) (scanner.Stored, error) {
 	rec, dup, err := r.cfg.Store.Add(ctx, r.cfg.Place, p, r.dev.Device().ID)
 	if err != nil {
 		return scanner.Stored{}, err
