@@ -28,6 +28,7 @@ import (
 func (s *Server) registerScan(in *echo.Group) {
 	in.GET("/scan", s.scanPage, s.allow(users.Scan))
 	in.GET("/scan/events", s.scanEvents, s.allow(users.Scan))
+	in.GET("/scan/devices", s.scanDevices, s.allow(users.Scan))
 	in.POST("/scan/start", s.scanStart, s.csrf, s.allow(users.Scan))
 	in.POST("/scan/continue", s.scanContinue, s.csrf, s.allow(users.Scan))
 	in.POST("/scan/stop", s.scanStop, s.csrf, s.allow(users.Scan))
@@ -142,6 +143,7 @@ func (s *Server) Close() {
 	s.desk.changed = make(chan struct{})
 	s.desk.mu.Unlock()
 	s.desk.stop()
+	s.live.stop()
 }
 
 // deviceChoice is one scanner the screen offers.
@@ -151,34 +153,28 @@ type deviceChoice struct {
 }
 
 // devices lists the scanners offered: the simulator, the server's
-// configured devices and, when asked, every scanner the adapters discover
-// (SANE, eSCL on the network, USB), by their human names.
+// configured devices and, with discovery on, every scanner the adapters
+// see now (SANE, eSCL on the network, USB), by their human names.
 func (s *Server) devices(ctx context.Context) []deviceChoice {
 	out := []deviceChoice{{Spec: "sim", Name: "Имитатор сканера (учебный)"}}
 	seen := map[string]bool{"sim": true}
+	found := s.live.list()
 	for _, d := range s.cfg.Devices {
-		out = append(out, deviceChoice{Spec: d, Name: d})
+		name := d
+		for _, f := range found {
+			if f.Spec == d && f.Name != "" {
+				name = f.Name // a configured device found again gets its name
+			}
+		}
+		out = append(out, deviceChoice{Spec: d, Name: name})
 		seen[d] = true
 	}
-	if s.cfg.Discover {
-		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		found, _ := hardware.Discover(lctx)
-		cancel()
-		for _, d := range found {
-			if d.Spec == "" || seen[d.Spec] || d.Adapter == "sim" {
-				continue
-			}
-			seen[d.Spec] = true
-			out = append(out, deviceChoice{Spec: d.Spec, Name: d.Name})
+	for _, d := range found {
+		if seen[d.Spec] || d.Adapter == "sim" {
+			continue
 		}
-		// A configured device found again gets its human name.
-		for i := range out {
-			for _, d := range found {
-				if d.Spec == out[i].Spec && d.Name != "" && out[i].Name == out[i].Spec {
-					out[i].Name = d.Name
-				}
-			}
-		}
+		seen[d.Spec] = true
+		out = append(out, deviceChoice{Spec: d.Spec, Name: d.Name})
 	}
 	return out
 }

@@ -80,6 +80,7 @@ type Config struct {
 type Server struct {
 	cfg      Config
 	logger   *slog.Logger
+	live     *liveDevices // nil without discovery
 	echo     *echo.Echo
 	pages    map[string]*template.Template
 	sessions *sessions
@@ -133,6 +134,9 @@ func New(cfg Config) (*Server, error) {
 		byLogin:  newLimiter(cfg.LoginFailures, cfg.FailureWindow),
 		byIP:     newLimiter(cfg.IPFailures, cfg.FailureWindow),
 		desk:     newScanDesk(),
+	}
+	if cfg.Discover {
+		s.live = watchDevices() // stopped by Close
 	}
 	s.echo = s.routes()
 	return s, nil

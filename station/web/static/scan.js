@@ -170,3 +170,41 @@
     }
   });
 })();
+
+// The scanners on offer follow what the station sees: a scanner plugged in
+// or switched on appears within seconds, one unplugged disappears.
+(function () {
+  var select = document.getElementById("device");
+  if (!select) return;
+  function refresh() {
+    fetch("/scan/devices", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (list) {
+        if (!list) return;
+        var chosen = select.value;
+        var have = Array.prototype.map.call(select.options, function (o) { return o.value + "\u0000" + o.text; }).join("\n");
+        var want = list.map(function (d) { return d.spec + "\u0000" + d.name; }).join("\n");
+        if (have === want) return;
+        var before = {};
+        Array.prototype.forEach.call(select.options, function (o) { before[o.value] = o.text; });
+        select.innerHTML = "";
+        list.forEach(function (d) {
+          var o = document.createElement("option");
+          o.value = d.spec; o.textContent = d.name;
+          if (d.spec === chosen) o.selected = true;
+          select.appendChild(o);
+          if (!(d.spec in before)) {
+            var n = document.getElementById("device-note");
+            if (n) n.textContent = "Подключён сканер: " + d.name;
+          }
+        });
+        list.forEach(function (d) { delete before[d.spec]; });
+        Object.keys(before).forEach(function (spec) {
+          var n = document.getElementById("device-note");
+          if (n) n.textContent = "Сканер отключён: " + before[spec];
+        });
+      })
+      .catch(function () {});
+  }
+  setInterval(refresh, 3000);
+})();
