@@ -132,7 +132,7 @@ func TestForgedUploadRefusedAtCreation(t *testing.T) {
 
 	station := tus{t, base, signing(f.station)}
 	code, loc, body := station.create(1<<20, forged)
-	if code != http.StatusUnprocessableEntity || loc != "" || !strings.Contains(body, "does not verify") {
+	if code != http.StatusUnprocessableEntity || loc != "" || !strings.Contains(body, "не сходится") {
 		t.Fatalf("forged signature: %d %q %s", code, loc, body)
 	}
 	// The real statement, sent by someone without the station's key.
@@ -142,7 +142,7 @@ func TestForgedUploadRefusedAtCreation(t *testing.T) {
 	}
 	// The real statement, sent by another registered station.
 	other := tus{t, base, signing(f.addStation(t, "1234"))}
-	if code, loc, body := other.create(1<<20, good); code != http.StatusUnprocessableEntity || !strings.Contains(body, "sent by") {
+	if code, loc, body := other.create(1<<20, good); code != http.StatusUnprocessableEntity || !strings.Contains(body, "а отправлен станцией") {
 		t.Fatalf("statement of another station: %d %q %s", code, loc, body)
 	}
 	// A length other than the signed one.
@@ -207,7 +207,7 @@ func TestForgedBodyRefusedWithoutMemory(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	code, body := sendForgedBody(t, f, base, size)
 	runtime.ReadMemStats(&after)
-	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "not the one signed") {
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "не тот, что подписан") {
 		t.Fatalf("last PATCH: %d %s", code, body)
 	}
 	// Client and server share this process: the whole exchange, both

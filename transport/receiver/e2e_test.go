@@ -162,7 +162,7 @@ func TestUploadThroughFlakySlowLink(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if relabelled.State != upload.Refused || !strings.Contains(relabelled.LastError, "registered for ППЭ 1234") {
+	if relabelled.State != upload.Refused || !strings.Contains(relabelled.LastError, "зарегистрирована для ППЭ 1234") {
 		t.Fatalf("relabelled: %s %q", relabelled.State, relabelled.LastError)
 	}
 	if again.State != upload.Delivered || !bytes.Equal(again.Receipt, it.Receipt) {
@@ -171,7 +171,7 @@ func TestUploadThroughFlakySlowLink(t *testing.T) {
 	if v2.State != upload.Delivered {
 		t.Fatalf("v2: %s %s", v2.State, v2.LastError)
 	}
-	if refused.State != upload.Refused || !strings.Contains(refused.LastError, "not registered") {
+	if refused.State != upload.Refused || !strings.Contains(refused.LastError, "не зарегистрирован") {
 		t.Fatalf("unregistered key: %s %q", refused.State, refused.LastError)
 	}
 	st, err := f.rcv.Status(ctx)

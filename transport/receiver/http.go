@@ -125,14 +125,14 @@ func (r *Receiver) admit(sig []byte, up handler.FileInfo, sender string) error {
 	}
 	switch {
 	case sender != station.Key:
-		return refused("%s v%d is signed by station %s but sent by %s", st.Package, st.Version, station.Key, sender)
+		return refused("%s v%d подписан станцией %s, а отправлен станцией %s: станция отправляет только свои пакеты", st.Package, st.Version, station.Key, sender)
 	case up.SizeIsDeferred || up.Size != st.Size:
-		return refused("%s v%d: upload of %d bytes, the signature is for %d", st.Package, st.Version, up.Size, st.Size)
+		return refused("%s v%d: объявлено %d байт, а подписано %d: отправьте пакет заново", st.Package, st.Version, up.Size, st.Size)
 	case st.Size <= 0 || st.Size > MaxPackageSize:
-		return refused("%s v%d: %d bytes is not a package size (at most %d)", st.Package, st.Version, st.Size, int64(MaxPackageSize))
+		return refused("%s v%d: %d байт — больше наибольшего размера пакета (%d)", st.Package, st.Version, st.Size, int64(MaxPackageSize))
 	}
 	if ppe := ppeOf(st.Package); ppe != station.PPE {
-		return refused("%s v%d is a package of ППЭ %s, but its signing station is registered for ППЭ %s", st.Package, st.Version, ppe, station.PPE)
+		return refused("%s v%d — пакет ППЭ %s, а подписавшая его станция зарегистрирована для ППЭ %s: проверьте экзамен и регистрацию станции", st.Package, st.Version, ppe, station.PPE)
 	}
 	return nil
 }
@@ -177,7 +177,7 @@ func (r *Receiver) uploadsDoor(d *door, next http.Handler, log *slog.Logger) htt
 func signature(meta handler.MetaData) ([]byte, error) {
 	s, ok := meta[MetaSignature]
 	if !ok || s == "" {
-		return nil, refused("upload without its signature (metadata %q)", MetaSignature)
+		return nil, refused("загрузка без подписи пакета (поле %q): обновите станцию", MetaSignature)
 	}
 	return []byte(s), nil
 }
@@ -230,7 +230,7 @@ func (r *Receiver) finishChecked(ctx context.Context, d *door, up handler.FileIn
 		return nil, fmt.Errorf("upload %s: %w", up.ID, err)
 	}
 	if sum != st.Ciphertext || up.Size != st.Size {
-		return nil, refused("ciphertext of %s v%d is not the one signed: %d bytes with SHA-256 %s, signed %d bytes with %s",
+		return nil, refused("шифротекст пакета %s v%d не тот, что подписан: %d байт с SHA-256 %s, а подписаны %d байт с %s; отправьте пакет заново",
 			st.Package, st.Version, up.Size, sum, st.Size, st.Ciphertext)
 	}
 	ct, err := os.ReadFile(path)

@@ -36,7 +36,7 @@ const MaxPackageSize = 2 << 30
 
 // ErrRefused marks a package the receiver will not accept; the message
 // says why and is what the rejects log records.
-var ErrRefused = errors.New("package refused")
+var ErrRefused = errors.New("пакет отклонён")
 
 // Receiver accepts packages into its data directory. Its methods are safe
 // for concurrent use.
@@ -95,11 +95,11 @@ func (r *Receiver) ReceiptKey() ed25519.PublicKey { return r.keys.ReceiptPublic(
 func statementHint(sig []byte) (*seal.Statement, error) {
 	lines := strings.Split(string(sig), "\n")
 	if len(lines) != 4 {
-		return nil, refused("not a seal signature file")
+		return nil, refused("это не файл подписи пакета: отправьте пакет вместе с его файлом .sig")
 	}
 	var st seal.Statement
 	if err := json.Unmarshal([]byte(lines[1]), &st); err != nil {
-		return nil, refused("signature statement: %v", err)
+		return nil, refused("заявление подписи не читается (%v): соберите пакет заново", err)
 	}
 	return &st, nil
 }
@@ -123,7 +123,7 @@ func (r *Receiver) station(sig []byte) (*seal.Statement, Station, ed25519.Public
 			return hint, s, pub, nil
 		}
 	}
-	return nil, Station{}, nil, refused("%s v%d is signed by key %s, which is not registered for any ППЭ", hint.Package, hint.Version, hint.Key)
+	return nil, Station{}, nil, refused("%s v%d подписан ключом %s, который не зарегистрирован ни для одного ППЭ: зарегистрируйте станцию в РЦОИ (приглашение или receiver station add)", hint.Package, hint.Version, hint.Key)
 }
 
 // verifyStatement checks the signature file with the key of the
@@ -153,7 +153,7 @@ func (r *Receiver) CheckUpload(sig []byte, size int64) error {
 		return err
 	}
 	if st.Size != size {
-		return refused("%s v%d: upload of %d bytes, the signature is for %d", st.Package, st.Version, size, st.Size)
+		return refused("%s v%d: передано %d байт, а подписано %d: отправьте пакет заново", st.Package, st.Version, size, st.Size)
 	}
 	return nil
 }
@@ -186,22 +186,22 @@ func (r *Receiver) Accept(ctx context.Context, sig, ciphertext []byte) (*Accepte
 	}
 	dec, err := age.Decrypt(bytes.NewReader(ciphertext), r.keys.Identity)
 	if err != nil {
-		return nil, refused("decrypt %s v%d: %v", st.Package, st.Version, err)
+		return nil, refused("%s v%d не расшифровывается ключом РЦОИ (%v): проверьте, что станция шифрует ключами этого РЦОИ, и соберите пакет заново", st.Package, st.Version, err)
 	}
 	p, err := pkg.Read(io.LimitReader(dec, MaxPackageSize+1<<20), MaxPackageSize)
 	if err != nil {
-		return nil, refused("%s v%d: %v", st.Package, st.Version, err)
+		return nil, refused("%s v%d повреждён (%v): соберите пакет заново", st.Package, st.Version, err)
 	}
 	m := &p.Manifest
 	switch {
 	case m.Exam.PPE != station.PPE:
-		return nil, refused("%s v%d is a package of ППЭ %s, but its signing station is registered for ППЭ %s", st.Package, st.Version, m.Exam.PPE, station.PPE)
+		return nil, refused("%s v%d — пакет ППЭ %s, а подписавшая его станция зарегистрирована для ППЭ %s: проверьте экзамен и регистрацию станции", st.Package, st.Version, m.Exam.PPE, station.PPE)
 	case m.ID != st.Package || m.Version != st.Version || m.Station != st.Station:
 		return nil, refused("the manifest is %s v%d of station %s, the signature is for %s v%d of station %s", m.ID, m.Version, m.Station, st.Package, st.Version, st.Station)
 	case p.Hash() != st.Manifest:
 		return nil, refused("%s v%d: manifest hash %s, the signature is for %s", st.Package, st.Version, p.Hash(), st.Manifest)
 	case !rePackageID.MatchString(m.ID):
-		return nil, refused("package id %q", m.ID)
+		return nil, refused("имя пакета %q не по формату: соберите пакет заново", m.ID)
 	}
 	sum := sha256.Sum256(ciphertext)
 	rc := receipt.Receipt{
@@ -234,7 +234,7 @@ func (r *Receiver) Accept(ctx context.Context, sig, ciphertext []byte) (*Accepte
 		highest = max(highest, v)
 	}
 	if m.Version <= highest {
-		return nil, refused("%s v%d: version %d is already stored with other contents; a resend needs a version above %d",
+		return nil, refused("%s v%d: версия %d уже принята с другим содержимым; повторная отправка должна иметь версию выше %d",
 			m.ID, m.Version, m.Version, highest)
 	}
 	rc.Received = r.now().UTC().Truncate(time.Millisecond)

@@ -29,12 +29,12 @@ func TestTamperedPackagesAreRefused(t *testing.T) {
 		name, reason string
 		make         func() ([]byte, []byte)
 	}{
-		{"flipped ciphertext byte", "is not the one signed", func() ([]byte, []byte) {
+		{"flipped ciphertext byte", "не тот, что подписан", func() ([]byte, []byte) {
 			bad := bytes.Clone(ct)
 			bad[len(bad)/2] ^= 0x01
 			return bad, sig
 		}},
-		{"edited manifest, re-encrypted under the old signature", "is not the one signed", func() ([]byte, []byte) {
+		{"edited manifest, re-encrypted under the old signature", "не тот, что подписан", func() ([]byte, []byte) {
 			edited := rewriteTar(t, tarball, func(name string, d []byte) []byte {
 				if name == pkg.ManifestName {
 					return bytes.Replace(d, []byte(`"0007"`), []byte(`"0008"`), 1)
@@ -62,13 +62,13 @@ func TestTamperedPackagesAreRefused(t *testing.T) {
 			})
 			return f.sealTar(t, swapped, f.station, m, hash)
 		}},
-		{"unregistered station key", "not registered", func() ([]byte, []byte) {
+		{"unregistered station key", "не зарегистрирован", func() ([]byte, []byte) {
 			return f.sealTar(t, tarball, stranger, m, hash)
 		}},
-		{"package of another ППЭ signed by this station", "registered for ППЭ 1234", func() ([]byte, []byte) {
+		{"package of another ППЭ signed by this station", "зарегистрирована для ППЭ 1234", func() ([]byte, []byte) {
 			return f.sealTar(t, tar5678, f.station, m5678, hash5678)
 		}},
-		{"signature statement edited", "does not verify", func() ([]byte, []byte) {
+		{"signature statement edited", "не сходится", func() ([]byte, []byte) {
 			return ct, bytes.Replace(sig, []byte(`"version":1`), []byte(`"version":2`), 1)
 		}},
 	}
@@ -164,7 +164,7 @@ func TestVersionsIdempotenceAndReplay(t *testing.T) {
 	// Version 1 again but with other contents: a replay under an old number.
 	tarR, mR, hR := build(t, "1234", 1, image(t, 10_000))
 	ctR, sigR := f.sealTar(t, tarR, f.station, mR, hR)
-	if _, err := f.rcv.Accept(ctx, sigR, ctR); !errors.Is(err, receiver.ErrRefused) || !strings.Contains(err.Error(), "already stored with other contents") {
+	if _, err := f.rcv.Accept(ctx, sigR, ctR); !errors.Is(err, receiver.ErrRefused) || !strings.Contains(err.Error(), "уже принята с другим содержимым") {
 		t.Fatalf("replay: %v", err)
 	}
 

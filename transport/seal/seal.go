@@ -45,7 +45,7 @@ const (
 
 // ErrRefused is wrapped by every error of Verify and Open that is about
 // the sealed package rather than about reading it.
-var ErrRefused = errors.New("sealed package refused")
+var ErrRefused = errors.New("запечатанный пакет отклонён")
 
 // Info names the package being sealed.
 type Info struct {
@@ -125,13 +125,13 @@ func Verify(sigFile []byte, ciphertext io.Reader, station ed25519.PublicKey, wan
 	}
 	switch {
 	case want.Station != "" && st.Station != want.Station:
-		return nil, refused("signed for station %q, expected %q", st.Station, want.Station)
+		return nil, refused("подписан для станции %q, ожидалась %q", st.Station, want.Station)
 	case want.Package != "" && st.Package != want.Package:
-		return nil, refused("signed for package %q, expected %q", st.Package, want.Package)
+		return nil, refused("подписан для пакета %q, ожидался %q", st.Package, want.Package)
 	case want.Version != 0 && st.Version != want.Version:
-		return nil, refused("signed for version %d of %s, expected version %d", st.Version, st.Package, want.Version)
+		return nil, refused("подписан для версии %d пакета %s, ожидалась версия %d", st.Version, st.Package, want.Version)
 	case want.ManifestHash != "" && st.Manifest != want.ManifestHash:
-		return nil, refused("signed for manifest %s, expected %s", st.Manifest, want.ManifestHash)
+		return nil, refused("подписан для манифеста %s, ожидался %s", st.Manifest, want.ManifestHash)
 	}
 	h := sha256.New()
 	n, err := io.Copy(h, ciphertext)
@@ -139,7 +139,7 @@ func Verify(sigFile []byte, ciphertext io.Reader, station ed25519.PublicKey, wan
 		return nil, fmt.Errorf("verify %s v%d: read ciphertext: %w", st.Package, st.Version, err)
 	}
 	if sum := hex.EncodeToString(h.Sum(nil)); n != st.Size || sum != st.Ciphertext {
-		return nil, refused("ciphertext of %s v%d is not the one signed: %d bytes with SHA-256 %s, signed %d bytes with %s",
+		return nil, refused("шифротекст пакета %s v%d не тот, что подписан: %d байт с SHA-256 %s, а подписаны %d байт с %s; отправьте пакет заново",
 			st.Package, st.Version, n, sum, st.Size, st.Ciphertext)
 	}
 	return st, nil
@@ -156,17 +156,17 @@ func VerifyStatement(sigFile []byte, station ed25519.PublicKey) (*Statement, err
 func verifySignature(sigFile []byte, station ed25519.PublicKey) (*Statement, error) {
 	lines := strings.Split(string(sigFile), "\n")
 	if len(lines) != 4 || lines[0] != sigMagic || lines[3] != "" {
-		return nil, refused("not a signature file of format %s", sigMagic)
+		return nil, refused("это не файл подписи формата %s", sigMagic)
 	}
 	var st Statement
 	dec := json.NewDecoder(strings.NewReader(lines[1]))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&st); err != nil {
-		return nil, refused("signed statement: %v", err)
+		return nil, refused("заявление подписи не читается: %v", err)
 	}
 	sig, err := base64.StdEncoding.Strict().DecodeString(lines[2])
 	if err != nil || len(sig) != ed25519.SignatureSize {
-		return nil, refused("signature of %s v%d is not a base64 Ed25519 signature", st.Package, st.Version)
+		return nil, refused("подпись пакета %s v%d — не подпись Ed25519 в base64", st.Package, st.Version)
 	}
 	if len(station) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("verify %s v%d: no station public key", st.Package, st.Version)
@@ -174,10 +174,10 @@ func verifySignature(sigFile []byte, station ed25519.PublicKey) (*Statement, err
 	signed := lines[0] + "\n" + lines[1] + "\n"
 	if !ed25519.Verify(station, []byte(signed), sig) {
 		if st.Key != FormatPublicKey(station) {
-			return nil, refused("%s v%d is signed by key %s, not by the station's key %s",
+			return nil, refused("%s v%d подписан ключом %s, а не ключом станции %s",
 				st.Package, st.Version, st.Key, FormatPublicKey(station))
 		}
-		return nil, refused("signature of %s v%d does not verify: the statement was altered", st.Package, st.Version)
+		return nil, refused("подпись пакета %s v%d не сходится: заявление изменено после подписи", st.Package, st.Version)
 	}
 	return &st, nil
 }
@@ -191,11 +191,11 @@ func Open(sigFile, ciphertext []byte, station ed25519.PublicKey, want Info, iden
 	}
 	r, err := age.Decrypt(bytes.NewReader(ciphertext), identities...)
 	if err != nil {
-		return nil, nil, refused("decrypt %s v%d: %v", st.Package, st.Version, err)
+		return nil, nil, refused("пакет %s v%d не расшифровывается: %v", st.Package, st.Version, err)
 	}
 	plain, err := io.ReadAll(r)
 	if err != nil {
-		return nil, nil, refused("decrypt %s v%d: %v", st.Package, st.Version, err)
+		return nil, nil, refused("пакет %s v%d не расшифровывается: %v", st.Package, st.Version, err)
 	}
 	return plain, st, nil
 }

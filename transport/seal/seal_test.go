@@ -84,14 +84,14 @@ func TestRefused(t *testing.T) {
 		want    Info
 		reason  string
 	}{
-		{"flipped byte", f.sigFile, flipped, f.stations, f.info, "ciphertext of pkg-a v1 is not the one signed"},
-		{"truncated", f.sigFile, f.cipher[:len(f.cipher)-1], f.stations, f.info, "is not the one signed"},
-		{"wrong key", f.sigFile, f.cipher, otherPub, f.info, "is signed by key " + FormatPublicKey(f.stations) + ", not by the station's key " + FormatPublicKey(otherPub)},
-		{"signature of another package", other.sigFile, f.cipher, other.stations, Info{}, "ciphertext of pkg-b v1 is not the one signed"},
-		{"signed for another package", other.sigFile, other.cipher, other.stations, f.info, `signed for package "pkg-b", expected "pkg-a"`},
-		{"signed for another version", f.sigFile, f.cipher, f.stations, Info{Version: 3}, "signed for version 1 of pkg-a, expected version 3"},
-		{"statement altered", editedSig, f.cipher, f.stations, Info{}, "does not verify: the statement was altered"},
-		{"not a signature", []byte("hello\n"), f.cipher, f.stations, Info{}, "not a signature file"},
+		{"flipped byte", f.sigFile, flipped, f.stations, f.info, "шифротекст пакета pkg-a v1 не тот, что подписан"},
+		{"truncated", f.sigFile, f.cipher[:len(f.cipher)-1], f.stations, f.info, "не тот, что подписан"},
+		{"wrong key", f.sigFile, f.cipher, otherPub, f.info, "подписан ключом " + FormatPublicKey(f.stations) + ", а не ключом станции " + FormatPublicKey(otherPub)},
+		{"signature of another package", other.sigFile, f.cipher, other.stations, Info{}, "шифротекст пакета pkg-b v1 не тот, что подписан"},
+		{"signed for another package", other.sigFile, other.cipher, other.stations, f.info, `подписан для пакета "pkg-b", ожидался "pkg-a"`},
+		{"signed for another version", f.sigFile, f.cipher, f.stations, Info{Version: 3}, "подписан для версии 1 пакета pkg-a, ожидалась версия 3"},
+		{"statement altered", editedSig, f.cipher, f.stations, Info{}, "не сходится: заявление изменено после подписи"},
+		{"not a signature", []byte("hello\n"), f.cipher, f.stations, Info{}, "это не файл подписи"},
 	} {
 		_, _, err := Open(c.sig, c.cipher, c.station, c.want, f.id)
 		if err == nil || !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), c.reason) {
@@ -100,7 +100,7 @@ func TestRefused(t *testing.T) {
 	}
 	// Verified, but for the wrong РЦОИ identity: decryption says so.
 	stranger, _ := age.GenerateX25519Identity()
-	if _, _, err := Open(f.sigFile, f.cipher, f.stations, f.info, stranger); err == nil || !strings.Contains(err.Error(), "decrypt pkg-a v1") {
+	if _, _, err := Open(f.sigFile, f.cipher, f.stations, f.info, stranger); err == nil || !strings.Contains(err.Error(), "пакет pkg-a v1 не расшифровывается") {
 		t.Errorf("stranger's identity: %v", err)
 	}
 }
