@@ -160,16 +160,18 @@ func decodeFile(path string) (gocv.Mat, error) {
 	return m, err
 }
 
-// recognizeFile is the station's work for one file: decode, then read.
+// recognizeFile is the station's work for one file: open, then decode
+// and read its page the way Document does.
 func recognizeFile(rc *Recognizer, path string) forms.PageResult {
-	m, err := decodeFile(path)
+	d, err := imagein.Open(path, imagein.Limits{})
 	if err != nil {
 		r := forms.NewPageResult(path, 1)
 		r.Error = err.Error()
 		return r
 	}
-	defer m.Close()
-	return rc.Page(m)
+	defer d.Close()
+	r, _ := rc.Document(d, 0)
+	return r
 }
 
 // timed runs f(0) … f(n-1) on workers goroutines and returns the wall

@@ -93,9 +93,13 @@ func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
 	// times faster than an area resize: mid at 4–8 px/mm for zones and page
 	// levels, small at 2–4 px/mm (50–100 dpi) for the anchor search.
 	mid, fm := halveWhile(m, pxmm, 8)
-	defer mid.Close()
+	if fm != 1 {
+		defer mid.Close()
+	}
 	small, fs := halveWhile(mid, pxmm*fm, 4)
-	defer small.Close()
+	if fs != 1 {
+		defer small.Close()
+	}
 	fs *= fm
 	midp, err := planeOfMat(&mid)
 	if err != nil {
@@ -177,10 +181,11 @@ func uniqueSorted(s []string) []string {
 
 // halveWhile returns a copy of m halved by pyrDown until its scale
 // (pxmm · factor) falls below limit, and the factor (new px per old px).
-// The copy is new even when no step was needed: the caller closes it.
+// When no step is needed it returns m itself and factor 1, which the
+// caller must not close; otherwise the copy is the caller's to close.
 func halveWhile(m gocv.Mat, pxmm, limit float64) (gocv.Mat, float64) {
 	if pxmm < limit || m.Cols() <= 200 {
-		return m.Clone(), 1
+		return m, 1
 	}
 	out := gocv.NewMat()
 	gocv.PyrDown(m, &out, image.Point{}, gocv.BorderReplicate)
