@@ -1,19 +1,23 @@
 package recognition
 
 import (
+	"image"
 	"math"
 
 	"giascan/forms"
 )
 
-// Zone ink. Coverage is measured on the 4 px/mm copy of the page, inside
-// the zone 1 mm away from its border, counting pixels darker than half way
-// from paper to black: dropout rules and printed grey labels (at most 15 %
-// grey) stay far above that.
+// Zone ink, measured on the 4 px/mm copy of the page, inside the zone 1 mm
+// away from its border. Whether there is any ink at all is told by the
+// pixels darker than half way from paper to black: dropout rules and
+// printed grey labels (at most 15 % grey) stay far above that. How much
+// ink there is, is the sum of the pixels' darkness, which blur does not
+// change (a count of dark pixels grows with every blurred stroke edge).
 const (
 	zoneInset   = 1.0
 	zoneDepth   = 0.45
 	zoneNoInk   = 0.002 // coverage below this is noise: the zone is empty
+	zoneFloor   = 0.2   // pixels lighter than this fraction of the way to black add no ink
 	zoneDecimal = 1e4
 )
 
@@ -24,10 +28,11 @@ func readZones(r *forms.PageResult, mid *plane, hMid *homography, black float64,
 	for _, z := range tpl.Zones {
 		in := z.Rect.Inset(zoneInset)
 		crop := mid.sampleNearest(hMid, in, midScale)
-		thr, _ := inkThreshold(crop, black, zoneDepth)
-		cov := measureInk(crop, crop.Bounds(), thr).coverage
-		if cov < zoneNoInk {
-			cov = 0
+		thr, paper := inkThreshold(crop, black, zoneDepth)
+		cov := 0.0
+		if measureInk(crop, crop.Bounds(), thr).coverage >= zoneNoInk {
+			// Never rounded down to the 0 that means an empty zone.
+			cov = math.Max(inkAmount(crop, paper, penBlack(crop, thr, paper-(paper-thr)/zoneDepth)), 1/zoneDecimal)
 		}
 		r.Ink[z.ID] = math.Round(cov*zoneDecimal) / zoneDecimal
 		if cov == 0 {
@@ -46,3 +51,54 @@ func readZones(r *forms.PageResult, mid *plane, hMid *homography, black float64,
 		r.Flags = append(r.Flags, forms.FlagNoSignature)
 	}
 }
+
+// inkAmount is the zone's ink as the mean darkness of its pixels, each
+// pixel's darkness being how far it lies from paper towards black (0..1),
+// counted only from zoneFloor on so that paper grain and grey print add
+// nothing. Unlike a count of pixels past a threshold, the sum does not
+// change when blur spreads a stroke over more pixels.
+func inkAmount(g *image.Gray, paper, black float64) float64 {
+	span := paper - black
+	if span <= 0 {
+		return 0
+	}
+	var lut [256]float64
+	for v := range lut {
+		d := (paper - float64(v)) / span
+		if d >= zoneFloor {
+			lut[v] = math.Min(d, 1)
+		}
+	}
+	b := g.Bounds()
+	sum := 0.0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for _, v := range g.Pix[g.PixOffset(b.Min.X, y):g.PixOffset(b.Max.X, y)] {
+			sum += lut[v]
+		}
+	}
+	return sum / float64(b.Dx()*b.Dy())
+}
+
+// penBlack is the black of the pen in a zone: the darker of the page's
+// black (its anchors) and the zone's own darkest ink. A pen is often
+// darker than faint toner, and measured against the toner every grey
+// edge of its strokes would count as solid ink.
+func penBlack(g *image.Gray, thr, black float64) float64 {
+	hist := grayHistogram(g)
+	n := 0
+	for v := 0; v < int(thr) && v < 256; v++ {
+		n += hist[v]
+	}
+	if n == 0 {
+		return black
+	}
+	want, acc := n/20, 0
+	for v := 0; v < 256; v++ {
+		acc += hist[v]
+		if acc > want {
+			return math.Min(black, float64(v))
+		}
+	}
+	return black
+}
+
