@@ -101,4 +101,3 @@ func penBlack(g *image.Gray, thr, black float64) float64 {
 	}
 	return black
 }
-
