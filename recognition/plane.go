@@ -112,14 +112,15 @@ func (p *plane) warp(h *homography, r forms.Rect, k float64) *image.Gray {
 	return out
 }
 
-// sampleNearest renders rectangle r at k px/mm by nearest-neighbour
-// sampling: for coverage measures on a plane already downscaled to about k.
-// As in warp, the map's numerator and denominator are stepped along a row
-// (answer zones cover most of a page, so this loop is hot).
-func (p *plane) sampleNearest(h *homography, r forms.Rect, k float64) *image.Gray {
+// histogramNearest is the histogram of rectangle r rendered at k px/mm
+// by nearest-neighbour sampling, for coverage measures on a plane already
+// downscaled to about k; the crop itself is never made. As in warp, the
+// map's numerator and denominator are stepped along a row (answer zones
+// cover most of a page, so this loop is hot).
+func (p *plane) histogramNearest(h *homography, r forms.Rect, k float64) [256]int {
+	var hist [256]int
 	w := max(1, int(math.Round(r.W*k)))
 	ht := max(1, int(math.Round(r.H*k)))
-	out := image.NewGray(image.Rect(0, 0, w, ht))
 	dx := 1 / k
 	su, sv, sw := h[0]*dx, h[3]*dx, h[6]*dx
 	for j := 0; j < ht; j++ {
@@ -128,28 +129,30 @@ func (p *plane) sampleNearest(h *homography, r forms.Rect, k float64) *image.Gra
 		nu := h[0]*x + h[1]*y + h[2]
 		nv := h[3]*x + h[4]*y + h[5]
 		nw := h[6]*x + h[7]*y + h[8]
-		row := out.Pix[j*out.Stride : j*out.Stride+w]
-		for i := range row {
+		for i := 0; i < w; i++ {
 			inv := 1 / nw
 			qx, qy := int(nu*inv), int(nv*inv)
 			if qx >= 0 && qy >= 0 && qx < p.w && qy < p.h {
-				row[i] = p.pix[qy*p.stride+qx]
+				hist[p.pix[qy*p.stride+qx]]++
 			} else {
-				row[i] = 255
+				hist[255]++
 			}
 			nu += su
 			nv += sv
 			nw += sw
 		}
 	}
-	return out
+	return hist
 }
 
 // histogram of a whole plane. Four interleaved tables keep successive
 // pixels of the same grey from waiting on each other's count.
-func (p *plane) histogram() [256]int {
+func (p *plane) histogram() [256]int { return p.histogramRows(1) }
+
+// histogramRows is the histogram of every step-th row of the plane.
+func (p *plane) histogramRows(step int) [256]int {
 	var h0, h1, h2, h3 [256]int
-	for y := 0; y < p.h; y++ {
+	for y := 0; y < p.h; y += step {
 		row := p.pix[y*p.stride : y*p.stride+p.w]
 		i := 0
 		for ; i+4 <= len(row); i += 4 {

@@ -1,7 +1,6 @@
 package recognition
 
 import (
-	"image"
 	"math"
 
 	"giascan/forms"
@@ -26,13 +25,14 @@ const (
 func readZones(r *forms.PageResult, mid *plane, hMid *homography, black float64, tpl *forms.Template) {
 	emptyAnswer, noSignature := false, false
 	for _, z := range tpl.Zones {
-		in := z.Rect.Inset(zoneInset)
-		crop := mid.sampleNearest(hMid, in, midScale)
-		thr, paper := inkThreshold(crop, black, zoneDepth)
+		// Everything below is a function of the zone's grey levels, not
+		// of where they lie: one histogram is all that is sampled.
+		hist := mid.histogramNearest(hMid, z.Rect.Inset(zoneInset), midScale)
+		thr, paper := histThreshold(&hist, black, zoneDepth)
 		cov := 0.0
-		if measureInk(crop, crop.Bounds(), thr).coverage >= zoneNoInk {
+		if below(&hist, thr) >= zoneNoInk {
 			// Never rounded down to the 0 that means an empty zone.
-			cov = math.Max(inkAmount(crop, paper, penBlack(crop, thr, paper-(paper-thr)/zoneDepth)), 1/zoneDecimal)
+			cov = math.Max(inkAmount(&hist, paper, penBlack(&hist, thr, paper-(paper-thr)/zoneDepth)), 1/zoneDecimal)
 		}
 		r.Ink[z.ID] = math.Round(cov*zoneDecimal) / zoneDecimal
 		if cov == 0 {
@@ -57,36 +57,48 @@ func readZones(r *forms.PageResult, mid *plane, hMid *homography, black float64,
 // counted only from zoneFloor on so that paper grain and grey print add
 // nothing. Unlike a count of pixels past a threshold, the sum does not
 // change when blur spreads a stroke over more pixels.
-func inkAmount(g *image.Gray, paper, black float64) float64 {
+func inkAmount(hist *[256]int, paper, black float64) float64 {
 	span := paper - black
 	if span <= 0 {
 		return 0
 	}
-	var lut [256]float64
-	for v := range lut {
-		d := (paper - float64(v)) / span
-		if d >= zoneFloor {
-			lut[v] = math.Min(d, 1)
+	sum, n := 0.0, 0
+	for v, c := range hist {
+		n += c
+		if d := (paper - float64(v)) / span; d >= zoneFloor {
+			sum += float64(c) * math.Min(d, 1)
 		}
 	}
-	b := g.Bounds()
-	sum := 0.0
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for _, v := range g.Pix[g.PixOffset(b.Min.X, y):g.PixOffset(b.Max.X, y)] {
-			sum += lut[v]
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// below is the fraction of the counted pixels darker than thr.
+func below(hist *[256]int, thr float64) float64 {
+	t := int(math.Max(0, math.Min(255, thr))) // as measureInk rounds it
+	n, total := 0, 0
+	for v, c := range hist {
+		total += c
+		if v < t {
+			n += c
 		}
 	}
-	return sum / float64(b.Dx()*b.Dy())
+	if total == 0 {
+		return 0
+	}
+	return float64(n) / float64(total)
 }
 
 // penBlack is the black of the pen in a zone: the darker of the page's
-// black (its anchors) and the zone's own darkest ink. A pen is often
-// darker than faint toner, and measured against the toner every grey
-// edge of its strokes would count as solid ink.
-func penBlack(g *image.Gray, thr, black float64) float64 {
-	hist := grayHistogram(g)
+// black (its anchors) and the zone's own darkest ink, the 5th percentile
+// of the pixels darker than thr. A pen is often darker than faint toner,
+// and measured against the toner every grey edge of its strokes would
+// count as solid ink.
+func penBlack(hist *[256]int, thr, black float64) float64 {
 	n := 0
-	for v := 0; v < int(thr) && v < 256; v++ {
+	for v := 0; float64(v) < thr && v < 256; v++ {
 		n += hist[v]
 	}
 	if n == 0 {
