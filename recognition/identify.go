@@ -41,7 +41,22 @@ var barcodeWidth = sync.OnceValue(func() float64 {
 // for noisy or dithered scans, where single full-resolution pixels lie.
 func readCodes(full, mid *plane, h, hMid *homography, tpl *forms.Template) codes {
 	var c codes
-	c.barcode, c.badCheck = readBarcode(full, h, tpl)
+	// Edge distances first: they read widened and 1-bit bars, and cost
+	// less than one gozxing attempt.
+	edge, sure := readBarcodeEdges(full, h, tpl)
+	switch err := forms.CheckBarcode(edge); {
+	case edge == "":
+	case err != nil:
+		if len(edge) == 13 && sure {
+			c.badCheck = edge
+		}
+		edge = ""
+	case sure:
+		c.barcode = edge
+	}
+	if c.barcode == "" {
+		c.barcode, c.badCheck = readBarcode(full, h, tpl)
+	}
 	c.qrText = readQR(full, h, tpl)
 	if c.qrText == "" {
 		c.qrText = readQR(mid, hMid, tpl)
@@ -57,6 +72,11 @@ func readCodes(full, mid *plane, h, hMid *homography, tpl *forms.Template) codes
 		if id, err := forms.ParseQR(c.qrText); err == nil {
 			c.qr = &id
 		}
+	}
+	// A reading with edges read both ways counts only when the QR code
+	// carries the same barcode.
+	if c.barcode == "" && edge != "" && !sure && c.qr != nil && c.qr.Barcode == edge {
+		c.barcode, c.badCheck = edge, ""
 	}
 	return c
 }
@@ -110,7 +130,54 @@ func readQR(full *plane, h *homography, tpl *forms.Template) string {
 			return text
 		}
 	}
+	// A lineart scan widens dark modules until the finder patterns lose
+	// their proportions: thin the dark by growing the light, a little
+	// more each time.
+	crop := full.warp(h, tight, qrThinScale)
+	for r := 1; r <= 3; r++ {
+		thin := thinDark(crop, r)
+		for _, global := range []bool{false, true} {
+			if text := decodeQR(thin, global, true); text != "" {
+				return text
+			}
+		}
+	}
 	return ""
+}
+
+// qrThinScale is the scale (px/mm) at which a QR crop is thinned: a pixel
+// is an eighth of a millimetre, a step of the ink spread of lineart scans.
+const qrThinScale = 8.0
+
+// thinDark returns g with every pixel replaced by the lightest within r
+// pixels along both axes (a max filter, separable): dark strokes lose r
+// pixels on each side.
+func thinDark(g *image.Gray, r int) *image.Gray {
+	b := g.Bounds()
+	w, h := b.Dx(), b.Dy()
+	tmp := image.NewGray(image.Rect(0, 0, w, h))
+	out := image.NewGray(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		src := g.Pix[g.PixOffset(b.Min.X, b.Min.Y+y):]
+		dst := tmp.Pix[y*tmp.Stride:]
+		for x := 0; x < w; x++ {
+			m := uint8(0)
+			for i := max(0, x-r); i <= min(w-1, x+r); i++ {
+				m = max(m, src[i])
+			}
+			dst[x] = m
+		}
+	}
+	for x := 0; x < w; x++ {
+		for y := 0; y < h; y++ {
+			m := uint8(0)
+			for j := max(0, y-r); j <= min(h-1, y+r); j++ {
+				m = max(m, tmp.Pix[j*tmp.Stride+x])
+			}
+			out.Pix[y*out.Stride+x] = m
+		}
+	}
+	return out
 }
 
 func bitmap(g *image.Gray, global bool) (*gozxing.BinaryBitmap, error) {
