@@ -108,6 +108,12 @@ func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
 	lv := measureLevels(&midp)
 
 	reg, err := register(&full, small, fs, pxmm*fs, rc.header)
+	if errors.Is(err, errNoAnchors) && lv.inkFrac >= blankInkFrac {
+		// Anchors off the bed: the QR code may still place the page.
+		if qr, ok := registerByQR(&full, &midp, fm, small, fs, pxmm*fs, rc.header); ok {
+			reg, err = qr, nil
+		}
+	}
 	if err != nil {
 		if !errors.Is(err, errNoAnchors) {
 			return err
