@@ -124,8 +124,10 @@ func readQR(full *plane, h *homography, tpl *forms.Template) string {
 		k              float64
 		global, harder bool
 	}
+	// Finer samplings last: a faint, blurred symbol at 150 dpi may only
+	// read once each module spans enough pixels for the binarizer.
 	for _, a := range []attempt{{tight, k, false, false}, {tight, k, true, false}, {tight, 1.5 * k, false, false},
-		{tight, 6, true, false}, {wide, k, false, true}} {
+		{tight, 6, true, false}, {wide, k, false, true}, {tight, 8, true, true}, {tight, 12, false, true}, {tight, 12, true, true}} {
 		if text := decodeQR(full.warp(h, a.r, a.k), a.global, a.harder); text != "" {
 			return text
 		}
