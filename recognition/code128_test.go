@@ -2,9 +2,13 @@ package recognition
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"gocv.io/x/gocv"
 
 	"giascan/forms"
 )
@@ -87,6 +91,33 @@ func TestBarcodeEdgesSpread(t *testing.T) {
 			t.Errorf("%.1f px/mm, bars %.2f mm wider, skew %.1f°: read %q", c.pxmm, c.spread, c.skew, got)
 		} else {
 			t.Logf("%.1f px/mm, bars %.2f mm wider, skew %.1f°: sure %v", c.pxmm, c.spread, c.skew, sure)
+		}
+	}
+}
+
+// TestLineartPage reads whole pages as a lineart scanner delivers them:
+// blurred, then cut to 1 bit at a threshold a quarter of the way from
+// white, which widens every bar and dark QR module, at 150–200 dpi.
+func TestLineartPage(t *testing.T) {
+	set := forms.Builtin()
+	rc, _ := New(set, nil)
+	for _, c := range []struct {
+		dpi, sigma float64
+		rot        int
+	}{{150, 0.5, 0}, {165, 0.55, 180}, {200, 0.65, 90}} {
+		g := renderPage(t, set, "21", 31, pen{}, c.dpi)
+		m := scan(toMat(t, g), c.rot, 1.2, 2, -1, 1, c.dpi)
+		blurred := gocv.NewMat()
+		gocv.GaussianBlur(m, &blurred, image.Point{}, c.sigma, c.sigma, gocv.BorderReplicate)
+		m.Close()
+		bin := gocv.NewMat()
+		gocv.Threshold(blurred, &bin, 0.75*255, 255, gocv.ThresholdBinary)
+		blurred.Close()
+		res := rc.Page(bin)
+		bin.Close()
+		id := testIdentity(t, "21", 31)
+		if res.Type != "21" || res.Barcode != id.Barcode || res.Rotation != c.rot || slices.Contains(res.Flags, forms.FlagNoBarcode) || slices.Contains(res.Flags, forms.FlagNoQR) {
+			t.Errorf("%.0f dpi, blur %.1f px: %s", c.dpi, c.sigma, describe(res))
 		}
 	}
 }
