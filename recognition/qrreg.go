@@ -26,6 +26,10 @@ const qrMinAnchors = 2
 // anchor is still taken for that anchor.
 const anchorNear = 8.0
 
+// qrAgree is how far (mm) the anchors' map may put a finder pattern from
+// where it was found.
+const qrAgree = 1.0
+
 // qrFinders searches the whole plane for a QR code and returns its text
 // and the centres of its finder patterns in plane pixels: bottom-left,
 // top-left, top-right (as gozxing reports them).
@@ -128,6 +132,17 @@ func registerByQR(full, mid *plane, fm float64, small gocv.Mat, fs, k float64, t
 	// image is.
 	h, err := fitSimilarity(src, dst)
 	if err != nil {
+		return registration{}, false
+	}
+	// The anchors' map must put the finder patterns where they were found,
+	// and the scale must be the page's: otherwise the blobs taken for
+	// anchors were something else.
+	for i, f := range tplF {
+		if h.apply(f).dist(img[i]) > qrAgree*pxmm {
+			return registration{}, false
+		}
+	}
+	if s := h.scaleAt(pt{105, 148.5}) / pxmm; math.Abs(s-1) > maxScaleError {
 		return registration{}, false
 	}
 
