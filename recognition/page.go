@@ -1,11 +1,14 @@
 // Package recognition reads one scanned page: it registers the page on its
-// four anchors, reads the barcode and the QR code, then the mark boxes,
-// digit cells and zones of the page's template, and reports a
+// anchors (or, when fewer than three are on the image, on its QR code and
+// the anchors that are left), reads the barcode and the QR code, then the
+// mark boxes, digit cells and zones of the page's template, and reports a
 // forms.PageResult. It is a pure function of the page image, the templates
 // and the digit classifier.
 //
 // Everything after registration works in template millimetres: only the
-// crops that are read are warped from the scan, never the whole page.
+// crops that are read are warped from the scan, never the whole page; so
+// a page reads the same from a scan decoded at half size (Document), which
+// costs less to decode and to sample.
 package recognition
 
 import (
