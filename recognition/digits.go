@@ -108,3 +108,26 @@ func blank(g *image.Gray, r image.Rectangle, thr float64) bool {
 	}
 	return true
 }
+
+// checkDigitsAgainstQR sends to review a handwritten field that repeats
+// what the QR code carries (region, ППЭ, auditorium, subject, date) and
+// reads otherwise: either the hand or the reading is wrong, and the
+// classifier's confidence cannot say which.
+func checkDigitsAgainstQR(r *forms.PageResult) {
+	c := r.Context
+	if c.Region == "" && c.PPE == "" {
+		return // no QR context
+	}
+	date := ""
+	if len(c.Date) == 8 {
+		date = c.Date[6:8] + c.Date[4:6] + c.Date[2:4] // written DDMMYY
+	}
+	for id, want := range map[string]string{"region": c.Region, "ppe": c.PPE, "auditorium": c.Auditorium, "subject": c.Subject, "date": date} {
+		got, ok := r.Digits[id]
+		if !ok || want == "" || got == "" || strings.ContainsRune(got, unreadableMark) || len(got) != len(want) || got == want {
+			continue
+		}
+		r.NeedsReview = true
+		r.Review = append(r.Review, id)
+	}
+}

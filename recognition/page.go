@@ -160,6 +160,7 @@ func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
 	}
 	readMarks(r, &full, &reg.h, reg.ink, tpl)
 	readDigits(r, &full, &reg.h, reg.ink, tpl, rc.digits)
+	checkDigitsAgainstQR(r)
 	readZones(r, &midp, &hMid, reg.ink, tpl)
 	return nil
 }
