@@ -124,32 +124,34 @@ func readQR(full *plane, h *homography, tpl *forms.Template) string {
 		k              float64
 		global, harder bool
 	}
-	// Finer samplings last: a faint, blurred symbol at 150 dpi may only
-	// read once each module spans enough pixels for the binarizer.
 	for _, a := range []attempt{{tight, k, false, false}, {tight, k, true, false}, {tight, 1.5 * k, false, false},
-		{tight, 6, true, false}, {wide, k, false, true}, {tight, 8, true, true}, {tight, 12, false, true}, {tight, 12, true, true}} {
+		{tight, 6, true, false}, {wide, k, false, true}} {
 		if text := decodeQR(full.warp(h, a.r, a.k), a.global, a.harder); text != "" {
 			return text
 		}
 	}
-	// A lineart scan widens dark modules until the finder patterns lose
-	// their proportions: thin the dark by growing the light, a little
-	// more each time.
-	crop := full.warp(h, tight, qrThinScale)
-	for r := 1; r <= 3; r++ {
-		thin := thinDark(crop, r)
-		for _, global := range []bool{false, true} {
-			if text := decodeQR(thin, global, true); text != "" {
-				return text
+	// Last, finer samplings, as they are and thinned: a faint, blurred
+	// symbol at 150 dpi may only read once each module spans enough
+	// pixels for the binarizer, and a lineart scan widens dark modules
+	// until the finder patterns lose their proportions, which growing the
+	// light a pixel or two (an eighth to a tenth of a millimetre each)
+	// gives back.
+	for _, fk := range []float64{8, 10, 12} {
+		crop := full.warp(h, tight, fk)
+		for r := 0; r <= 2; r++ {
+			thin := crop
+			if r > 0 {
+				thin = thinDark(crop, r)
+			}
+			for _, global := range []bool{false, true} {
+				if text := decodeQR(thin, global, true); text != "" {
+					return text
+				}
 			}
 		}
 	}
 	return ""
 }
-
-// qrThinScale is the scale (px/mm) at which a QR crop is thinned: a pixel
-// is an eighth of a millimetre, a step of the ink spread of lineart scans.
-const qrThinScale = 8.0
 
 // thinDark returns g with every pixel replaced by the lightest within r
 // pixels along both axes (a max filter, separable): dark strokes lose r
