@@ -260,27 +260,7 @@ func (d *Document) Pages() int {
 // grey Mat. The caller owns the Mat and must Close it. On error the Mat is
 // the zero value: it must not be used, and closing it is harmless. Errors
 // are *Error values naming the file and the 1-based page.
-func (d *Document) Page(i int) (gocv.Mat, Info, error) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	fail := func(err error) (gocv.Mat, Info, error) {
-		return gocv.Mat{}, Info{}, &Error{Name: d.name, Page: i + 1, Err: err}
-	}
-	if d.closed {
-		return fail(ErrClosed)
-	}
-	if i < 0 || i >= d.p.pages() {
-		return fail(errorf(ErrPageRange, "page %d of %d", i+1, d.p.pages()))
-	}
-	m, info, err := d.decode(i, 0)
-	if err != nil {
-		return fail(err)
-	}
-	info.Format = d.format
-	info.Page = i + 1
-	info.Width, info.Height = m.Cols(), m.Rows()
-	return m, info, nil
-}
+func (d *Document) Page(i int) (gocv.Mat, Info, error) { return d.page(i, 0) }
 
 // PageReduced is Page at a reduced size where that costs less than a full
 // decode: a JPEG is decoded at 1/2, 1/4 or 1/8 of its size in the DCT
@@ -288,6 +268,11 @@ func (d *Document) Page(i int) (gocv.Mat, Info, error) {
 // longer side at least minLong pixels; every other page comes out at full
 // size. Info.Reduced says by how much the Mat was reduced.
 func (d *Document) PageReduced(i, minLong int) (gocv.Mat, Info, error) {
+	return d.page(i, max(minLong, 1))
+}
+
+// page is Page (minLong 0) and PageReduced.
+func (d *Document) page(i, minLong int) (gocv.Mat, Info, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	fail := func(err error) (gocv.Mat, Info, error) {
@@ -299,7 +284,7 @@ func (d *Document) PageReduced(i, minLong int) (gocv.Mat, Info, error) {
 	if i < 0 || i >= d.p.pages() {
 		return fail(errorf(ErrPageRange, "page %d of %d", i+1, d.p.pages()))
 	}
-	m, info, err := d.decode(i, max(minLong, 1))
+	m, info, err := d.decode(i, minLong)
 	if err != nil {
 		return fail(err)
 	}
