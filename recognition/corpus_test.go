@@ -8,6 +8,7 @@ import (
 
 	"giascan/forms"
 	"giascan/hardware/sim"
+	"giascan/recognition/imagein"
 )
 
 // corpusPages sets the size of the accuracy corpora, pages per profile:
@@ -17,6 +18,15 @@ import (
 // Without it a few pages per profile are read: enough to catch a silent
 // error, too few to hold the percentages to their targets.
 var corpusPages = flag.Int("corpus", 0, "pages per profile for TestCorpusAccuracy (0: a small smoke run without the percentage targets)")
+
+// corpusSeedFlag draws other corpora than the one the targets were tuned
+// on, to see whether a change holds on pages it was not made for:
+//
+//	go test ./recognition/ -run TestCorpusAccuracy -corpus=200 -corpusseed=11 -v
+var corpusSeedFlag = flag.Int64("corpusseed", corpusSeed, "seed of the simulated corpora of TestCorpusAccuracy")
+
+// corpusProfile limits TestCorpusAccuracy to one profile (clean, real or hard).
+var corpusProfile = flag.String("corpusprofile", "", "read only this profile in TestCorpusAccuracy (default: all)")
 
 const (
 	smokePages = 4
@@ -51,6 +61,9 @@ func TestCorpusAccuracy(t *testing.T) {
 	}
 	rc := benchRecognizer(t)
 	for _, tg := range corpusTargets {
+		if *corpusProfile != "" && string(tg.profile) != *corpusProfile {
+			continue
+		}
 		t.Run(string(tg.profile), func(t *testing.T) {
 			truth, got := readCorpus(t, rc, tg.profile, n)
 			s := Score(truth, got)
@@ -91,7 +104,7 @@ func TestCorpusAccuracy(t *testing.T) {
 // truth and results come back in page order, matched by a file name.
 func readCorpus(t *testing.T, rc *Recognizer, p sim.Profile, n int) (truth, got []forms.PageResult) {
 	t.Helper()
-	sheets, err := sim.Plan(corpusSeed, n)
+	sheets, err := sim.Plan(*corpusSeedFlag, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,13 +120,13 @@ func readCorpus(t *testing.T, rc *Recognizer, p sim.Profile, n int) (truth, got 
 		name := fmt.Sprintf("%s/%04d.%s", p, i+1, sc.Ext)
 		truth[i] = sc.Truth
 		truth[i].File, truth[i].Page = name, 1
-		m, err := imageinFromBytes(sc.Data, name)
+		d, err := imagein.FromBytes(sc.Data, name, imagein.Limits{})
 		if err != nil {
 			errs[i] = err
 			return
 		}
-		got[i] = rc.Page(m)
-		m.Close()
+		got[i], errs[i] = rc.Document(d, 0)
+		d.Close()
 		got[i].File, got[i].Page = name, 1
 	})
 	for _, err := range errs {

@@ -2,6 +2,7 @@ package recognition
 
 import (
 	"image"
+	"math"
 	"strings"
 
 	"giascan/forms"
@@ -26,6 +27,7 @@ const (
 	cellDotSpan    = 0.2  // ink spread below: a dot
 	cellInkCov     = 0.04 // at least this coverage …
 	cellInkSpan    = 0.35 // … and spread: surely something written
+	cellBlankDepth = 0.2  // no pixel of the interior even this dark: blank, the classifier is not asked
 	cellMaxScale   = 12.0 // px/mm: enough for a digit, cheap at 600 dpi
 	cellMinScale   = 6.0
 	unreadableMark = '?'
@@ -44,10 +46,16 @@ func readDigits(r *forms.PageResult, full *plane, h *homography, black float64, 
 		for i := 0; i < f.Cells; i++ {
 			c := f.Cell(i)
 			crop := full.warp(h, c, k)
-			thr, _ := inkThreshold(crop, black, cellDepth)
+			thr, paper := inkThreshold(crop, black, cellDepth)
 			in := c.Inset(cellInset)
-			s := measureInk(crop, mmRect(cellInset, cellInset, in.W, in.H, k), thr)
+			inner := mmRect(cellInset, cellInset, in.W, in.H, k)
+			s := measureInk(crop, inner, thr)
 			noInk := s.coverage < cellEmptyCov || s.spread < cellDotSpan
+			if s.coverage == 0 && blank(crop, inner, paper-cellBlankDepth/cellDepth*(paper-thr)) {
+				// Most cells are blank: plain paper inside the border needs
+				// no network, which costs more than the rest of the page.
+				continue
+			}
 			if dr == nil {
 				if !noInk {
 					sb.WriteByte(unreadableMark)
@@ -84,5 +92,42 @@ func readDigits(r *forms.PageResult, full *plane, h *homography, black float64, 
 	}
 	if unreadable {
 		r.Flags = append(r.Flags, forms.FlagUnreadableDigit)
+	}
+}
+
+// blank says whether no pixel of r in g is darker than thr.
+func blank(g *image.Gray, r image.Rectangle, thr float64) bool {
+	r = r.Intersect(g.Bounds())
+	t := uint8(math.Max(0, math.Min(255, thr)))
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for _, v := range g.Pix[g.PixOffset(r.Min.X, y):g.PixOffset(r.Max.X, y)] {
+			if v < t {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkDigitsAgainstQR sends to review a handwritten field that repeats
+// what the QR code carries (region, ППЭ, auditorium, subject, date) and
+// reads otherwise: either the hand or the reading is wrong, and the
+// classifier's confidence cannot say which.
+func checkDigitsAgainstQR(r *forms.PageResult) {
+	c := r.Context
+	if c.Region == "" && c.PPE == "" {
+		return // no QR context
+	}
+	date := ""
+	if len(c.Date) == 8 {
+		date = c.Date[6:8] + c.Date[4:6] + c.Date[2:4] // written DDMMYY
+	}
+	for id, want := range map[string]string{"region": c.Region, "ppe": c.PPE, "auditorium": c.Auditorium, "subject": c.Subject, "date": date} {
+		got, ok := r.Digits[id]
+		if !ok || want == "" || got == "" || strings.ContainsRune(got, unreadableMark) || len(got) != len(want) || got == want {
+			continue
+		}
+		r.NeedsReview = true
+		r.Review = append(r.Review, id)
 	}
 }

@@ -53,25 +53,35 @@ func fitAffine(src, dst [3]pt) (homography, error) {
 	for i := 0; i < 3; i++ {
 		m[i] = [3]float64{src[i].X, src[i].Y, 1}
 	}
-	det := m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) - m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) + m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])
-	if math.Abs(det) < 1e-9 {
-		return homography{}, errDegenerate
+	ab, err := solve3(m, [3]float64{dst[0].X, dst[1].X, dst[2].X})
+	if err != nil {
+		return homography{}, err
 	}
-	cramer := func(r [3]float64) [3]float64 {
-		var out [3]float64
-		for c := 0; c < 3; c++ {
-			mm := m
-			for i := 0; i < 3; i++ {
-				mm[i][c] = r[i]
-			}
-			d := mm[0][0]*(mm[1][1]*mm[2][2]-mm[1][2]*mm[2][1]) - mm[0][1]*(mm[1][0]*mm[2][2]-mm[1][2]*mm[2][0]) + mm[0][2]*(mm[1][0]*mm[2][1]-mm[1][1]*mm[2][0])
-			out[c] = d / det
-		}
-		return out
+	cd, err := solve3(m, [3]float64{dst[0].Y, dst[1].Y, dst[2].Y})
+	if err != nil {
+		return homography{}, err
 	}
-	ab := cramer([3]float64{dst[0].X, dst[1].X, dst[2].X})
-	cd := cramer([3]float64{dst[0].Y, dst[1].Y, dst[2].Y})
 	return homography{ab[0], ab[1], ab[2], cd[0], cd[1], cd[2], 0, 0, 1}, nil
+}
+
+// solve3 solves a 3×3 system by Cramer's rule.
+func solve3(m [3][3]float64, r [3]float64) ([3]float64, error) {
+	det3 := func(m [3][3]float64) float64 {
+		return m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) - m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) + m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])
+	}
+	det := det3(m)
+	if math.Abs(det) < 1e-9 {
+		return [3]float64{}, errDegenerate
+	}
+	var out [3]float64
+	for c := 0; c < 3; c++ {
+		mm := m
+		for i := 0; i < 3; i++ {
+			mm[i][c] = r[i]
+		}
+		out[c] = det3(mm) / det
+	}
+	return out, nil
 }
 
 // solve8 solves an 8×8 linear system given as an augmented matrix, by

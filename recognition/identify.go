@@ -41,7 +41,22 @@ var barcodeWidth = sync.OnceValue(func() float64 {
 // for noisy or dithered scans, where single full-resolution pixels lie.
 func readCodes(full, mid *plane, h, hMid *homography, tpl *forms.Template) codes {
 	var c codes
-	c.barcode, c.badCheck = readBarcode(full, h, tpl)
+	// Edge distances first: they read widened and 1-bit bars, and cost
+	// less than one gozxing attempt.
+	edge, sure := readBarcodeEdges(full, h, tpl)
+	switch err := forms.CheckBarcode(edge); {
+	case edge == "":
+	case err != nil:
+		if len(edge) == 13 && sure {
+			c.badCheck = edge
+		}
+		edge = ""
+	case sure:
+		c.barcode = edge
+	}
+	if c.barcode == "" {
+		c.barcode, c.badCheck = readBarcode(full, h, tpl)
+	}
 	c.qrText = readQR(full, h, tpl)
 	if c.qrText == "" {
 		c.qrText = readQR(mid, hMid, tpl)
@@ -57,6 +72,11 @@ func readCodes(full, mid *plane, h, hMid *homography, tpl *forms.Template) codes
 		if id, err := forms.ParseQR(c.qrText); err == nil {
 			c.qr = &id
 		}
+	}
+	// A reading with edges read both ways counts only when the QR code
+	// carries the same barcode.
+	if c.barcode == "" && edge != "" && !sure && c.qr != nil && c.qr.Barcode == edge {
+		c.barcode, c.badCheck = edge, ""
 	}
 	return c
 }
@@ -110,7 +130,58 @@ func readQR(full *plane, h *homography, tpl *forms.Template) string {
 			return text
 		}
 	}
+	// Last, finer samplings, as they are and thinned: a faint, blurred
+	// symbol at 150 dpi may only read once each module spans enough
+	// pixels for the binarizer, and a lineart scan widens dark modules
+	// until the finder patterns lose their proportions, which growing the
+	// light a pixel or two (an eighth to a tenth of a millimetre each)
+	// gives back.
+	for _, fk := range []float64{8, 10, 12} {
+		crop := full.warp(h, tight, fk)
+		for r := 0; r <= 2; r++ {
+			thin := crop
+			if r > 0 {
+				thin = thinDark(crop, r)
+			}
+			for _, global := range []bool{false, true} {
+				if text := decodeQR(thin, global, true); text != "" {
+					return text
+				}
+			}
+		}
+	}
 	return ""
+}
+
+// thinDark returns g with every pixel replaced by the lightest within r
+// pixels along both axes (a max filter, separable): dark strokes lose r
+// pixels on each side.
+func thinDark(g *image.Gray, r int) *image.Gray {
+	b := g.Bounds()
+	w, h := b.Dx(), b.Dy()
+	tmp := image.NewGray(image.Rect(0, 0, w, h))
+	out := image.NewGray(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		src := g.Pix[g.PixOffset(b.Min.X, b.Min.Y+y):]
+		dst := tmp.Pix[y*tmp.Stride:]
+		for x := 0; x < w; x++ {
+			m := uint8(0)
+			for i := max(0, x-r); i <= min(w-1, x+r); i++ {
+				m = max(m, src[i])
+			}
+			dst[x] = m
+		}
+	}
+	for x := 0; x < w; x++ {
+		for y := 0; y < h; y++ {
+			m := uint8(0)
+			for j := max(0, y-r); j <= min(h-1, y+r); j++ {
+				m = max(m, tmp.Pix[j*tmp.Stride+x])
+			}
+			out.Pix[y*out.Stride+x] = m
+		}
+	}
+	return out
 }
 
 func bitmap(g *image.Gray, global bool) (*gozxing.BinaryBitmap, error) {

@@ -17,7 +17,12 @@ type inkStats struct {
 // black (measured inside the anchors).
 func inkThreshold(g *image.Gray, black, depth float64) (thr, paper float64) {
 	hist := grayHistogram(g)
-	paper = percentile(&hist, 0.9)
+	return histThreshold(&hist, black, depth)
+}
+
+// histThreshold is inkThreshold from a crop's histogram.
+func histThreshold(hist *[256]int, black, depth float64) (thr, paper float64) {
+	paper = percentile(hist, 0.9)
 	if black >= paper-20 || black <= 0 {
 		// The anchors told nothing usable; assume a plain black.
 		black = math.Min(paper-20, 40)

@@ -1,11 +1,14 @@
 // Package recognition reads one scanned page: it registers the page on its
-// four anchors, reads the barcode and the QR code, then the mark boxes,
-// digit cells and zones of the page's template, and reports a
+// anchors (or, when fewer than three are on the image, on its QR code and
+// the anchors that are left), reads the barcode and the QR code, then the
+// mark boxes, digit cells and zones of the page's template, and reports a
 // forms.PageResult. It is a pure function of the page image, the templates
 // and the digit classifier.
 //
 // Everything after registration works in template millimetres: only the
-// crops that are read are warped from the scan, never the whole page.
+// crops that are read are warped from the scan, never the whole page; so
+// a page reads the same from a scan decoded at half size (Document), which
+// costs less to decode and to sample.
 package recognition
 
 import (
@@ -93,9 +96,13 @@ func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
 	// times faster than an area resize: mid at 4–8 px/mm for zones and page
 	// levels, small at 2–4 px/mm (50–100 dpi) for the anchor search.
 	mid, fm := halveWhile(m, pxmm, 8)
-	defer mid.Close()
+	if fm != 1 {
+		defer mid.Close()
+	}
 	small, fs := halveWhile(mid, pxmm*fm, 4)
-	defer small.Close()
+	if fs != 1 {
+		defer small.Close()
+	}
 	fs *= fm
 	midp, err := planeOfMat(&mid)
 	if err != nil {
@@ -104,6 +111,12 @@ func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
 	lv := measureLevels(&midp)
 
 	reg, err := register(&full, small, fs, pxmm*fs, rc.header)
+	if errors.Is(err, errNoAnchors) && lv.inkFrac >= blankInkFrac {
+		// Anchors off the bed: the QR code may still place the page.
+		if qr, ok := registerByQR(&full, &midp, fm, small, fs, pxmm*fs, rc.header); ok {
+			reg, err = qr, nil
+		}
+	}
 	if err != nil {
 		if !errors.Is(err, errNoAnchors) {
 			return err
@@ -147,6 +160,7 @@ func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
 	}
 	readMarks(r, &full, &reg.h, reg.ink, tpl)
 	readDigits(r, &full, &reg.h, reg.ink, tpl, rc.digits)
+	checkDigitsAgainstQR(r)
 	readZones(r, &midp, &hMid, reg.ink, tpl)
 	return nil
 }
@@ -177,10 +191,11 @@ func uniqueSorted(s []string) []string {
 
 // halveWhile returns a copy of m halved by pyrDown until its scale
 // (pxmm · factor) falls below limit, and the factor (new px per old px).
-// The copy is new even when no step was needed: the caller closes it.
+// When no step is needed it returns m itself and factor 1, which the
+// caller must not close; otherwise the copy is the caller's to close.
 func halveWhile(m gocv.Mat, pxmm, limit float64) (gocv.Mat, float64) {
 	if pxmm < limit || m.Cols() <= 200 {
-		return m.Clone(), 1
+		return m, 1
 	}
 	out := gocv.NewMat()
 	gocv.PyrDown(m, &out, image.Point{}, gocv.BorderReplicate)

@@ -112,44 +112,51 @@ func (p *plane) warp(h *homography, r forms.Rect, k float64) *image.Gray {
 	return out
 }
 
-// sampleNearest renders rectangle r at k px/mm by nearest-neighbour
-// sampling: for coverage measures on a plane already downscaled to about k.
-// As in warp, the map's numerator and denominator are stepped along a row
-// (answer zones cover most of a page, so this loop is hot).
-func (p *plane) sampleNearest(h *homography, r forms.Rect, k float64) *image.Gray {
+// histogramNearest is the histogram of rectangle r rendered at k px/mm
+// by nearest-neighbour sampling, for coverage measures on a plane already
+// downscaled to about k; the crop itself is never made. Answer zones
+// cover most of a page, so this loop is hot: the map is evaluated exactly
+// every histSpan samples along a row and interpolated linearly between,
+// which for a scanner's nearly affine map is off by far less than a pixel
+// and saves the division per sample.
+func (p *plane) histogramNearest(h *homography, r forms.Rect, k float64) [256]int {
+	var hist [256]int
 	w := max(1, int(math.Round(r.W*k)))
 	ht := max(1, int(math.Round(r.H*k)))
-	out := image.NewGray(image.Rect(0, 0, w, ht))
-	dx := 1 / k
-	su, sv, sw := h[0]*dx, h[3]*dx, h[6]*dx
 	for j := 0; j < ht; j++ {
 		y := r.Y + (float64(j)+0.5)/k
-		x := r.X + 0.5/k
-		nu := h[0]*x + h[1]*y + h[2]
-		nv := h[3]*x + h[4]*y + h[5]
-		nw := h[6]*x + h[7]*y + h[8]
-		row := out.Pix[j*out.Stride : j*out.Stride+w]
-		for i := range row {
-			inv := 1 / nw
-			qx, qy := int(nu*inv), int(nv*inv)
-			if qx >= 0 && qy >= 0 && qx < p.w && qy < p.h {
-				row[i] = p.pix[qy*p.stride+qx]
-			} else {
-				row[i] = 255
+		for i0 := 0; i0 < w; i0 += histSpan {
+			i1 := min(i0+histSpan, w)
+			a := h.apply(pt{r.X + (float64(i0)+0.5)/k, y})
+			b := h.apply(pt{r.X + (float64(i1)+0.5)/k, y})
+			du, dv := (b.X-a.X)/float64(i1-i0), (b.Y-a.Y)/float64(i1-i0)
+			u, v := a.X, a.Y
+			for i := i0; i < i1; i++ {
+				qx, qy := int(u), int(v)
+				if u >= 0 && v >= 0 && qx < p.w && qy < p.h {
+					hist[p.pix[qy*p.stride+qx]]++
+				} else {
+					hist[255]++
+				}
+				u += du
+				v += dv
 			}
-			nu += su
-			nv += sv
-			nw += sw
 		}
 	}
-	return out
+	return hist
 }
+
+// histSpan is how many samples histogramNearest interpolates the map over.
+const histSpan = 32
 
 // histogram of a whole plane. Four interleaved tables keep successive
 // pixels of the same grey from waiting on each other's count.
-func (p *plane) histogram() [256]int {
+func (p *plane) histogram() [256]int { return p.histogramRows(1) }
+
+// histogramRows is the histogram of every step-th row of the plane.
+func (p *plane) histogramRows(step int) [256]int {
 	var h0, h1, h2, h3 [256]int
-	for y := 0; y < p.h; y++ {
+	for y := 0; y < p.h; y += step {
 		row := p.pix[y*p.stride : y*p.stride+p.w]
 		i := 0
 		for ; i+4 <= len(row); i += 4 {

@@ -19,6 +19,7 @@ const midScale = 4.0
 // Tolerances of the anchor geometry.
 const (
 	cornerReach   = 40.0  // mm: how far from its nominal place an anchor may lie (shift, skew, scale, scanner bed margins)
+	nearReach     = 25.0  // mm: where anchors are searched first
 	maxScaleError = 0.20  // the anchors' spread may differ this much from the scale the image size suggests (bed margins)
 	maxShapeError = 0.03  // and their distances from the template's by this much once scaled
 	ringDarkMax   = 0.05  // fraction of the 3 mm ring around an anchor that may be dark
@@ -58,12 +59,22 @@ func register(full *plane, small gocv.Mat, fs, k float64, tpl *forms.Template) (
 	if err != nil {
 		return registration{}, err
 	}
-	blobs, err := anchorBlobs(small, &sp, k)
-	if err != nil {
-		return registration{}, err
-	}
 	landscape := sp.w > sp.h
-	corners, n := pickCorners(blobs, sp.w, sp.h, k, landscape)
+	// Most pages lie near their place: the corners are searched near the
+	// nominal anchors first, which is a fraction of the area, and as far
+	// as an anchor may lie only when that did not find all four.
+	var corners [4]*blob
+	n := 0
+	for _, reach := range []float64{nearReach, cornerReach} {
+		blobs, err := anchorBlobs(small, &sp, k, reach)
+		if err != nil {
+			return registration{}, err
+		}
+		corners, n = pickCorners(blobs, sp.w, sp.h, k, landscape, reach)
+		if n == 4 {
+			break
+		}
+	}
 	if n < 3 {
 		return registration{}, errNoAnchors
 	}
@@ -169,14 +180,14 @@ func skewOf(h *homography, rot int) float64 {
 // thresholded and labelled, a quarter of the page or less: on a whole
 // noisy page the labelling alone cost more than the rest of the anchor
 // search.
-func anchorBlobs(small gocv.Mat, sp *plane, k float64) ([]blob, error) {
+func anchorBlobs(small gocv.Mat, sp *plane, k, reach float64) ([]blob, error) {
 	hist := sp.histogram()
 	paper := percentile(&hist, 0.9)
 	dark := percentile(&hist, 0.003)
 	c := math.Max(8, 0.25*(paper-dark))
 	block := int(math.Round(13*k)) | 1
 	var out []blob
-	for _, win := range cornerWindows(sp.w, sp.h, k, block) {
+	for _, win := range cornerWindows(sp.w, sp.h, k, block, reach) {
 		var err error
 		if out, err = windowBlobs(small, win, k, block, float32(c), out); err != nil {
 			return nil, err
@@ -191,9 +202,9 @@ func anchorBlobs(small gocv.Mat, sp *plane, k float64) ([]blob, error) {
 // threshold block, so that everything that can be picked is labelled
 // exactly as on the whole page. Windows that would overlap (a page much
 // smaller than A4) give way to the whole page.
-func cornerWindows(w, h int, k float64, block int) []image.Rectangle {
+func cornerWindows(w, h int, k float64, block int, reach float64) []image.Rectangle {
 	page := image.Rect(0, 0, w, h)
-	grow := int(math.Ceil((cornerReach+0.75*anchorSide+anchorClear)*k)) + 3 + block/2
+	grow := int(math.Ceil((reach+0.75*anchorSide+anchorClear)*k)) + 3 + block/2
 	exp := [4]image.Point{
 		{int(anchorOffset * k), int(anchorOffset * k)},
 		{w - int(anchorOffset*k), int(anchorOffset * k)},
@@ -288,7 +299,7 @@ func ringDark(bp *plane, box image.Rectangle, r int) float64 {
 // pickCorners chooses at most one blob per image corner (clockwise from
 // the top-left) so that the chosen ones form the anchor rectangle; it
 // prefers four anchors to three and a better fit to a worse one.
-func pickCorners(blobs []blob, w, h int, k float64, landscape bool) ([4]*blob, int) {
+func pickCorners(blobs []blob, w, h int, k float64, landscape bool, reach float64) ([4]*blob, int) {
 	exp := [4]pt{
 		{anchorOffset * k, anchorOffset * k},
 		{float64(w) - anchorOffset*k, anchorOffset * k},
@@ -299,7 +310,7 @@ func pickCorners(blobs []blob, w, h int, k float64, landscape bool) ([4]*blob, i
 	for i := range blobs {
 		b := &blobs[i]
 		for c := 0; c < 4; c++ {
-			if math.Abs(b.c.X-exp[c].X) <= cornerReach*k && math.Abs(b.c.Y-exp[c].Y) <= cornerReach*k {
+			if math.Abs(b.c.X-exp[c].X) <= reach*k && math.Abs(b.c.Y-exp[c].Y) <= reach*k {
 				cand[c] = append(cand[c], b)
 			}
 		}

@@ -122,3 +122,33 @@ func TestBlankPage(t *testing.T) {
 		t.Fatalf("blank: %s", describe(res))
 	}
 }
+
+// TestTwoAnchorsAndQR: a page shifted and turned so far that the two left
+// anchors are off the scanner's bed is placed by its QR code's finder
+// patterns and the two anchors that are left.
+func TestTwoAnchorsAndQR(t *testing.T) {
+	set := forms.Builtin()
+	rc, _ := New(set, nil)
+	for _, c := range []struct {
+		rot  int
+		skew float64
+	}{{0, 4.5}, {180, -4}} {
+		g := renderPage(t, set, "11", 77, pen{marks: []string{"t10_2", "t14_3"}}, 300)
+		m := scan(toMat(t, g), c.rot, c.skew, -16, 6, 1, 300)
+		res := rc.Page(m)
+		m.Close()
+		t.Log(describe(res))
+		id := testIdentity(t, "11", 77)
+		if res.Type != "11" || res.Barcode != id.Barcode || res.Rotation != c.rot || !slices.Contains(res.Flags, forms.FlagAnchorMissing) {
+			t.Fatalf("rot %d skew %.1f: %s", c.rot, c.skew, describe(res))
+		}
+		if math.Abs(res.Skew-c.skew) > 0.3 && math.Abs(res.Skew+c.skew) > 0.3 {
+			t.Errorf("rot %d: skew %.2f, scanned with %.1f", c.rot, res.Skew, c.skew)
+		}
+		for id, want := range map[string]string{"t10_2": "marked", "t14_3": "marked", "t10_1": "empty", "t14_4": "empty"} {
+			if got := res.Marks[id]; got != want {
+				t.Errorf("rot %d: mark %s = %q, want %q", c.rot, id, got, want)
+			}
+		}
+	}
+}

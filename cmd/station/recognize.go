@@ -117,10 +117,12 @@ func expandPaths(paths []string) []input {
 }
 
 // scanFile is an opened scan: a number of pages, each decoded on demand
-// into an 8-bit grey Mat that the caller closes.
+// into an 8-bit grey Mat that the caller closes, or read by a recognizer
+// in the way that costs least.
 type scanFile interface {
 	Pages() int
 	Page(i int) (gocv.Mat, error)
+	Read(rc *recognition.Recognizer, i int) (forms.PageResult, error)
 	Close() error
 }
 
@@ -140,6 +142,10 @@ type docFile struct{ *imagein.Document }
 func (d docFile) Page(i int) (gocv.Mat, error) {
 	m, _, err := d.Document.Page(i)
 	return m, err
+}
+
+func (d docFile) Read(rc *recognition.Recognizer, i int) (forms.PageResult, error) {
+	return rc.Document(d.Document, i)
 }
 
 // job is one page to read; seq is its place in the output.
@@ -284,15 +290,14 @@ func recognizeJob(rc *recognition.Recognizer, j job) []byte {
 		res = forms.NewPageResult(j.path, j.page)
 		res.Error = openError(j.err)
 	default:
-		m, err := j.file.Page(j.page - 1)
+		var err error
+		res, err = j.file.Read(rc, j.page-1)
 		j.file.done()
 		if err != nil {
 			res = forms.NewPageResult(j.path, j.page)
 			res.Error = err.Error()
 			break
 		}
-		res = rc.Page(m)
-		m.Close()
 		res.File, res.Page = j.path, j.page
 	}
 	res.Ms = float64(time.Since(start).Microseconds()) / 1000

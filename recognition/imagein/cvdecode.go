@@ -20,7 +20,13 @@ import (
 // OpenCV into a new 8-bit single-channel Mat that the caller owns. The caller
 // must have checked the header first (format, dimensions against the limits):
 // OpenCV allocates the full image before it looks at the pixel data.
-func cvDecode(buf []byte) (gocv.Mat, error) {
+func cvDecode(buf []byte) (gocv.Mat, error) { return cvDecodeReduced(buf, 1) }
+
+// cvDecodeReduced is cvDecode at 1/denom of the size (denom 1, 2, 4 or 8).
+// A JPEG is reduced in the DCT domain by libjpeg, at less cost than a full
+// decode; other formats are decoded whole and then resized by OpenCV, which
+// saves nothing.
+func cvDecodeReduced(buf []byte, denom int) (gocv.Mat, error) {
 	if len(buf) == 0 {
 		return gocv.Mat{}, fmt.Errorf("%w: no image data", ErrCorrupt)
 	}
@@ -29,7 +35,7 @@ func cvDecode(buf []byte) (gocv.Mat, error) {
 	}
 	m := gocv.NewMat()
 	var msg [256]C.char
-	rc := C.imagein_imdecode((*C.uchar)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)),
+	rc := C.imagein_imdecode((*C.uchar)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), C.int(denom),
 		unsafe.Pointer(m.Ptr()), &msg[0], C.size_t(len(msg)))
 	switch rc {
 	case 0:

@@ -46,18 +46,24 @@ func FuzzFromBytes(f *testing.F) {
 		}
 		defer doc.Close()
 		for i := 0; i < min(doc.Pages(), 4); i++ {
-			m, info, err := doc.Page(i)
-			if err != nil {
-				var e *Error
-				if !errors.As(err, &e) || e.Page != i+1 {
-					t.Fatalf("page error %T: %v", err, err)
+			for _, minLong := range []int{0, 8} { // whole, then reduced as far as 8 pixels allow
+				m, info, err := doc.Page(i)
+				if minLong > 0 {
+					m.Close()
+					m, info, err = doc.PageReduced(i, minLong)
 				}
-				continue
+				if err != nil {
+					var e *Error
+					if !errors.As(err, &e) || e.Page != i+1 {
+						t.Fatalf("page error %T: %v", err, err)
+					}
+					continue
+				}
+				if m.Cols() != info.Width || m.Rows() != info.Height || int64(info.Width)*int64(info.Height) > limits.MaxPixels {
+					t.Fatalf("page %d: Mat %d×%d, info %+v", i+1, m.Cols(), m.Rows(), info)
+				}
+				m.Close()
 			}
-			if m.Cols() != info.Width || m.Rows() != info.Height || int64(info.Width)*int64(info.Height) > limits.MaxPixels {
-				t.Fatalf("page %d: Mat %d×%d, info %+v", i+1, m.Cols(), m.Rows(), info)
-			}
-			m.Close()
 		}
 	})
 }

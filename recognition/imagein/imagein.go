@@ -57,6 +57,9 @@ type Info struct {
 	// Compression names the source encoding, e.g. "jpeg", "png",
 	// "ccitt-g4", "lzw", "deflate", "none", "jpeg2000".
 	Compression string
+	// Reduced is how many times smaller than the file's image the Mat is
+	// on each side: 1 from Page, 1, 2, 4 or 8 from PageReduced.
+	Reduced int
 }
 
 // Limits bound what a single file may cost. The zero value means the
@@ -124,6 +127,15 @@ func (l Limits) checkSize(w, h int64) error {
 type pager interface {
 	pages() int
 	page(i int) (gocv.Mat, Info, error)
+}
+
+// reducer is a pager that can decode a page at a fraction of its size for
+// less than a full decode costs.
+type reducer interface {
+	// pageReduced decodes page i at 1/denom of its size, with the largest
+	// denom of 1, 2, 4 and 8 that keeps the longer side at least minLong
+	// pixels, and reports denom in Info.Reduced.
+	pageReduced(i, minLong int) (gocv.Mat, Info, error)
 }
 
 // Document is an opened scan file: one or more pages. Its methods are safe
@@ -248,7 +260,19 @@ func (d *Document) Pages() int {
 // grey Mat. The caller owns the Mat and must Close it. On error the Mat is
 // the zero value: it must not be used, and closing it is harmless. Errors
 // are *Error values naming the file and the 1-based page.
-func (d *Document) Page(i int) (gocv.Mat, Info, error) {
+func (d *Document) Page(i int) (gocv.Mat, Info, error) { return d.page(i, 0) }
+
+// PageReduced is Page at a reduced size where that costs less than a full
+// decode: a JPEG is decoded at 1/2, 1/4 or 1/8 of its size in the DCT
+// domain (libjpeg's scaled decoding), the most reduced that keeps the
+// longer side at least minLong pixels; every other page comes out at full
+// size. Info.Reduced says by how much the Mat was reduced.
+func (d *Document) PageReduced(i, minLong int) (gocv.Mat, Info, error) {
+	return d.page(i, max(minLong, 1))
+}
+
+// page is Page (minLong 0) and PageReduced.
+func (d *Document) page(i, minLong int) (gocv.Mat, Info, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	fail := func(err error) (gocv.Mat, Info, error) {
@@ -260,7 +284,7 @@ func (d *Document) Page(i int) (gocv.Mat, Info, error) {
 	if i < 0 || i >= d.p.pages() {
 		return fail(errorf(ErrPageRange, "page %d of %d", i+1, d.p.pages()))
 	}
-	m, info, err := d.decode(i)
+	m, info, err := d.decode(i, minLong)
 	if err != nil {
 		return fail(err)
 	}
@@ -270,12 +294,18 @@ func (d *Document) Page(i int) (gocv.Mat, Info, error) {
 	return m, info, nil
 }
 
-// decode runs the container's page decoder. Parsers of hostile files are
-// the likeliest place for a slip, so a Go panic there fails the page
-// instead of the batch (OpenCV itself is shielded in cvDecode).
-func (d *Document) decode(i int) (m gocv.Mat, info Info, err error) {
+// decode runs the container's page decoder, reduced when minLong > 0 and
+// the container can. Parsers of hostile files are the likeliest place for
+// a slip, so a Go panic there fails the page instead of the batch (OpenCV
+// itself is shielded in cvDecode).
+func (d *Document) decode(i, minLong int) (m gocv.Mat, info Info, err error) {
 	defer recoverTo(&err, "decoder")
-	return d.p.page(i)
+	if r, ok := d.p.(reducer); ok && minLong > 0 {
+		return r.pageReduced(i, minLong)
+	}
+	m, info, err = d.p.page(i)
+	info.Reduced = 1
+	return m, info, err
 }
 
 // Close releases the file's bytes. Mats returned by Page stay valid and are

@@ -594,3 +594,44 @@ func TestConcurrentPages(t *testing.T) {
 		doc.Close()
 	}
 }
+
+// TestPageReduced checks that a JPEG is decoded reduced as far as the
+// requested longer side allows, shows the same page, and says by how much;
+// other formats come out whole.
+func TestPageReduced(t *testing.T) {
+	g := drawPage(800, 1132, 2, true)
+	jpg := encode(t, g, ".jpg", gocv.IMWriteJpegQuality, 92)
+	for _, c := range []struct{ minLong, denom int }{{1132, 1}, {566, 2}, {400, 2}, {283, 4}, {100, 8}, {0, 8}} {
+		d, err := FromBytes(jpg, "page.jpg", Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, info, err := d.PageReduced(0, c.minLong)
+		d.Close()
+		if err != nil {
+			t.Fatalf("minLong %d: %v", c.minLong, err)
+		}
+		if info.Reduced != c.denom {
+			t.Errorf("minLong %d: reduced by %d, want %d", c.minLong, info.Reduced, c.denom)
+		}
+		checkPage(t, m, (800+c.denom-1)/c.denom, (1132+c.denom-1)/c.denom, 2, true, 16) // libjpeg rounds up
+		m.Close()
+	}
+	d, err := FromBytes(encode(t, g, ".png"), "page.png", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	m, info, err := d.PageReduced(0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if info.Reduced != 1 {
+		t.Errorf("PNG reduced by %d, want 1", info.Reduced)
+	}
+	checkPage(t, m, 800, 1132, 2, true, 0)
+	if _, _, err := d.PageReduced(1, 100); !errors.Is(err, ErrPageRange) {
+		t.Errorf("page 2 of 1: %v", err)
+	}
+}

@@ -16,7 +16,9 @@ type singleImage struct {
 	// rotatable allows the decoded Mat to come out with width and height
 	// swapped: OpenCV applies a JPEG's Exif orientation.
 	rotatable bool
-	info      Info
+	// jpeg: libjpeg can decode the image reduced in the DCT domain.
+	jpeg bool
+	info Info
 	// err is a problem found while parsing that makes the page, not the
 	// file, unreadable (a truncated body, an unsupported encoding).
 	err error
@@ -24,26 +26,44 @@ type singleImage struct {
 
 func (s *singleImage) pages() int { return 1 }
 
-func (s *singleImage) page(int) (gocv.Mat, Info, error) {
+func (s *singleImage) page(int) (gocv.Mat, Info, error) { return s.decode(1) }
+
+func (s *singleImage) pageReduced(_, minLong int) (gocv.Mat, Info, error) {
+	denom := 1
+	if s.jpeg {
+		long := max(s.w, s.h)
+		for denom < 8 && long/int64(2*denom) >= int64(minLong) {
+			denom *= 2
+		}
+	}
+	return s.decode(denom)
+}
+
+func (s *singleImage) decode(denom int) (gocv.Mat, Info, error) {
 	if s.err != nil {
 		return gocv.Mat{}, Info{}, s.err
 	}
 	if err := s.limits.checkSize(s.w, s.h); err != nil {
 		return gocv.Mat{}, Info{}, err
 	}
-	m, err := cvDecode(s.data)
+	m, err := cvDecodeReduced(s.data, denom)
 	if err != nil {
 		return gocv.Mat{}, Info{}, err
 	}
 	// The header check above is only worth something if OpenCV decoded
 	// the image the header describes; a mismatch means the parsers
-	// disagree about the file, which we treat as damage.
+	// disagree about the file, which we treat as damage. libjpeg rounds a
+	// reduced size up.
+	d := int64(denom)
+	w, h := (s.w+d-1)/d, (s.h+d-1)/d
 	r, c := int64(m.Rows()), int64(m.Cols())
-	if !(r == s.h && c == s.w) && !(s.rotatable && r == s.w && c == s.h) {
+	if !(r == h && c == w) && !(s.rotatable && r == w && c == h) {
 		m.Close()
-		return gocv.Mat{}, Info{}, errorf(ErrCorrupt, "header says %d×%d, decoded %d×%d", s.w, s.h, c, r)
+		return gocv.Mat{}, Info{}, errorf(ErrCorrupt, "header says %d×%d, decoded %d×%d", w, h, c, r)
 	}
-	return m, s.info, nil
+	info := s.info
+	info.Reduced = denom
+	return m, info, nil
 }
 
 // jpegHeader is what the station needs from a JPEG before decoding it.
@@ -167,7 +187,7 @@ func openJPEG(data []byte, limits Limits) (pager, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &singleImage{data: data, limits: limits, w: h.width, h: h.height, rotatable: true}
+	s := &singleImage{data: data, limits: limits, w: h.width, h: h.height, rotatable: true, jpeg: true}
 	s.info = Info{DPIX: h.dpiX, DPIY: h.dpiY, BitsPerSample: h.precision, Compression: "jpeg"}
 	s.info.Model = ModelGrey
 	if h.components > 1 {

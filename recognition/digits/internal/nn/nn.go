@@ -106,30 +106,32 @@ func (n *Net) Add(o *Net) {
 
 // Work holds the activations of one forward pass; one per goroutine.
 type Work struct {
-	col1 []float32 // input patches [C1Side²][K²]
-	col2 []float32 // conv1 patches [C2Side²][C1·K²]
-	dcol []float32 // gradient of col2
-	c1   []float32 // conv1 after ReLU [C1][C1Side²]
-	p1   []float32 // [C1][P1Side²]
-	a1   []int32   // argmax index in c1 for each p1
-	c2   []float32 // [C2][C2Side²]
-	p2   []float32 // flat input of the dense layer: pooled conv2 + features
-	a2   []int32
-	h    []float32
-	out  []float32 // logits
-	dp2  []float32
-	dc2  []float32
-	dp1  []float32
-	dc1  []float32
-	dh   []float32
-	dout []float32
+	col1   []float32 // input patches [C1Side²][K²]
+	blank1 []bool    // which input patches are all zero
+	col2   []float32 // conv1 patches [C2Side²][C1·K²]
+	dcol   []float32 // gradient of col2
+	c1     []float32 // conv1 after ReLU [C1][C1Side²]
+	p1     []float32 // [C1][P1Side²]
+	a1     []int32   // argmax index in c1 for each p1
+	c2     []float32 // [C2][C2Side²]
+	p2     []float32 // flat input of the dense layer: pooled conv2 + features
+	a2     []int32
+	h      []float32
+	out    []float32 // logits
+	dp2    []float32
+	dc2    []float32
+	dp1    []float32
+	dc1    []float32
+	dh     []float32
+	dout   []float32
 }
 
 // NewWork allocates the buffers for n.
 func (n *Net) NewWork() *Work {
 	c := n.Config
 	return &Work{
-		col1: make([]float32, C1Side*C1Side*K*K), col2: make([]float32, C2Side*C2Side*c.C1*K*K),
+		col1: make([]float32, C1Side*C1Side*K*K), blank1: make([]bool, C1Side*C1Side),
+		col2: make([]float32, C2Side*C2Side*c.C1*K*K),
 		dcol: make([]float32, C2Side*C2Side*c.C1*K*K),
 		c1:   make([]float32, c.C1*C1Side*C1Side), p1: make([]float32, c.C1*P1Side*P1Side), a1: make([]int32, c.C1*P1Side*P1Side),
 		c2: make([]float32, c.C2*C2Side*C2Side), p2: make([]float32, c.flat()), a2: make([]int32, c.C2*P2Side*P2Side),
@@ -148,11 +150,21 @@ func (n *Net) Forward(w *Work, img []float32, feat []float32) []float32 {
 	// of their input laid out in rows (im2col), which keeps the inner
 	// loops long.
 	im2col(img, w.col1, 1, In)
+	// A digit covers a small part of its frame: a patch of plain paper
+	// (all zeros) gives each kernel its bias alone, exactly what the dot
+	// product would give, and is not multiplied out.
+	for p := range w.blank1 {
+		w.blank1[p] = allZero(w.col1[p*K*K : (p+1)*K*K])
+	}
 	for o := 0; o < c.C1; o++ {
 		out := w.c1[o*C1Side*C1Side : (o+1)*C1Side*C1Side]
 		kern := n.W1[o*K*K : (o+1)*K*K]
 		b := n.B1[o]
 		for p := range out {
+			if w.blank1[p] {
+				out[p] = b
+				continue
+			}
 			out[p] = b + dot(kern, w.col1[p*K*K:(p+1)*K*K])
 		}
 		relu(out)
@@ -321,6 +333,16 @@ func relu(v []float32) {
 			v[i] = 0
 		}
 	}
+}
+
+// allZero says whether every value of v is zero.
+func allZero(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func dot(a, b []float32) float32 {

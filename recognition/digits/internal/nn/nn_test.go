@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -121,5 +122,50 @@ func BenchmarkTrainStep(b *testing.B) {
 				n.Backward(w, g, img, d)
 			}
 		})
+	}
+}
+
+// TestForwardSparse checks that skipping the blank patches of a mostly
+// blank input gives exactly the logits of the full product: the first
+// convolution computed here the long way.
+func TestForwardSparse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	n := New(Config{C1: 10, C2: 20, Hidden: 16, Features: 2, Classes: 11}, rng)
+	for i := range n.B1 {
+		n.B1[i] = float32(rng.NormFloat64() * 0.1)
+	}
+	img := make([]float32, In*In)
+	for y := 8; y < 20; y++ {
+		img[y*In+12] = float32(rng.Float64())
+		img[y*In+13] = 1
+	}
+	feat := []float32{0.4, 0.2}
+	w := n.NewWork()
+	got := append([]float32(nil), n.Forward(w, img, feat)...)
+	// Blank patches exist, and each kernel gives its bias there.
+	blank := 0
+	for _, b := range w.blank1 {
+		if b {
+			blank++
+		}
+	}
+	if blank == 0 || blank == len(w.blank1) {
+		t.Fatalf("%d of %d patches blank", blank, len(w.blank1))
+	}
+	col := make([]float32, C1Side*C1Side*K*K)
+	im2col(img, col, 1, In)
+	for o := 0; o < n.C1; o++ {
+		for p := 0; p < C1Side*C1Side; p++ {
+			want := n.B1[o] + dot(n.W1[o*K*K:(o+1)*K*K], col[p*K*K:(p+1)*K*K])
+			if want < 0 {
+				want = 0
+			}
+			if have := w.c1[o*C1Side*C1Side+p]; have != want {
+				t.Fatalf("conv1 channel %d patch %d: %v, want %v", o, p, have, want)
+			}
+		}
+	}
+	if again := n.Forward(w, img, feat); !slices.Equal(again, got) {
+		t.Fatalf("logits changed between runs: %v, %v", got, again)
 	}
 }
