@@ -3,6 +3,7 @@ package recognition
 import (
 	"giascan/forms"
 	"giascan/recognition/imagein"
+	"time"
 )
 
 // reducedMinLong is the longer side, in pixels, below which a page is not
@@ -39,4 +40,24 @@ func (rc *Recognizer) Document(d *imagein.Document, i int) (forms.PageResult, er
 	}
 	defer full.Close()
 	return rc.Page(full), nil
+}
+
+// Bytes reads the first page of an in-memory scan, as a scanner or a
+// file hands it over. It is the one way the station recognises a stored
+// page; name is the file name for messages. The result's File is name,
+// its Page 1 and its Ms the time taken.
+func (rc *Recognizer) Bytes(data []byte, name string) forms.PageResult {
+	start := time.Now()
+	res := forms.NewPageResult(name, 1)
+	doc, err := imagein.FromBytes(data, name, imagein.Limits{})
+	if err == nil {
+		res, err = rc.Document(doc, 0)
+		doc.Close()
+	}
+	if err != nil && res.Error == "" {
+		res.Error = err.Error()
+	}
+	res.File, res.Page = name, 1
+	res.Ms = float64(time.Since(start).Microseconds()) / 1000
+	return res
 }

@@ -13,12 +13,10 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"giascan/atomicfile"
 	"giascan/forms"
 	"giascan/recognition"
-	"giascan/recognition/imagein"
 	"giascan/station/audit"
 	"giascan/station/layout"
 	"giascan/station/ops"
@@ -192,23 +190,7 @@ func (s *Station) Reader() (ops.Reader, error) {
 		}
 		s.rc = rc
 		s.reader = func(ctx context.Context, data []byte, file string) forms.PageResult {
-			start := time.Now()
-			res := forms.NewPageResult(file, 1)
-			doc, err := imagein.FromBytes(data, file, imagein.Limits{})
-			if err == nil {
-				m, _, perr := doc.Page(0)
-				if perr == nil {
-					res = rc.Page(m)
-					m.Close()
-				}
-				err = perr
-				doc.Close()
-			}
-			if err != nil {
-				res.Error = err.Error()
-			}
-			res.Ms = float64(time.Since(start).Microseconds()) / 1000
-			return res
+			return rc.Bytes(data, file)
 		}
 	})
 	return s.reader, s.readErr

@@ -435,27 +435,13 @@ func (r *run) recognize(ctx context.Context, p store.Page) {
 	if ctx.Err() != nil {
 		return
 	}
-	start := time.Now()
-	res := forms.NewPageResult(p.File, 1)
-	data, err := r.cfg.Store.Image(p)
-	if err == nil {
-		var doc *imagein.Document
-		doc, err = imagein.FromBytes(data, p.File, imagein.Limits{})
-		if err == nil {
-			m, _, perr := doc.Page(0)
-			if perr == nil {
-				res = r.cfg.Recognizer.Page(m)
-				m.Close()
-				res.File, res.Page = p.File, 1
-			}
-			err = perr
-			doc.Close()
-		}
-	}
-	if err != nil {
+	var res forms.PageResult
+	if data, err := r.cfg.Store.Image(p); err != nil {
+		res = forms.NewPageResult(p.File, 1)
 		res.Error = err.Error()
+	} else {
+		res = r.cfg.Recognizer.Bytes(data, p.File)
 	}
-	res.Ms = float64(time.Since(start).Microseconds()) / 1000
 	if ctx.Err() != nil {
 		return // cut short: the page is read again at the next start
 	}
