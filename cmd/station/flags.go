@@ -284,5 +284,8 @@ func parseCommand(e *env, fs *flag.FlagSet, usage string, args []string, data *s
 	if len(pos) > 0 {
 		return false, badInput("unexpected argument %q", pos[0])
 	}
+	if data == nil {
+		return false, nil // a command that touches no data folder
+	}
 	return false, checkDataDir(*data)
 }

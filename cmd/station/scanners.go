@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"time"
 
@@ -24,17 +23,8 @@ const scannersUsage = "usage: station scanners [--wait DURATION]"
 func runScanners(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("scanners")
 	wait := fs.Duration("wait", 5*time.Second, "how long to look for network scanners")
-	pos, err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(e.stdout, scannersUsage)
-		flagUsage(e.stdout, fs)
-		return nil
-	}
-	if err != nil {
+	if help, err := parseCommand(e, fs, scannersUsage, args, nil); help || err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return badInput("unexpected argument %q", pos[0])
 	}
 	lctx, cancel := context.WithTimeout(ctx, *wait)
 	defer cancel()
