@@ -48,6 +48,11 @@ const (
 	ActionSignInRefused = "user.signin.refused"
 	ActionAccessRefused = "access.refused"
 	ActionCSRFRefused   = "csrf.refused"
+	ActionUserAdd       = "user.add"
+	ActionUserPassword  = "user.password"
+	ActionUserDisable   = "user.disable"
+	ActionUserEnable    = "user.enable"
+	ActionUserUnlock    = "user.unlock"
 
 	// The data folder and the log itself.
 	ActionStoreRecover = "store.recovered" // Open cleaned up after a crash or found damage
@@ -88,6 +93,11 @@ var labels = map[string]string{
 	ActionSignInRefused:    "неудачная попытка входа",
 	ActionAccessRefused:    "отказ в доступе",
 	ActionCSRFRefused:      "отклонён запрос с чужой страницы",
+	ActionUserAdd:          "добавление учётной записи",
+	ActionUserPassword:     "смена пароля",
+	ActionUserDisable:      "отключение учётной записи",
+	ActionUserEnable:       "включение учётной записи",
+	ActionUserUnlock:       "снятие блокировки входа",
 	ActionStoreRecover:     "восстановление хранилища после сбоя",
 	ActionLogRecovered:     "восстановление журнала после сбоя",
 }

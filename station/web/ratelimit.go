@@ -1,6 +1,7 @@
 package web
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -66,4 +67,19 @@ func (l *limiter) reset(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.fails, key)
+}
+
+// resetPrefix forgets the failures of every key starting with prefix: an
+// administrator unlocking a login unlocks it from every address.
+func (l *limiter) resetPrefix(prefix string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for k := range l.fails {
+		if strings.HasPrefix(k, prefix) {
+			delete(l.fails, k)
+			n++
+		}
+	}
+	return n
 }

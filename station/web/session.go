@@ -120,3 +120,15 @@ func (s *sessions) end(id string) {
 func tokenEqual(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
+
+// endUser ends every session of login: a disabled account is signed out
+// at once.
+func (s *sessions) endUser(login string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, x := range s.m {
+		if x.login == login {
+			delete(s.m, id)
+		}
+	}
+}

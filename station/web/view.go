@@ -59,6 +59,11 @@ func (d pageData) CanDeliver() bool {
 	return d.Session != nil && users.Can(d.Session.role, users.Deliver)
 }
 
+// CanManageUsers tells whether the signed-in person manages accounts.
+func (d pageData) CanManageUsers() bool {
+	return d.Session != nil && users.Can(d.Session.role, users.ManageUsers)
+}
+
 // CanAudit tells whether the signed-in person may read the audit log.
 func (d pageData) CanAudit() bool {
 	return d.Session != nil && users.Can(d.Session.role, users.ViewAuditLog)

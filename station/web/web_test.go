@@ -502,3 +502,72 @@ func TestSignInLockoutIsPerAddress(t *testing.T) {
 	head := f.client(t)
 	head.mustSignIn("head")
 }
+
+// The administrator manages accounts in the browser: adds one, disables
+// it (its sessions end, it cannot sign in), enables it, sets a new
+// password, and unlocks a login locked by failed attempts.
+func TestAccountsInTheBrowser(t *testing.T) {
+	f := newFixture(t)
+	admin := f.client(t)
+	admin.mustSignIn("admin")
+	tok := admin.token("/users")
+	oper := f.client(t)
+	oper.mustSignIn("oper")
+	if r := oper.get("/users"); r.code != http.StatusForbidden {
+		t.Errorf("operator's accounts page: %d", r.code)
+	}
+	if r := admin.post("/users/add", url.Values{"csrf": {tok}, "login": {"tech2"}, "role": {"technician"}, "password": {testPassword}, "password2": {"другой-пароль"}}); r.code != http.StatusUnprocessableEntity || !strings.Contains(r.body, "не совпадают") {
+		t.Errorf("mismatched passwords: %d", r.code)
+	}
+	if r := admin.post("/users/add", url.Values{"csrf": {tok}, "login": {"tech2"}, "role": {"technician"}, "password": {testPassword}, "password2": {testPassword}}); r.code != http.StatusSeeOther {
+		t.Fatalf("add: %d\n%s", r.code, r.body)
+	}
+	tech := f.client(t)
+	tech.mustSignIn("tech2")
+	if r := admin.post("/users/disable", url.Values{"csrf": {tok}, "login": {"tech2"}, "disable": {"yes"}}); r.code != http.StatusSeeOther {
+		t.Fatalf("disable: %d", r.code)
+	}
+	if r := tech.get("/"); r.code == http.StatusOK {
+		t.Error("a disabled account's session goes on")
+	}
+	if r := f.client(t).signIn("tech2", testPassword); r.code == http.StatusSeeOther {
+		t.Error("a disabled account signed in")
+	}
+	if r := admin.post("/users/disable", url.Values{"csrf": {tok}, "login": {"admin"}, "disable": {"yes"}}); r.code != http.StatusUnprocessableEntity {
+		t.Errorf("admin disables itself: %d", r.code)
+	}
+	admin.post("/users/disable", url.Values{"csrf": {tok}, "login": {"tech2"}, "disable": {"no"}})
+	const newPW = "новый-пароль-техника"
+	if r := admin.post("/users/password", url.Values{"csrf": {tok}, "login": {"tech2"}, "password": {newPW}, "password2": {newPW}}); r.code != http.StatusSeeOther {
+		t.Fatalf("new password: %d\n%s", r.code, r.body)
+	}
+	if r := f.client(t).signIn("tech2", testPassword); r.code == http.StatusSeeOther {
+		t.Error("the old password still works")
+	}
+	if r := f.client(t).signIn("tech2", newPW); r.code != http.StatusSeeOther {
+		t.Errorf("the new password does not work: %d", r.code)
+	}
+	// Locked by failures, unlocked by the administrator.
+	locked := f.client(t)
+	for i := 0; i < 6; i++ {
+		locked.signIn("oper", "неверный-пароль")
+	}
+	if r := locked.signIn("oper", testPassword); r.code != http.StatusTooManyRequests {
+		t.Fatalf("not locked: %d", r.code)
+	}
+	if r := admin.post("/users/unlock", url.Values{"csrf": {tok}, "login": {"oper"}}); r.code != http.StatusSeeOther {
+		t.Fatalf("unlock: %d", r.code)
+	}
+	if r := locked.signIn("oper", testPassword); r.code != http.StatusSeeOther {
+		t.Errorf("after unlocking: %d", r.code)
+	}
+	log := f.auditText(t)
+	for _, a := range []string{audit.ActionUserAdd, audit.ActionUserDisable, audit.ActionUserEnable, audit.ActionUserPassword, audit.ActionUserUnlock} {
+		if !strings.Contains(log, `"`+a+`"`) {
+			t.Errorf("audit log lacks %s", a)
+		}
+	}
+	if strings.Contains(log, newPW) || strings.Contains(log, testPassword) {
+		t.Error("a password is in the audit log")
+	}
+}
