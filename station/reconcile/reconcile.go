@@ -644,3 +644,17 @@ func kitsNote(kits []string) string {
 }
 
 func intp(n int) *int { return &n }
+
+// Misplaced tells, for one page just read in auditorium aud of ППЭ ppe,
+// whether it belongs elsewhere: another exam, ППЭ or auditorium. It is
+// the report's own judgement (KindForeign), made the moment the page is
+// read so that the operator hears of it while the sheet is at hand; nil
+// for a page of this auditorium or one not identified yet.
+func Misplaced(e *exam.Exam, ppe, aud string, p Page) *Problem {
+	r := &reconciler{in: Input{Exam: e}}
+	pr, class := r.classify(audKey{ppe, aud}, p)
+	if class != classForeign {
+		return nil
+	}
+	return pr
+}

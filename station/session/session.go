@@ -23,6 +23,8 @@ import (
 	"giascan/recognition/imagein"
 	"giascan/scanner"
 	"giascan/station/audit"
+	"giascan/station/exam"
+	"giascan/station/reconcile"
 	"giascan/station/refusal"
 	"giascan/station/store"
 
@@ -65,6 +67,7 @@ const (
 	PageStored  EventKind = "page"      // Page is durable and on record
 	PageRead    EventKind = "read"      // Page was recognised; Page.Result is set
 	Duplicate   EventKind = "duplicate" // the device fed a page already stored
+	Misplaced   EventKind = "foreign"   // a page read belongs to another auditorium, ППЭ or exam, or repeats a barcode; Text says what to do
 	DeviceFault EventKind = "fault"     // the device stopped; Fault and Text say why
 	FeederEmpty EventKind = "empty"     // the stack is done
 )
@@ -178,6 +181,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		cfg.Workers = runtime.NumCPU()
 	}
 	r := &run{cfg: cfg, dev: dev, start: time.Now()}
+	r.exam, _ = cfg.Store.Exam() // CheckPlace found it
 	return r.run(ctx, len(stored))
 }
 
@@ -186,6 +190,7 @@ type run struct {
 	cfg   Config
 	dev   hardware.Scanner
 	start time.Time
+	exam  *exam.Exam // the imported exam, to tell a misplaced sheet at once
 
 	id      string
 	pool    *scanner.Pool[store.Page]
@@ -451,6 +456,34 @@ func (r *run) recognize(ctx context.Context, p store.Page) {
 	}
 	p.Result = &res
 	r.notify(Event{Kind: PageRead, Page: p})
+	if msg := r.misplaced(p); msg != "" {
+		r.notify(Event{Kind: Misplaced, Page: p, Text: msg})
+	}
+}
+
+// misplaced says, in the report's words, why a page just read does not
+// belong in this stack: another exam, ППЭ or auditorium, or a barcode an
+// earlier page of the auditorium carries. "" when it belongs.
+func (r *run) misplaced(p store.Page) string {
+	if r.exam == nil || p.Result == nil {
+		return ""
+	}
+	rp := reconcile.Page{Seq: p.Seq, SHA256: p.SHA256, Result: *p.Result}
+	if pr := reconcile.Misplaced(r.exam, r.cfg.Place.PPE, r.cfg.Place.Auditorium, rp); pr != nil {
+		return fmt.Sprintf("Страница №%d: %s", p.Seq, pr.Detail)
+	}
+	if b := p.Result.Barcode; b != "" {
+		pages, err := r.cfg.Store.Pages(r.cfg.Place)
+		if err != nil {
+			return ""
+		}
+		for _, q := range pages {
+			if q.Seq != p.Seq && q.Status == store.Active && q.Result != nil && q.Result.Barcode == b {
+				return fmt.Sprintf("Страница №%d несёт тот же штрихкод %s, что и страница №%d: это повторно поданный лист или два листа с одним штрихкодом; отложите лист и проверьте оба", p.Seq, b, q.Seq)
+			}
+		}
+	}
+	return ""
 }
 
 func (r *run) summary(stats scanner.Stats) (Summary, error) {

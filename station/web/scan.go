@@ -346,6 +346,8 @@ func (s *Server) scanNotify(ev scansession.Event) error {
 		s.desk.add(scanEvent{Kind: "empty", Text: "Лоток сканера пуст: все листы пачки отсканированы. Если листы остались, вложите их и нажмите «Начать» снова."})
 	case scansession.Duplicate:
 		s.desk.add(scanEvent{Kind: "duplicate", Seq: ev.Page.Seq, Text: ev.Text})
+	case scansession.Misplaced:
+		s.desk.add(scanEvent{Kind: "foreign", Seq: ev.Page.Seq, Text: ev.Text})
 	default:
 		s.desk.add(scanEvent{Kind: "message", Text: ev.Text})
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,7 +13,9 @@ import (
 	"time"
 
 	"giascan/hardware"
+	"giascan/hardware/sim"
 	"giascan/station/audit"
+	"giascan/station/exam"
 	"giascan/station/store"
 	"giascan/station/users"
 )
@@ -22,13 +25,16 @@ const scanStack = "sim:seed=5,count=6,profile=clean,jam=3"
 
 // newScanFixture is a fixture whose server offers scanStack and has the
 // exam imported; the server is closed before the store.
-func newScanFixture(t *testing.T) *fixture {
+func newScanFixture(t *testing.T) *fixture { return newScanFixtureOf(t, scanStack) }
+
+// newScanFixtureOf is newScanFixture offering the stack spec.
+func newScanFixtureOf(t *testing.T, spec string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	app, db := openApp(t, dir, map[string]users.Role{"head": users.Head, "oper": users.Operator, "admin": users.Admin})
 	st, log := app.Store, app.Log
 	clk := &testClock{t: time.Now()}
-	srv, err := New(Config{App: app, Users: db, Now: clk.now, Devices: []string{scanStack},
+	srv, err := New(Config{App: app, Users: db, Now: clk.now, Devices: []string{spec},
 		ScanOptions: hardware.Options{DPI: 150, Mode: "lineart"}, ScanWorkers: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -214,5 +220,44 @@ func TestScanStopEndsTheRunAndFreesTheDesk(t *testing.T) {
 	}
 	if !strings.Contains(f.auditText(t), audit.ActionScanStop) {
 		t.Error("the stop is not in the audit log")
+	}
+}
+
+// A sheet of another ППЭ in the stack is called out with an alert the
+// moment it is read, not only in the report afterwards; the sheets that
+// belong raise none.
+func TestScanAlertsAForeignSheetAtOnce(t *testing.T) {
+	const stack = "sim:seed=5,count=6,profile=clean,foreign=2"
+	f := newScanFixtureOf(t, stack)
+	// The exam the stack was printed for, so that only the planted sheet
+	// is foreign.
+	sheets, err := sim.Plan(5, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sheets[0].ID
+	ex, err := exam.Parse([]byte(fmt.Sprintf(`{"level":%d,"subject":%q,"region":%q,"date":"%s-%s-%s","ppe":[{"code":%q,"auditoriums":[{"number":%q}]}]}`,
+		id.Level, id.Subject, id.Region, id.Date[:4], id.Date[4:6], id.Date[6:], id.PPE, id.Auditorium)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.app.ImportExam("head", ex, "plan", "другой экзамен для проверки"); err != nil {
+		t.Fatal(err)
+	}
+	op := f.client(t)
+	op.mustSignIn("oper")
+	tok := op.token("/scan")
+	if r := op.post("/scan/start", url.Values{"csrf": {tok}, "place": {id.PPE + "/" + id.Auditorium}, "device": {stack}, "source": {"ADF"}}); r.code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", r.code, r.body)
+	}
+	var alerts []scanEvent
+	op.events(40*time.Second, func(ev scanEvent) bool {
+		if ev.Kind == "foreign" {
+			alerts = append(alerts, ev)
+		}
+		return ev.Kind == "end"
+	})
+	if len(alerts) != 1 || !strings.Contains(alerts[0].Text, "отложите его отдельно") {
+		t.Fatalf("alerts during the scan: %+v; want one, for the planted foreign sheet", alerts)
 	}
 }

@@ -95,6 +95,8 @@
         log.textContent = "";
         count.textContent = "";
         alertBox.hidden = true;
+        document.getElementById("misplaced").hidden = true;
+        document.getElementById("misplaced-list").textContent = "";
         state.textContent = ev.text;
         running(true);
         break;
@@ -111,6 +113,18 @@
         alertBox.hidden = true;
         btnContinue.disabled = true;
         state.textContent = ev.text;
+        break;
+      case "foreign":
+      case "duplicate":
+        // A sheet that does not belong here: said while it is at hand, in
+        // a list of its own, so a jam or the end of the stack still shows.
+        var box = document.getElementById("misplaced");
+        var li = document.createElement("li");
+        li.textContent = ev.text;
+        document.getElementById("misplaced-list").appendChild(li);
+        box.hidden = false;
+        beep(3);
+        note(ev.text);
         break;
       case "empty":
         showAlert(ev.text, false);
