@@ -18,6 +18,8 @@ import (
 	"giascan/hardware"
 	"giascan/recognition"
 	"giascan/station/audit"
+	"giascan/station/ops"
+	"giascan/station/reconcile"
 	scansession "giascan/station/session"
 	"giascan/station/store"
 	"giascan/station/users"
@@ -300,9 +302,39 @@ func (s *Server) scanStart(c echo.Context) error {
 		defer s.finishScan(done)
 		defer cancel()
 		sum, err := scansession.Run(ctx, cfg)
-		s.desk.add(endEvent(sum, err))
+		ev := endEvent(sum, err)
+		if err == nil {
+			ev.Text += s.stillMissing(cfg.Place)
+		}
+		s.desk.add(ev)
 	}()
 	return s.answer(c, http.StatusAccepted, "Сканирование начато.")
+}
+
+// stillMissing says which sheets the auditorium still lacks by the
+// report, so the operator looks for them while the stack is at hand.
+func (s *Server) stillMissing(place store.Place) string {
+	rep, err := ops.Report(s.cfg.Store)
+	if err != nil {
+		return ""
+	}
+	a := ops.FindAuditorium(rep, place)
+	if a == nil {
+		return ""
+	}
+	var missing []string
+	for _, p := range a.Problems {
+		if p.Kind == reconcile.KindMissing || p.Kind == reconcile.KindChainGap {
+			missing = append(missing, p.Detail)
+		}
+	}
+	switch {
+	case len(missing) == 0:
+		return " Недостающих листов нет."
+	case len(missing) > 5:
+		return fmt.Sprintf(" Не хватает листов: %d, первые: %s", len(missing), strings.Join(missing[:5], "; "))
+	}
+	return " Не хватает: " + strings.Join(missing, "; ")
 }
 
 // finishScan marks the desk free and closes done.

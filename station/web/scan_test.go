@@ -251,13 +251,19 @@ func TestScanAlertsAForeignSheetAtOnce(t *testing.T) {
 		t.Fatalf("start: %d %s", r.code, r.body)
 	}
 	var alerts []scanEvent
+	var end scanEvent
 	op.events(40*time.Second, func(ev scanEvent) bool {
 		if ev.Kind == "foreign" {
 			alerts = append(alerts, ev)
 		}
+		end = ev
 		return ev.Kind == "end"
 	})
 	if len(alerts) != 1 || !strings.Contains(alerts[0].Text, "отложите его отдельно") {
 		t.Fatalf("alerts during the scan: %+v; want one, for the planted foreign sheet", alerts)
+	}
+	// The end says what the auditorium still lacks.
+	if !strings.Contains(end.Text, "Не хватает") && !strings.Contains(end.Text, "Недостающих листов нет") {
+		t.Errorf("end of the scan: %q; want what is still missing", end.Text)
 	}
 }

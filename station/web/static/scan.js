@@ -34,9 +34,11 @@
     } catch (e) { /* no sound on this computer: the message stays on screen */ }
   }
 
-  function showAlert(text, fault) {
+  // showAlert shows a message in the big box: a device event to act on
+  // (fault), or the normal end of the stack (done), which is no warning.
+  function showAlert(text, fault, done) {
     alertBox.textContent = text;
-    alertBox.className = "msg alert" + (fault ? " fault" : "");
+    alertBox.className = "msg alert" + (fault ? " fault" : "") + (done ? " done" : "");
     alertBox.hidden = false;
   }
 
@@ -127,7 +129,7 @@
         note(ev.text);
         break;
       case "empty":
-        showAlert(ev.text, false);
+        showAlert(ev.text, false, true);
         btnContinue.disabled = true;
         beep(1);
         break;
