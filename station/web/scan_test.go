@@ -267,3 +267,18 @@ func TestScanAlertsAForeignSheetAtOnce(t *testing.T) {
 		t.Errorf("end of the scan: %q; want what is still missing", end.Text)
 	}
 }
+
+// The scanning screen's progress says how many sheets of each type the
+// auditorium holds against the plan.
+func TestScanProgressAgainstThePlan(t *testing.T) {
+	f := newScanFixture(t)
+	op := f.client(t)
+	op.mustSignIn("oper")
+	r := op.get("/scan/progress?place=0101/0012")
+	if r.code != http.StatusOK || !strings.Contains(r.body, `"label":"0 из 2 (0 %)"`) || !strings.Contains(r.body, "по плану рассадки") {
+		t.Fatalf("progress of an empty auditorium planned for 2 kits: %d %s", r.code, r.body)
+	}
+	if r := op.get("/scan/progress?place=0101/9999"); r.code != http.StatusNotFound {
+		t.Errorf("progress of an unplanned auditorium: %d", r.code)
+	}
+}

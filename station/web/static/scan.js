@@ -224,3 +224,39 @@
   }
   setInterval(refresh, 3000);
 })();
+
+// How far the auditorium is — each blank type against what is expected —
+// and the pace of this run: pages, time, pages a second.
+(function () {
+  var place = document.getElementById("place");
+  var box = document.getElementById("progress");
+  if (!place || !box) return;
+  var started = 0, pages = 0;
+  var source = new EventSource("/scan/events");
+  source.onmessage = function (m) {
+    var ev = JSON.parse(m.data);
+    if (ev.kind === "start") { started = Date.now(); pages = 0; }
+    if (ev.kind === "page") pages++;
+    if (ev.kind === "end") started = 0;
+  };
+  function pace() {
+    if (!started) return "";
+    var s = Math.max(1, Math.round((Date.now() - started) / 1000));
+    var mm = Math.floor(s / 60), ss = s % 60;
+    return "Страниц за этот запуск: " + pages + " за " + mm + ":" + (ss < 10 ? "0" : "") + ss +
+      " (" + (pages / s).toFixed(1).replace(".", ",") + " стр./с). ";
+  }
+  function refresh() {
+    if (!place.value) return;
+    fetch("/scan/progress?place=" + encodeURIComponent(place.value), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (p) {
+        if (!p) return;
+        box.textContent = pace() + p.rows.map(function (r) { return r.name + ": " + r.label; }).join(" · ") + " — " + p.basis;
+      })
+      .catch(function () {});
+  }
+  place.addEventListener("change", refresh);
+  refresh();
+  setInterval(refresh, 2000);
+})();
