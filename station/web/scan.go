@@ -163,7 +163,7 @@ func (s *Server) devices(ctx context.Context) []deviceChoice {
 	seen := map[string]bool{"sim": true}
 	found := s.live.list()
 	for _, d := range s.cfg.Devices {
-		name := d
+		name := specName(d)
 		for _, f := range found {
 			if f.Spec == d && f.Name != "" {
 				name = f.Name // a configured device found again gets its name
@@ -180,6 +180,31 @@ func (s *Server) devices(ctx context.Context) []deviceChoice {
 		out = append(out, deviceChoice{Spec: d.Spec, Name: d.Name})
 	}
 	return out
+}
+
+// specName names a configured scanner for people until discovery finds
+// its own name: what kind of device it is and where.
+func specName(spec string) string {
+	adapter, arg, _ := strings.Cut(spec, ":")
+	switch adapter {
+	case "sim":
+		if arg == "" {
+			return "Имитатор сканера (учебный)"
+		}
+		return "Имитатор сканера (учебный, " + arg + ")"
+	case "folder":
+		dir, _, _ := strings.Cut(arg, ",")
+		return "Папка со сканами " + dir
+	case "escl":
+		return "Сетевой сканер " + arg
+	case "sane":
+		return "Сканер " + arg
+	case "twain":
+		return "Сканер TWAIN " + arg
+	case "ippusb":
+		return "USB-сканер " + arg
+	}
+	return spec
 }
 
 // scanView is the scanning screen.
