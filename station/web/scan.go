@@ -32,6 +32,7 @@ func (s *Server) registerScan(in *echo.Group) {
 	in.GET("/scan/events", s.scanEvents, s.allow(users.Scan))
 	in.GET("/scan/devices", s.scanDevices, s.allow(users.Scan))
 	in.GET("/scan/progress", s.scanProgress, s.allow(users.Scan))
+	in.GET("/scan/calibration.pdf", s.calibrationPDF, s.allow(users.Scan))
 	in.POST("/scan/start", s.scanStart, s.csrf, s.allow(users.Scan))
 	in.POST("/scan/continue", s.scanContinue, s.csrf, s.allow(users.Scan))
 	in.POST("/scan/stop", s.scanStop, s.csrf, s.allow(users.Scan))

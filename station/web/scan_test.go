@@ -282,3 +282,17 @@ func TestScanProgressAgainstThePlan(t *testing.T) {
 		t.Errorf("progress of an unplanned auditorium: %d", r.code)
 	}
 }
+
+// The calibration sheet is a PDF download from the scanning screen.
+func TestCalibrationSheetDownload(t *testing.T) {
+	f := newScanFixture(t)
+	op := f.client(t)
+	op.mustSignIn("oper")
+	if !strings.Contains(op.get("/scan").body, `href="/scan/calibration.pdf"`) {
+		t.Error("the scanning screen does not offer the calibration sheet")
+	}
+	r := op.get("/scan/calibration.pdf")
+	if r.code != http.StatusOK || !strings.HasPrefix(r.body, "%PDF") || len(r.body) < 2000 {
+		t.Fatalf("calibration sheet: %d, %d bytes", r.code, len(r.body))
+	}
+}
