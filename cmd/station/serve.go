@@ -92,13 +92,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer app.Close()
-	list, err := app.Users.List()
+	// There is no default account: a folder with none gets a one-time
+	// code, shown here, that creates the first administrator in the browser.
+	setupCode, firstStart, err := app.Users.SetupCode()
 	if err != nil {
 		return err
-	}
-	if len(list) == 0 {
-		// There is no default account: without one nobody could sign in.
-		return badInput("в папке данных %s нет пользователей: сначала добавьте их командой station user add --data %s --login ЛОГИН --role head", *data, *data)
 	}
 	// The local API: other station commands on this folder run here.
 	api, err := localapi.Listen(string(app.Dir), layout.SocketFile)
@@ -122,6 +120,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "Веб-интерфейс станции: %s://%s/ (остановить — Ctrl+C)\n", scheme, ln.Addr())
 	fmt.Fprintf(e.stdout, "Служба станции работает: команды station с --data %s выполняются через неё.\n", *data)
+	if firstStart {
+		fmt.Fprintf(e.stdout, "Первый запуск: учётных записей ещё нет. Откройте %s://%s/setup и введите код первого запуска %s\n(он же в файле %s), чтобы создать администратора.\n",
+			scheme, ln.Addr(), setupCode, app.Users.SetupCodePath())
+	}
 	sv := &station.Supervisor{Logger: logger}
 	var webErr error
 	ctx, stop := context.WithCancel(ctx)

@@ -1,21 +1,23 @@
 package main
 
 import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"giascan/station/layout"
 )
 
 func TestServeBadInput(t *testing.T) {
 	dir := t.TempDir()
-	// No accounts: there is no default one, so the server refuses to start.
-	code, _, errs := runUserCmd(t, "", "serve", "--data", dir, "--listen", "127.0.0.1:0")
-	if code != 2 || !strings.Contains(errs, "station user add") {
-		t.Fatalf("serve without users: %d %q", code, errs)
-	}
 	if code, _, _ := runUserCmd(t, "очень-длинный-пароль\n", "user", "add", "--data", dir, "--login", "head", "--role", "head", "--password-stdin"); code != 0 {
 		t.Fatal("user add failed")
 	}
-	code, _, errs = runUserCmd(t, "", "serve", "--data", dir, "--listen", "localhost")
+	code, _, errs := runUserCmd(t, "", "serve", "--data", dir, "--listen", "localhost")
 	if code != 2 || !strings.Contains(errs, "--listen") {
 		t.Fatalf("serve with a bad address: %d %q", code, errs)
 	}
@@ -30,5 +32,36 @@ func TestServeBadInput(t *testing.T) {
 	code, out, _ := runUserCmd(t, "", "serve", "--help")
 	if code != 0 || !strings.Contains(out, "--device") || !strings.Contains(out, "--discover]") {
 		t.Fatalf("serve --help: %d %q", code, out)
+	}
+}
+
+// A data folder with no account: the daemon starts and prints the one-time
+// code of the first start, the one kept in the data folder; there is no
+// default password.
+func TestServeFirstStartPrintsTheSetupCode(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, &env{stdout: &out, stderr: &errb}, []string{"serve", "--data", dir, "--listen", "127.0.0.1:0"})
+	}()
+	re := regexp.MustCompile(`/setup и введите код первого запуска (\d{4}-\d{4}-\d{4})`)
+	deadline := time.Now().Add(30 * time.Second)
+	var m []string
+	for m == nil && time.Now().Before(deadline) {
+		m = re.FindStringSubmatch(out.String())
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if c := <-done; c != 0 {
+		t.Fatalf("serve ended with %d: %s", c, errb.String())
+	}
+	if m == nil {
+		t.Fatalf("no setup code printed:\n%s", out.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, layout.SetupCode))
+	if err != nil || strings.TrimSpace(string(b)) != m[1] {
+		t.Fatalf("printed code %s, file %q %v", m[1], b, err)
 	}
 }

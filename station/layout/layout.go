@@ -8,6 +8,7 @@
 //	station.db               serial and kit counters, print jobs (station/serials)
 //	audit.log                hash-chained audit log (station/audit)
 //	users.json               accounts (station/users)
+//	setup-code.txt           one-time code of the first start, while there are no accounts
 //	keys/                    station key and the РЦОИ's recipients (transport/seal)
 //	outbox/PPE/              sealed packages (station/packaging)
 //	protocols/PPE/           ППЭ-15 prints, summaries, signed copies (station/packaging)
@@ -28,6 +29,7 @@ const (
 	SerialsDB  = "station.db"
 	AuditLog   = "audit.log"
 	UsersFile  = "users.json"
+	SetupCode  = "setup-code.txt"
 	KeysDir    = "keys"
 	OutboxDir  = "outbox"
 	Protocols  = "protocols"

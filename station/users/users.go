@@ -1,7 +1,9 @@
 // Package users keeps the people who may sign in to the station's web
 // interface: their logins, roles and argon2id password hashes, in the file
 // users.json of the data folder. There is no default user and no default
-// password: an administrator adds every account with `station user add`.
+// password: the first administrator is created in the browser with a
+// one-time code the daemon prints (setup.go); then the administrator adds
+// every other account, in the browser or with `station user add`.
 package users
 
 import (
@@ -174,6 +176,11 @@ func (db *DB) Add(login string, role Role, password string, now time.Time) (User
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	return db.addLocked(login, role, password, now)
+}
+
+// addLocked adds a checked account; db.mu is held.
+func (db *DB) addLocked(login string, role Role, password string, now time.Time) (User, error) {
 	f, err := db.load()
 	if err != nil {
 		return User{}, err

@@ -176,10 +176,16 @@ var permissionNames = map[users.Permission]string{
 }
 
 func (s *Server) loginPage(c echo.Context) error {
+	if needed, err := s.setupNeeded(); err != nil {
+		return err
+	} else if needed {
+		return c.Redirect(http.StatusSeeOther, "/setup")
+	}
 	return s.showLogin(c, http.StatusOK, "", loginMessages[c.QueryParam("m")], "")
 }
 
-func (s *Server) showLogin(c echo.Context, status int, errMsg, info, login string) error {
+// loginToken is the CSRF token of the forms shown before signing in.
+func (s *Server) loginToken(c echo.Context) string {
 	// Keep a token the browser already holds: two sign-in pages open at
 	// once (or a page the browser loaded twice) must both stay valid.
 	tok := ""
@@ -189,6 +195,11 @@ func (s *Server) showLogin(c echo.Context, status int, errMsg, info, login strin
 		tok = randomToken()
 	}
 	s.setCookie(c, loginCSRFCookie, tok, 3600)
+	return tok
+}
+
+func (s *Server) showLogin(c echo.Context, status int, errMsg, info, login string) error {
+	tok := s.loginToken(c)
 	return s.render(c, status, "login", pageData{
 		Title: "Вход", CSRF: tok, Error: errMsg, Info: info,
 		Data: map[string]string{"Login": login},

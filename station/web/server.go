@@ -197,6 +197,7 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	e.GET("/login", s.loginPage)
 	e.POST("/login", s.login, s.loginCSRF)
+	s.registerSetup(e)
 
 	in := e.Group("", s.signedIn)
 	in.POST("/logout", s.logout, s.csrf)
