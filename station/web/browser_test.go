@@ -1,7 +1,7 @@
 package web
 
 import (
-	"context"
+	"giascan/station/web/browsertest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,12 +78,7 @@ func TestBrowserHeadImportsOperatorRefused(t *testing.T) {
 	}
 }
 
-// into runs an action that returns a value and stores the value in dst,
-// so value-returning steps fit in one list of steps.
+// into is browsertest.Into, short for the many steps that read a value.
 func into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
-	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		v, err := a(ctx, t)
-		*dst = v
-		return chromedp.Void{}, err
-	}
+	return browsertest.Into(dst, a)
 }

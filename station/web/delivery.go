@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ func (s *Server) registerDelivery(in *echo.Group) {
 	in.POST("/settings/rcoi", s.setRCOI, s.csrf, s.allow(users.Deliver))
 	in.POST("/settings/key", s.createKey, s.csrf, s.allow(users.Deliver))
 	in.POST("/settings/recipients", s.importRecipients, s.csrf, s.allow(users.Deliver))
+	in.POST("/settings/enrol", s.enrol, s.csrf, s.allow(users.Deliver))
 	in.GET("/delivery/:ppe", s.deliveryPage, s.allow(users.ViewBoard))
 	in.GET("/audit", s.auditPage, s.allow(users.ViewAuditLog))
 }
@@ -96,6 +98,38 @@ func (s *Server) importRecipients(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, withFlash("/settings", fmt.Sprintf("Ключи шифрования РЦОИ загружены: %d.", len(texts))))
+}
+
+// enrol redeems the РЦОИ's one-time invitation file: keys, address and
+// exam come from the РЦОИ, and both fingerprints are shown to compare.
+func (s *Server) enrol(c echo.Context) error {
+	fh, err := c.FormFile("invitation")
+	if err != nil {
+		return s.showSettings(c, http.StatusBadRequest, "Файл не выбран: выберите файл приглашения, выданный РЦОИ для этой станции. Ничего не изменено.", "", "")
+	}
+	if fh.Size > 64<<10 {
+		return s.showSettings(c, http.StatusBadRequest, "Файл больше 64 КБ — это не приглашение РЦОИ. Ничего не изменено.", "", "")
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	res, err := s.cfg.App.Enrol(c.Request().Context(), sessionOf(c).login, b)
+	if err != nil {
+		// A refused or unreachable РЦОИ is the person's to act on.
+		return s.showSettings(c, http.StatusUnprocessableEntity, opMessage(err), "", "")
+	}
+	msg := fmt.Sprintf("Станция подключена к РЦОИ (ППЭ %s). Сверьте с РЦОИ по телефону: отпечаток ключа станции %s, отпечаток ключа квитанций РЦОИ %s.",
+		res.PPE, res.StationFingerprint, res.ReceiptFingerprint)
+	if res.Exam != nil {
+		msg += " Экзамен получен от РЦОИ и импортирован."
+	}
+	return c.Redirect(http.StatusSeeOther, withFlash("/settings", msg))
 }
 
 type deliveryView struct {
