@@ -313,19 +313,37 @@ func (o *Ops) Close(actor string, place store.Place, reason string) (store.Closu
 		return store.Closure{}, refuse("аудитории %s ППЭ %s нет в отчёте: проверьте код ППЭ и номер аудитории", place.Auditorium, place.PPE)
 	}
 	reason = strings.TrimSpace(reason)
-	if len(a.Problems) > 0 && reason == "" {
-		return store.Closure{}, refuse("в аудитории %s осталось проблем: %d (они в отчёте о сверке): исправьте их или укажите причину закрытия", place.Auditorium, len(a.Problems))
+	problems := ProblemsOf(rep, place)
+	if len(problems) > 0 && reason == "" {
+		return store.Closure{}, refuse("в аудитории %s осталось проблем: %d (они в отчёте о сверке): исправьте их или укажите причину закрытия", place.Auditorium, len(problems))
 	}
 	c := store.Closure{Place: place, Reason: reason, By: actor, At: time.Now().UTC()}
 	if err := o.St.SetClosure(c); err != nil {
 		return c, err
 	}
-	kinds := make([]string, 0, len(a.Problems))
-	for _, p := range a.Problems {
+	kinds := make([]string, 0, len(problems))
+	for _, p := range problems {
 		kinds = append(kinds, p.Kind)
 	}
 	return c, o.record(actor, audit.ActionAuditoriumClose, audit.Subject{PPE: place.PPE, Auditorium: place.Auditorium},
 		map[string]any{"status": a.Status, "problems": kinds}, map[string]any{"status": reconcile.StatusClosed}, reason)
+}
+
+// ProblemsOf lists what stands in the way of closing an auditorium: its
+// own problems and those of pages scanned in it that belong to another
+// ППЭ or exam (the report keeps these apart, as unassigned), which must
+// not leave in its package unnoticed either.
+func ProblemsOf(rep *reconcile.Report, place store.Place) []reconcile.Problem {
+	var out []reconcile.Problem
+	for _, p := range rep.Unassigned {
+		if p.PPE == place.PPE && p.Auditorium == place.Auditorium {
+			out = append(out, p)
+		}
+	}
+	if a := FindAuditorium(rep, place); a != nil {
+		out = append(out, a.Problems...)
+	}
+	return out
 }
 
 // FindAuditorium returns the report of one auditorium, or nil.

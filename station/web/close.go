@@ -85,7 +85,7 @@ func (s *Server) buildAuditorium(place store.Place, role users.Role) (*auditoriu
 			}
 		}
 	}
-	for _, p := range a.Problems {
+	for _, p := range ops.ProblemsOf(rep, place) {
 		it := problemItem{Kind: p.Kind, Name: kindNames[p.Kind], Detail: p.Detail, Seq: p.Seq}
 		if it.Name == "" {
 			it.Name = p.Kind

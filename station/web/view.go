@@ -262,7 +262,7 @@ func (s *Server) buildBoard() (boardView, error) {
 		}
 		for ai, a := range p.Auditoriums {
 			av := audView{Number: a.Number, Status: a.Status, StatusName: statusNames[a.Status],
-				Problems: len(a.Problems), Other: a.Scanned.Other, HasPlan: a.Expected != nil, Reason: a.Reason}
+				Problems: len(ops.ProblemsOf(rep, store.Place{PPE: p.Code, Auditorium: a.Number})), Other: a.Scanned.Other, HasPlan: a.Expected != nil, Reason: a.Reason}
 			if pv.Life != nil && ai < len(pv.Life.Auditoriums) && pv.Life.Auditoriums[ai].Auditorium == a.Number {
 				av.Life = &pv.Life.Auditoriums[ai]
 			}

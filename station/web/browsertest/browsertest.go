@@ -83,6 +83,11 @@ func Start(t testing.TB, base string, timeout time.Duration) *Browser {
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelBrowser(); cancelAlloc(); cancel() })
+	// The first run starts the browser and ties it to the context it is
+	// given: start it here, so that steps may run under shorter contexts.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
 	return &Browser{Ctx: bctx, Base: base, Shots: shots}
 }
 
