@@ -315,7 +315,7 @@ func TestBrowserWholeExamDay(t *testing.T) {
 	// 5. Auditorium B with the ППЭ's forms, all in one stack; the signed
 	// ППЭ-15 comes back later.
 	audB := p.sheets[p.first[b]-1 : p.count-1]
-	scans.drop(audB, sim.Clean)
+	scans.drop(audB, sim.Real)
 	step("scan B", scan(b, len(audB), "day-10-scan-b.png"))
 
 	// 6. The review queue: each value a person must confirm is typed from

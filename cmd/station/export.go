@@ -11,7 +11,7 @@ func init() {
 	register(&command{name: "export", summary: "write the sealed packages of a ППЭ to a removable medium, checked", run: runExport})
 }
 
-const exportUsage = "usage: station export --ppe P --to FOLDER-ON-MEDIUM [--data DIR]"
+const exportUsage = "usage: station export --ppe P --to FOLDER-ON-MEDIUM [--data DIR] [--user LOGIN]"
 
 // exportMedium is the medium export writes to; tests replace it.
 var exportMedium packaging.Medium = packaging.OSMedium{}
@@ -21,6 +21,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	data := addDataFlag(fs)
 	ppeF := fs.String("ppe", "", "ППЭ code, 4 digits")
 	to := fs.String("to", "", "folder on the mounted removable medium")
+	user := fs.String("user", osUser(), "your login, for the audit log")
 	help, err := parseCommand(e, fs, exportUsage, args, data)
 	if help || err != nil {
 		return err
@@ -32,7 +33,12 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if err := requireFlag("to", *to); err != nil {
 		return err
 	}
-	out, err := packaging.Export(*data, ppe, e.path(*to), exportMedium)
+	app, done, err := e.openStation(*data)
+	if err != nil {
+		return err
+	}
+	defer done()
+	out, err := app.Export(*user, ppe, e.path(*to), exportMedium)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ const (
 	ActionAuditoriumReopen = "auditorium.reopen" // opened again by the head, with a reason
 	ActionPackageSeal      = "package.seal"      // a package version sealed into the outbox
 	ActionPackageSent      = "package.delivered" // the РЦОИ's receipt for a package verified
+	ActionPackageExport    = "package.export"    // a ППЭ's packages written to removable media and read back
 	ActionRCOISet          = "rcoi.set"          // the РЦОИ's address and receipt key set
 	ActionKeyCreate        = "keys.create"       // the station's signing key created
 	ActionKeyRecipients    = "keys.recipients"   // the РЦОИ's encryption recipients loaded
@@ -73,6 +74,7 @@ var labels = map[string]string{
 	ActionAuditoriumReopen: "повторное открытие аудитории",
 	ActionPackageSeal:      "запечатывание пакета",
 	ActionPackageSent:      "получение квитанции РЦОИ",
+	ActionPackageExport:    "выгрузка пакетов на съёмный носитель",
 	ActionRCOISet:          "задание адреса и ключа РЦОИ",
 	ActionKeyCreate:        "создание ключа станции",
 	ActionKeyRecipients:    "загрузка ключей шифрования РЦОИ",

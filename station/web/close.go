@@ -22,7 +22,7 @@ var kindNames = map[string]string{
 	reconcile.KindChainGap:           "пропуск в нумерации ДБО №2",
 	reconcile.KindDuplicateScan:      "лист отсканирован дважды",
 	reconcile.KindDuplicateBarcode:   "два листа с одним штрихкодом",
-	reconcile.KindForeign:            "лист другой аудитории или ППЭ",
+	reconcile.KindForeign:            "чужой лист (другой аудитории, ППЭ или экзамена)",
 	reconcile.KindUnknownKit:         "комплект не из плана аудитории",
 	reconcile.KindUnreadable:         "лист не опознан",
 	reconcile.KindCountMismatch:      "число бланков не совпадает с ППЭ-13-02-МАШ",

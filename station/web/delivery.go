@@ -24,6 +24,8 @@ func (s *Server) registerDelivery(in *echo.Group) {
 	in.POST("/settings/recipients", s.importRecipients, s.csrf, s.allow(users.Deliver))
 	in.POST("/settings/enrol", s.enrol, s.csrf, s.allow(users.Deliver))
 	in.GET("/delivery/:ppe", s.deliveryPage, s.allow(users.ViewBoard))
+	in.GET("/delivery/:ppe/status", s.deliveryStatus, s.allow(users.ViewBoard))
+	in.POST("/delivery/:ppe/export", s.export, s.csrf, s.allow(users.Deliver))
 	in.GET("/audit", s.auditPage, s.allow(users.ViewAuditLog))
 }
 
@@ -133,12 +135,14 @@ func (s *Server) enrol(c echo.Context) error {
 }
 
 type deliveryView struct {
-	PPE   string
-	Life  *station.PPELife
-	Rows  []deliveryRow
-	RCOI  *station.RCOI
-	Total int64
-	Done  int64
+	PPE       string
+	Life      *station.PPELife
+	Rows      []deliveryRow
+	RCOI      *station.RCOI
+	Total     int64
+	Done      int64
+	Media     []station.Medium
+	CanExport bool
 }
 
 type deliveryRow struct {
@@ -149,13 +153,98 @@ type deliveryRow struct {
 }
 
 func (s *Server) deliveryPage(c echo.Context) error {
+	return s.showDelivery(c, http.StatusOK, "")
+}
+
+func (s *Server) showDelivery(c echo.Context, status int, errMsg string) error {
 	ppe := c.Param("ppe")
 	if !fourDigits.MatchString(ppe) {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	list, err := s.cfg.App.Deliveries(ppe)
+	v, err := s.buildDelivery(ppe)
 	if err != nil {
 		return err
+	}
+	v.CanExport = users.Can(sessionOf(c).role, users.Deliver)
+	if v.CanExport {
+		v.Media = s.cfg.App.Media()
+	}
+	d := s.data(c, "Доставка в РЦОИ · ППЭ "+ppe)
+	d.Error, d.Data = errMsg, v
+	return s.render(c, status, "delivery", d)
+}
+
+// deliveryStatusJSON is what the delivery page polls to show progress
+// without reloading (a reload would lose what is typed in its forms).
+type deliveryStatusJSON struct {
+	State string           `json:"state"`
+	Done  int64            `json:"done"`
+	Total int64            `json:"total"`
+	Rows  []deliveryRowSON `json:"rows"`
+}
+
+type deliveryRowSON struct {
+	Name     string `json:"name"`
+	State    string `json:"state"`
+	Progress int    `json:"progress"`
+	Sent     int64  `json:"sent"`
+	Size     int64  `json:"size"`
+	Attempts int    `json:"attempts"`
+	Received string `json:"received"`
+}
+
+func (s *Server) deliveryStatus(c echo.Context) error {
+	ppe := c.Param("ppe")
+	if !fourDigits.MatchString(ppe) {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	v, err := s.buildDelivery(ppe)
+	if err != nil {
+		return err
+	}
+	out := deliveryStatusJSON{Done: v.Done, Total: v.Total, Rows: []deliveryRowSON{}}
+	if v.Life != nil {
+		out.State = v.Life.StateName
+	}
+	for _, r := range v.Rows {
+		j := deliveryRowSON{Name: r.Name, State: r.State, Progress: r.Progress, Sent: r.Sent, Size: r.Size, Attempts: r.Attempts}
+		if !r.Received.IsZero() {
+			j.Received = r.Received.Local().Format("02.01.2006 15:04:05")
+		}
+		out.Rows = append(out.Rows, j)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// export writes the ППЭ's sealed packages to the chosen removable medium
+// and reads them back.
+func (s *Server) export(c echo.Context) error {
+	ppe := c.Param("ppe")
+	if !fourDigits.MatchString(ppe) {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	to := c.FormValue("medium")
+	known := false
+	for _, m := range s.cfg.App.Media() {
+		known = known || m.Path == to
+	}
+	if !known {
+		return s.showDelivery(c, http.StatusUnprocessableEntity, "Носитель не выбран или уже извлечён: вставьте флешку или диск, обновите страницу и выберите его. Ничего не записано.")
+	}
+	out, err := s.cfg.App.Export(sessionOf(c).login, ppe, to, nil)
+	if err != nil {
+		// A full, read-only or pulled-out medium: the sentence says what to do.
+		return s.showDelivery(c, http.StatusUnprocessableEntity, opMessage(err))
+	}
+	return c.Redirect(http.StatusSeeOther, withFlash("/delivery/"+ppe, fmt.Sprintf(
+		"На носитель записано файлов: %d (%s) в папку %s; записанное прочитано обратно и сверено по контрольным суммам.", len(out.Files), sizeRU(out.Bytes), out.Dir)))
+}
+
+// buildDelivery gathers what the delivery page of a ППЭ shows.
+func (s *Server) buildDelivery(ppe string) (deliveryView, error) {
+	list, err := s.cfg.App.Deliveries(ppe)
+	if err != nil {
+		return deliveryView{}, err
 	}
 	v := deliveryView{PPE: ppe}
 	if r, _, ok, _ := s.cfg.App.RCOI(); ok {
@@ -201,9 +290,7 @@ func (s *Server) deliveryPage(c echo.Context) error {
 		}
 		v.Rows = append(v.Rows, r)
 	}
-	d := s.data(c, "Доставка в РЦОИ · ППЭ "+ppe)
-	d.Data = v
-	return s.render(c, http.StatusOK, "delivery", d)
+	return v, nil
 }
 
 type auditView struct {

@@ -94,6 +94,22 @@ func (d pageData) RoleName() string {
 var funcs = template.FuncMap{
 	"num":     numRU,
 	"fmtTime": fmtTime,
+	"size":    sizeRU,
+}
+
+// sizeRU writes a size in bytes as people read it: «720 КБ», «1,4 МБ».
+func sizeRU(n int64) string {
+	switch {
+	case n < 0:
+		return "неизвестно"
+	case n < 1<<10:
+		return strconv.FormatInt(n, 10) + " Б"
+	case n < 1<<20:
+		return numRU(math.Round(float64(n)/(1<<10)*10)/10) + " КБ"
+	case n < 1<<30:
+		return numRU(math.Round(float64(n)/(1<<20)*10)/10) + " МБ"
+	}
+	return numRU(math.Round(float64(n)/(1<<30)*10)/10) + " ГБ"
 }
 
 // fmtTime writes a time of the lifecycle in the station's local time.
