@@ -52,6 +52,8 @@ type auditoriumView struct {
 	CanFix     bool
 	Closed     bool
 	ReasonForm string
+	// ConfirmClose asks once more before closing with problems left.
+	ConfirmClose bool
 }
 
 type pageRow struct {
@@ -138,6 +140,20 @@ func (s *Server) closeAuditorium(c echo.Context) error {
 			"В форме нет номера ППЭ или аудитории из 4 цифр: вернитесь к ходу экзамена и откройте аудиторию заново. Ничего не изменено.")
 	}
 	reason := strings.TrimSpace(c.FormValue("reason"))
+	if reason != "" && c.FormValue("confirmed") != "yes" {
+		// Closing with problems left sends them to the РЦОИ: the person
+		// sees the list once more and confirms.
+		v, err := s.buildAuditorium(place, sessionOf(c).role)
+		if err != nil {
+			return err
+		}
+		if len(v.Problems) > 0 && !v.Closed {
+			v.ReasonForm, v.ConfirmClose = reason, true
+			d := s.data(c, "Аудитория "+place.Auditorium+" · ППЭ "+place.PPE)
+			d.Data = v
+			return s.render(c, http.StatusOK, "close", d)
+		}
+	}
 	cl, err := s.cfg.App.CloseAuditorium(c.Request().Context(), sessionOf(c).login, place, reason)
 	if err != nil {
 		if station.IsInput(err) {
@@ -206,7 +222,7 @@ func (s *Server) buildSignoff(ppe string, role users.Role) (*signoffView, error)
 		}
 		found = true
 		for _, a := range p.Auditoriums {
-			v.Auds = append(v.Auds, audView{Number: a.Number, Status: a.Status, StatusName: statusNames[a.Status], Problems: len(a.Problems), Reason: a.Reason})
+			v.Auds = append(v.Auds, audView{Number: a.Number, Status: a.Status, StatusName: statusNames[a.Status], Problems: len(ops.ProblemsOf(rep, store.Place{PPE: ppe, Auditorium: a.Number})), Reason: a.Reason})
 			if a.Status != reconcile.StatusClosed {
 				v.Open = append(v.Open, a.Number)
 			}

@@ -37,7 +37,7 @@ func TestDeliveryExportToMediaAndStatus(t *testing.T) {
 		t.Errorf("nothing sealed yet, but:\n%s", d.body)
 	}
 	tok := oper.token(auditoriumURL(s.place))
-	if r := oper.post("/auditorium/close", url.Values{"csrf": {tok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "reason": {"проверка выгрузки"}}); r.code != http.StatusSeeOther {
+	if r := oper.post("/auditorium/close", url.Values{"csrf": {tok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "reason": {"проверка выгрузки"}, "confirmed": {"yes"}}); r.code != http.StatusSeeOther {
 		t.Fatalf("close: %d\n%s", r.code, r.body)
 	}
 	d = head.get("/delivery/" + s.place.PPE)

@@ -290,7 +290,7 @@ func TestCloseNeedsReasonAndSignOffIsHeadOnly(t *testing.T) {
 	oper.mustSignIn("oper")
 	aud := auditoriumURL(s.place)
 	tok := oper.token(aud)
-	if r := oper.post("/auditorium/close", url.Values{"ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "reason": {"x"}}); r.code != http.StatusForbidden {
+	if r := oper.post("/auditorium/close", url.Values{"ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "reason": {"x"}, "confirmed": {"yes"}}); r.code != http.StatusForbidden {
 		t.Errorf("close without CSRF: %d", r.code)
 	}
 	r := oper.post("/auditorium/close", url.Values{"csrf": {tok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}})
@@ -299,6 +299,16 @@ func TestCloseNeedsReasonAndSignOffIsHeadOnly(t *testing.T) {
 	}
 	if cl, _ := s.st.Closures(); len(cl) != 0 {
 		t.Fatal("refused close closed the auditorium")
+	}
+	// With a reason, closing with problems is asked once more; only the
+	// confirmation closes.
+	r = oper.post("/auditorium/close", url.Values{"csrf": {tok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "reason": {"ППЭ-13-02-МАШ сдана на бумаге"}})
+	if r.code != http.StatusOK || !strings.Contains(r.body, `id="confirm-close"`) || !strings.Contains(r.body, "Закрыть аудиторию с проблемами") ||
+		!strings.Contains(r.body, `name="reason" value="ППЭ-13-02-МАШ сдана на бумаге"`) {
+		t.Errorf("close with problems and a reason, unconfirmed: %d\n%s", r.code, r.body)
+	}
+	if cl, _ := s.st.Closures(); len(cl) != 0 {
+		t.Fatal("an unconfirmed close closed the auditorium")
 	}
 	// Signing before the auditoriums are closed is refused, even for the head.
 	head := s.client(t)
@@ -309,10 +319,13 @@ func TestCloseNeedsReasonAndSignOffIsHeadOnly(t *testing.T) {
 		t.Errorf("sign with open auditoriums: %d\n%s", r.code, r.body)
 	}
 	for _, a := range []string{s.place.Auditorium, "0099"} {
-		r := oper.post("/auditorium/close", url.Values{"csrf": {tok}, "ppe": {s.place.PPE}, "aud": {a}, "reason": {"ППЭ-13-02-МАШ сдана на бумаге"}})
+		r := oper.post("/auditorium/close", url.Values{"csrf": {tok}, "ppe": {s.place.PPE}, "aud": {a}, "reason": {"ППЭ-13-02-МАШ сдана на бумаге"}, "confirmed": {"yes"}})
 		if r.code != http.StatusSeeOther {
 			t.Fatalf("close %s: %d\n%s", a, r.code, r.body)
 		}
+	}
+	if r := head.get(sp); !strings.Contains(r.body, `id="closed-with-problems-`+s.place.Auditorium+`"`) || !strings.Contains(r.body, "открыть заново") {
+		t.Errorf("the head's sign-off page does not point out the closing with problems:\n%s", r.body)
 	}
 	if r := oper.get(sp); r.code != http.StatusOK || !strings.Contains(r.body, `id="no-sign"`) {
 		t.Errorf("operator's sign-off page: %d\n%s", r.code, r.body)
@@ -398,7 +411,7 @@ func TestClosedAuditoriumShowsItsStateAndOnlyTheHeadReopens(t *testing.T) {
 	oper.mustSignIn("oper")
 	aud := auditoriumURL(s.place)
 	tok := oper.token(aud)
-	if r := oper.post("/auditorium/close", url.Values{"csrf": {tok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "reason": {"форма на бумаге"}}); r.code != http.StatusSeeOther {
+	if r := oper.post("/auditorium/close", url.Values{"csrf": {tok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "reason": {"форма на бумаге"}, "confirmed": {"yes"}}); r.code != http.StatusSeeOther {
 		t.Fatalf("close: %d\n%s", r.code, r.body)
 	}
 	board := oper.get("/")
@@ -470,7 +483,7 @@ func TestSettingsDeliveryAndAuditPages(t *testing.T) {
 	}
 	// Closing seals; the delivery page lists the package.
 	otok := oper.token(auditoriumURL(s.place))
-	if r := oper.post("/auditorium/close", url.Values{"csrf": {otok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "reason": {"x"}}); r.code != http.StatusSeeOther {
+	if r := oper.post("/auditorium/close", url.Values{"csrf": {otok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "reason": {"x"}, "confirmed": {"yes"}}); r.code != http.StatusSeeOther {
 		t.Fatalf("close: %d", r.code)
 	}
 	d := oper.get("/delivery/" + s.place.PPE)
