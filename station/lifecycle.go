@@ -459,6 +459,13 @@ func (s *Station) MatchProtocol(ctx context.Context, actor, ppe string, scan []b
 		return nil, false, err
 	}
 	_, first, err := s.signoff(ctx, store.Signoff{PPE: ppe, H: m.H, Barcode: m.Barcode, Via: "scan", By: actor, At: time.Now().UTC()}, audit.ActionProtocolMatch)
+	if err == nil && !first {
+		// Signed in the browser before the paper copy came back: the
+		// copy still goes to the РЦОИ, in a new version of the closing set.
+		if _, serr := s.SealClosing(ctx, ppe, packaging.Bilevel); serr != nil {
+			s.logger.Warn("closing set not sealed after the signed copy was matched", "ppe", ppe, "err", serr)
+		}
+	}
 	return m, first, err
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"giascan/forms"
 	"giascan/hardware/sim"
+	"giascan/station/layout"
 	"giascan/station/web/browsertest"
 	"giascan/transport/linktest"
 )
@@ -440,13 +441,51 @@ func TestBrowserWholeExamDay(t *testing.T) {
 		t.Errorf("sign-off: %q", signed)
 	}
 
-	// 10. The delivery page: three packages, each with the РЦОИ's receipt
-	// verified, over the throttled link.
+	// 10. The signed paper copy comes back and the operator scans it from
+	// the scanning screen: it is matched and follows in a new version of
+	// the ППЭ's package.
+	pdfs, _ := filepath.Glob(filepath.Join(layout.Dir(dir).Protocols(p.ppe), "*.pdf"))
+	if len(pdfs) == 0 {
+		t.Fatal("no printed ППЭ-15 in the data folder")
+	}
+	raster := filepath.Join(t.TempDir(), "signed")
+	if out, err := exec.Command("pdftoppm", "-r", "300", "-gray", "-png", "-singlefile", pdfs[len(pdfs)-1], raster).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, out)
+	}
+	png, err := os.ReadFile(raster + ".png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scans.next++
+	os.WriteFile(filepath.Join(in, fmt.Sprintf("scan-%04d.png", scans.next)), png, 0o644)
+	var matched string
+	step("scan the signed ППЭ-15",
+		signOut,
+		br.SignIn("petrov", dayPassword),
+		chromedp.Navigate(base+"/scan"),
+		chromedp.WaitVisible(chromedp.CSS("#scan-form")),
+		chromedp.Click(chromedp.CSS("#protocol-scan summary")),
+		chromedp.SetValue(chromedp.CSS("#protocol-ppe"), p.ppe),
+		chromedp.SetValue(chromedp.CSS("#protocol-device"), device),
+		shot("day-16-scan-signed-ppe15.png"),
+		chromedp.Click(chromedp.CSS("#protocol-scan-start")),
+		chromedp.WaitVisible(chromedp.CSS("#info")),
+		into(&matched, "#info"),
+		shot("day-17-signed-ppe15-matched.png"),
+	)
+	if !strings.Contains(matched, "сверен с пакетами") || !strings.Contains(matched, "новой версии пакета ППЭ") {
+		t.Errorf("signed copy: %s", matched)
+	}
+
+	// 11. The delivery page: the auditoriums' packages and the ППЭ's, in
+	// its second version, each with the РЦОИ's receipt verified, over the
+	// throttled link; the first version of the ППЭ's package superseded.
 	var delivery string
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		step("delivery", chromedp.Navigate(base+"/delivery/"+p.ppe), chromedp.WaitVisible(chromedp.CSS("#packages")), into(&delivery, "#packages"))
-		if strings.Count(delivery, "квитанция") >= 3 && !strings.Contains(delivery, "в очереди") {
+		if strings.Count(delivery, "квитанция проверена") >= 3 && strings.Contains(delivery, "ppe-02-"+p.sheets[0].ID.Date+"-v2") &&
+			!strings.Contains(delivery, "отправляется") && !strings.Contains(delivery, "ждёт отправки") {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -454,7 +493,7 @@ func TestBrowserWholeExamDay(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
-	step("delivered", shot("day-16-delivery.png"), chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#ppe-"+p.ppe)), shot("day-17-board.png"))
+	step("delivered", shot("day-18-delivery.png"), chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#ppe-"+p.ppe)), shot("day-19-board.png"))
 	fw, _ := link.Stats()
 	status := receiverCmd(t, rbin, "status", "--data", rdir)
 	if !strings.Contains(status, p.ppe) {

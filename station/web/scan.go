@@ -211,6 +211,7 @@ func specName(spec string) string {
 // scanView is the scanning screen.
 type scanView struct {
 	Places  []string // "PPE/AUD"
+	PPEs    []string // for the signed ППЭ-15
 	Devices []deviceChoice
 	Running string
 	NoExam  bool
@@ -230,6 +231,7 @@ func (s *Server) showScan(c echo.Context, status int, errMsg, info string) error
 		return err
 	default:
 		for _, p := range ex.PPE {
+			v.PPEs = append(v.PPEs, p.Code)
 			for _, a := range p.Auditoriums {
 				v.Places = append(v.Places, p.Code+"/"+a.Number)
 			}
