@@ -427,6 +427,9 @@ func pageEvent(kind string, p store.Page) scanEvent {
 			ev.Type = "не определён"
 		}
 		ev.Barcode, ev.Kit = r.Barcode, r.Context.Kit
+		if ev.Kit == forms.NoKit {
+			ev.Kit = "" // a form belongs to no participant: no «комплект 0000000000»
+		}
 		for _, f := range r.Flags {
 			if n, ok := flagNames[f]; ok {
 				f = n
