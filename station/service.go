@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"giascan/station/store"
 	"log/slog"
 	"sort"
 	"sync"
@@ -144,6 +145,9 @@ func (s *Station) RunSealer(ctx context.Context) error {
 
 func (s *Station) sealPending(ctx context.Context) error {
 	life, err := s.Life()
+	if errors.Is(err, store.ErrNoExam) {
+		return nil // a station on its first start: nothing can be closed yet
+	}
 	if err != nil {
 		return err
 	}

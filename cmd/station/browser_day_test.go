@@ -317,7 +317,11 @@ func TestBrowserWholeExamDay(t *testing.T) {
 	// ППЭ-15 comes back later.
 	audB := p.sheets[p.first[b]-1 : p.count-1]
 	scans.drop(audB, sim.Real)
-	step("scan B", scan(b, len(audB), "day-10-scan-b.png"))
+	var pagesB string
+	step("scan B", scan(b, len(audB), "day-10-scan-b.png"), into(&pagesB, "#pages"))
+	if !strings.Contains(pagesB, "ППЭ-13-02-МАШ") || strings.Contains(pagesB, forms.NoKit) {
+		t.Errorf("the scanned forms show no type or a kit number «%s»:\n%s", forms.NoKit, pagesB)
+	}
 
 	// 6. The review queue: each value a person must confirm is typed from
 	// the paper — the simulator's truth of the sheet the page is a scan of.
