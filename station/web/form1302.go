@@ -219,8 +219,8 @@ func (s *Server) showForm(c echo.Context, status int, errMsg string, typed map[s
 		p, ok = pickForm(pages, c.FormValue("aud"), c.FormValue("seq"))
 	}
 	if !ok {
-		return s.problem(c, http.StatusNotFound, "Форма ППЭ-13-02-МАШ не отсканирована",
-			fmt.Sprintf("Среди отсканированных страниц ППЭ %s нет распознанной формы ППЭ-13-02-МАШ. Отсканируйте её в любой аудитории ППЭ или введите значения с бумажной формы.", ppe))
+		// Nothing scanned to confirm: the values come from the paper form.
+		return c.Redirect(http.StatusSeeOther, "/form1302/"+ppe+"/typed")
 	}
 	v, err := s.buildForm(ppe, pages, p, typed)
 	if err != nil {

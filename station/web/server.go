@@ -208,6 +208,7 @@ func (s *Server) routes() *echo.Echo {
 	in.POST("/exam/import", s.importExam, s.csrf, s.allow(users.ImportExam))
 	s.registerReview(in)
 	s.registerForm1302(in)
+	s.registerForm1302Typed(in)
 	s.registerScan(in)
 	s.registerProtocolScan(in)
 	s.registerDelivery(in)
