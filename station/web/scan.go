@@ -90,6 +90,10 @@ type scanDesk struct {
 	mu      sync.Mutex
 	running bool
 	what    string // "ППЭ 0101, аудитория 0012 (oper)" of the running scan
+	// spec, place and source of the running or last scan: a screen opened
+	// or reloaded shows them chosen, not the first entries of its lists.
+	spec, place string
+	source      hardware.Source
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the running scan's goroutine ends
 	fault   chan struct{} // closed by «Продолжить» after a device event
@@ -215,6 +219,8 @@ type scanView struct {
 	Devices []deviceChoice
 	Running string
 	NoExam  bool
+	// Spec, Place and Source are of the running or last scan, shown chosen.
+	Spec, Place, Source string
 }
 
 func (s *Server) scanPage(c echo.Context) error {
@@ -241,7 +247,13 @@ func (s *Server) showScan(c echo.Context, status int, errMsg, info string) error
 	if s.desk.running {
 		v.Running = s.desk.what
 	}
+	v.Spec, v.Place, v.Source = s.desk.spec, s.desk.place, string(s.desk.source)
 	s.desk.mu.Unlock()
+	if v.Spec != "" && !slices.ContainsFunc(v.Devices, func(d deviceChoice) bool { return d.Spec == v.Spec }) && v.Running != "" {
+		// The running scanner left discovery (unplugged mid-scan): it is
+		// still the one at work, so it stays shown.
+		v.Devices = append([]deviceChoice{{Spec: v.Spec, Name: v.Spec}}, v.Devices...)
+	}
 	sess := sessionOf(c)
 	return s.render(c, status, "scan", pageData{Title: "Сканирование", Session: &sess, Error: errMsg, Info: info,
 		CanImport: users.Can(sess.role, users.ImportExam), Data: v})
@@ -312,6 +324,7 @@ func (s *Server) scanStart(c echo.Context) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.running, d.cancel, d.done, d.fault, d.faultOpen = true, cancel, make(chan struct{}), nil, false
 	d.what = fmt.Sprintf("ППЭ %s, аудитория %s (%s)", ppe, aud, sess.login)
+	d.spec, d.place, d.source = spec, ppe+"/"+aud, opts.Source
 	d.gen++
 	d.events = nil
 	rc, done := d.rc, d.done
