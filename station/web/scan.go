@@ -94,9 +94,9 @@ type scanDesk struct {
 	// or reloaded shows them chosen, not the first entries of its lists.
 	spec, place string
 	source      hardware.Source
-	cancel  context.CancelFunc
-	done    chan struct{} // closed when the running scan's goroutine ends
-	fault   chan struct{} // closed by «Продолжить» after a device event
+	cancel      context.CancelFunc
+	done        chan struct{} // closed when the running scan's goroutine ends
+	fault       chan struct{} // closed by «Продолжить» after a device event
 	// faultOpen tells whether fault still waits for «Продолжить».
 	faultOpen bool
 	gen       int // counts scans, so a reconnecting screen knows its ids
