@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"giascan/station/refusal"
 	"giascan/station/users"
 	"giascan/transport/receiver"
 	"giascan/transport/receiver/pgstate"
@@ -37,12 +38,10 @@ type env struct {
 	ready func(addr string)
 }
 
-// usageError is bad input from the user: exit status 2.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func badInput(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+// badInput refuses what the user typed: exit status 2, one line. It is the
+// project's one refusal type (station/refusal), as in the station's
+// command; on the command line it may name a flag.
+func badInput(format string, a ...any) error { return refusal.New("", format, a...) }
 
 const usageText = `usage: receiver keys init --data RDIR
        receiver station add --data RDIR --ppe PPE --pubkey ed25519:…
@@ -73,8 +72,7 @@ func run(ctx context.Context, e *env, args []string) int {
 		return 0
 	}
 	fmt.Fprintf(e.stderr, "receiver: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
-	var ue *usageError
-	if errors.As(err, &ue) {
+	if refusal.Is(err) {
 		return 2
 	}
 	return 1
