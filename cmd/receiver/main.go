@@ -50,6 +50,7 @@ const usageText = `usage: receiver keys init --data RDIR
        receiver exam import --data RDIR FILE
        receiver user add --data RDIR --login LOGIN   (password on standard input)
        receiver serve --data RDIR [--listen 127.0.0.1:8443] [--store file://DIR | s3://BUCKET/PREFIX?endpoint=HOST:PORT]
+                      [--uploads s3://BUCKET/PREFIX?endpoint=HOST:PORT]
                       [--tls-cert FILE --tls-key FILE | --host NAME] [--plain-http]
                       [--postgres postgres://…]   (receivers sharing RDIR behind one address)
        receiver status --data RDIR [--json]`
@@ -182,13 +183,20 @@ func serve(ctx context.Context, e *env, args []string) error {
 	host := fs.String("host", "", "the `name` stations reach the receiver by, put in its own certificate")
 	plain := fs.Bool("plain-http", false, "serve plain HTTP, for a TLS proxy in front")
 	pgURL := fs.String("postgres", "", "PostgreSQL `URL` of the state shared with other receivers on the same data folder")
+	uploads := fs.String("uploads", "", "where unfinished uploads are kept: s3://BUCKET/PREFIX?endpoint=HOST:PORT, shared by receivers behind one address (default RDIR/uploads)")
 	if err := parse(fs, args, data); err != nil {
 		return err
+	}
+	if *uploads != "" && *pgURL == "" {
+		// The table of unfinished uploads is what finds them again in the
+		// bucket after a restart; in memory it would forget them.
+		return badInput("незавершённые загрузки в S3 (--uploads) требуют общей базы PostgreSQL (--postgres)")
 	}
 	r, err := receiver.Open(*data, *store)
 	if err != nil {
 		return err
 	}
+	r.Uploads = *uploads
 	staff := users.Open(*data)
 	r.People = people{staff}
 	if list, err := staff.List(); err == nil && len(list) == 0 {
