@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -177,11 +179,12 @@ func TestOtherReceiverFinishesAnUpload(t *testing.T) {
 	const chunk = 128 << 10
 	killed := make(chan struct{})
 	var once sync.Once
+	var inBucket []string // the upload's objects when the first receiver died
 	u := &upload.Uploader{Outbox: ob, Endpoint: fr.URL, ReceiverKey: a.rcv.ReceiptKey(), StationKey: r.station,
 		ChunkSize: chunk, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Poll: time.Second,
 		Progress: func(p upload.Progress) {
 			if p.Sent >= 1<<20 && p.Sent < p.Total {
-				once.Do(func() { a.kill(); close(killed) })
+				once.Do(func() { inBucket = r.unfinished(t); a.kill(); close(killed) })
 			}
 		}}
 	runCtx, stop := context.WithCancel(ctx)
@@ -225,6 +228,9 @@ func TestOtherReceiverFinishesAnUpload(t *testing.T) {
 	st, err := b.rcv.Status(ctx)
 	if err != nil || len(st.PPE) != 1 || len(st.PPE[0].Packages) != 1 {
 		t.Fatalf("status %+v %v", st, err)
+	}
+	if !slices.ContainsFunc(inBucket, func(k string) bool { return strings.HasSuffix(k, ".info") }) {
+		t.Fatalf("the unfinished upload was not in the bucket: %q", inBucket)
 	}
 	if left := r.unfinished(t); len(left) != 0 {
 		t.Fatalf("upload objects left in the bucket: %q", left)

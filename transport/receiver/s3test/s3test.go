@@ -1,6 +1,7 @@
 // Package s3test runs a real S3 server for tests: SeaweedFS (`weed server
 // -s3`: master, volume server, filer and S3 gateway in one process), on
-// loopback ports and a temporary folder, with access keys of its own. The
+// loopback ports and a temporary folder, with access keys of its own, one
+// per test process, a bucket per test. The
 // weed binary is built by `make weed` from the Go module
 // github.com/seaweedfs/seaweedfs; where it is missing the test is skipped,
 // as PostgreSQL's tests are where PostgreSQL is not installed.
@@ -21,6 +22,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -90,31 +92,84 @@ func (s *Server) URL(bucket, prefix string) string {
 	return bucket + "/" + prefix + "?endpoint=" + s.Endpoint + "&tls=false"
 }
 
-// StartServer starts SeaweedFS for the rest of the test and sets the
-// access keys in the environment.
+var (
+	shared     *Server
+	sharedErr  error
+	sharedSkip bool
+	sharedOnce sync.Once
+)
+
+// StartServer returns the SeaweedFS of this test process, started by the
+// first test that asks (it takes some ten seconds: raft election, then the
+// filer's wait for peers), and sets the access keys in the test's
+// environment. Each test makes its own bucket. The server dies with the
+// test process; its folder is removed by the next run.
 func StartServer(tb testing.TB) *Server {
 	tb.Helper()
-	bin := Binary()
-	if bin == "" {
+	sharedOnce.Do(func() {
+		bin := Binary()
+		if bin == "" {
+			sharedSkip = true
+			return
+		}
+		shared, sharedErr = start(bin)
+	})
+	if sharedSkip {
 		tb.Skip("SeaweedFS is not built: run `make weed` (or make test)")
 	}
-	dir := tb.TempDir()
+	if sharedErr != nil {
+		tb.Fatal(sharedErr)
+	}
+	tb.Setenv("AWS_ACCESS_KEY_ID", AccessKey)
+	tb.Setenv("AWS_SECRET_ACCESS_KEY", SecretKey)
+	return shared
+}
+
+// dirPrefix names the folders of test servers in the temporary folder.
+const dirPrefix = "giascan-s3-"
+
+// removeOrphans removes the folders of servers whose test process is gone
+// (the server died with it).
+func removeOrphans() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, "owner"))
+		pid, perr := strconv.Atoi(string(b))
+		if err != nil || perr != nil || syscall.Kill(pid, 0) == nil {
+			continue
+		}
+		os.RemoveAll(dir)
+	}
+}
+
+func start(bin string) (*Server, error) {
+	removeOrphans()
+	dir, err := os.MkdirTemp("", dirPrefix)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		return nil, err
+	}
 	conf, _ := json.Marshal(map[string]any{"identities": []any{map[string]any{
 		"name":        "giascan",
 		"credentials": []any{map[string]string{"accessKey": AccessKey, "secretKey": SecretKey}},
 		"actions":     []string{"Admin", "Read", "List", "Tagging", "Write"},
 	}}})
 	if err := os.WriteFile(filepath.Join(dir, "s3.json"), conf, 0o600); err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	p := freePorts(tb, 8)
+	p, err := freePorts(8)
+	if err != nil {
+		return nil, err
+	}
 	args := []string{"server",
 		"-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir=" + dir,
 		"-master.port=" + p[0], "-master.port.grpc=" + p[1],
 		"-master.volumeSizeLimitMB=64", "-volume.max=100",
 		// No usage reports leave the machine.
 		"-master.telemetry=false",
-		"-volume.port=" + p[2], "-volume.port.grpc=" + p[3],
+		"-volume.port=" + p[2], "-volume.port.grpc=" + p[3], "-volume.preStopSeconds=0",
 		"-filer", "-filer.port=" + p[4], "-filer.port.grpc=" + p[5],
 		"-filer.localSocket=" + filepath.Join(dir, "filer.sock"),
 		"-s3", "-s3.port=" + p[6], "-s3.port.grpc=" + p[7],
@@ -124,17 +179,16 @@ func StartServer(tb testing.TB) *Server {
 	}
 	log, err := os.Create(filepath.Join(dir, "weed.log"))
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	s := &Server{Endpoint: "127.0.0.1:" + p[6]}
 	started := make(chan error, 1)
 	exited := make(chan struct{})
-	// The server dies with the test process even if the test never gets
-	// to its cleanup: the parent-death signal is bound to the thread
-	// that started it, which this goroutine keeps for the server's life.
+	// The server dies with the test process: the parent-death signal is
+	// bound to the thread that started it, which this goroutine keeps
+	// until the server ends.
 	go func() {
 		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
 		cmd := exec.Command(bin, args...)
 		cmd.Dir, cmd.Stdout, cmd.Stderr = dir, log, log
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -146,27 +200,16 @@ func StartServer(tb testing.TB) *Server {
 		s.cmd = cmd
 		started <- nil
 		cmd.Wait()
+		log.Close()
 		close(exited)
 	}()
 	if err := <-started; err != nil {
-		tb.Fatalf("s3test: start %s: %v", bin, err)
+		return nil, fmt.Errorf("s3test: start %s: %w", bin, err)
 	}
-	tb.Cleanup(func() {
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		log.Close()
-	})
-	tb.Setenv("AWS_ACCESS_KEY_ID", AccessKey)
-	tb.Setenv("AWS_SECRET_ACCESS_KEY", SecretKey)
 	s.client, err = minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(AccessKey, SecretKey, ""),
 		Region: "us-east-1", BucketLookup: minio.BucketLookupPath})
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	// Ready when the gateway answers for its filer and volume server: a
 	// bucket made, written and read.
@@ -174,19 +217,19 @@ func StartServer(tb testing.TB) *Server {
 	for {
 		err := s.probe()
 		if err == nil {
-			break
+			return s, nil
 		}
 		select {
 		case <-exited:
-			tb.Fatalf("s3test: SeaweedFS exited: %v\n%s", err, tail(filepath.Join(dir, "weed.log")))
+			return nil, fmt.Errorf("s3test: SeaweedFS exited: %v\n%s", err, tail(filepath.Join(dir, "weed.log")))
 		default:
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("s3test: SeaweedFS not ready: %v\n%s", err, tail(filepath.Join(dir, "weed.log")))
+			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			return nil, fmt.Errorf("s3test: SeaweedFS not ready: %v\n%s", err, tail(filepath.Join(dir, "weed.log")))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return s
 }
 
 // probe makes, writes and reads a bucket.
@@ -207,7 +250,7 @@ func (s *Server) probe() error {
 	return err
 }
 
-// Start runs a server for the test, creates a bucket and returns the store
+// Start takes the test process's server, creates a bucket and returns the store
 // URL of prefix in it.
 func Start(tb testing.TB, bucket, prefix string) string {
 	tb.Helper()
@@ -216,21 +259,23 @@ func Start(tb testing.TB, bucket, prefix string) string {
 }
 
 // freePorts asks the kernel for n distinct free loopback ports.
-func freePorts(tb testing.TB, n int) []string {
+func freePorts(n int) ([]string, error) {
 	var out []string
 	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
 	for range n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			tb.Fatal(err)
+			return nil, err
 		}
 		lns = append(lns, ln)
 		out = append(out, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return out
+	return out, nil
 }
 
 // tail is the end of the server's log, for a failure message.
