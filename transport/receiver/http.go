@@ -232,11 +232,11 @@ func (r *Receiver) finishChecked(ctx context.Context, d *door, up handler.FileIn
 		return nil, refused("шифротекст пакета %s v%d не тот, что подписан: %d байт с SHA-256 %s, а подписаны %d байт с %s; отправьте пакет заново",
 			st.Package, st.Version, up.Size, sum, st.Size, st.Ciphertext)
 	}
+	u, err := d.inner.GetUpload(ctx, up.ID)
+	if err != nil {
+		return nil, fmt.Errorf("upload %s: %w", up.ID, err)
+	}
 	src := func(ctx context.Context) (io.ReadCloser, error) {
-		u, err := d.inner.GetUpload(ctx, up.ID)
-		if err != nil {
-			return nil, fmt.Errorf("upload %s: %w", up.ID, err)
-		}
 		rd, err := u.GetReader(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("upload %s: %w", up.ID, err)

@@ -140,6 +140,16 @@ func removeOrphans() {
 		}
 		os.RemoveAll(dir)
 	}
+	// SeaweedFS also leaves gRPC sockets of its own in /tmp; one nothing
+	// answers on any more is a dead server's.
+	socks, _ := filepath.Glob("/tmp/seaweedfs-*-grpc-*.sock")
+	for _, sock := range socks {
+		if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {
+			c.Close()
+		} else {
+			os.Remove(sock)
+		}
+	}
 }
 
 func start(bin string) (*Server, error) {
