@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"filippo.io/age"
@@ -103,5 +104,38 @@ func BenchmarkAcceptLargePackage(b *testing.B) {
 		b.ReportMetric(basePeak/(1<<20), "whole-read-peak-heap-MiB")
 		b.ReportMetric(peak/basePeak, "peak-x-whole-read")
 		b.SetBytes(size)
+	}
+}
+
+// A source whose bytes change between the check and the copy into the
+// store (a tampered store of uploads) is not accepted: the copy is hashed
+// on its way, and without a receipt what was copied counts for nothing.
+func TestAcceptRefusesCiphertextChangedWhileStored(t *testing.T) {
+	f := newFixture(t)
+	tarball, m, hash := build(t, "1234", 1, image(t, 200_000))
+	ct, sig := f.sealTar(t, tarball, f.station, m, hash)
+	opened := 0
+	src := func(context.Context) (io.ReadCloser, error) {
+		opened++
+		b := ct
+		if opened == 3 { // the copy into the store
+			b = bytes.Clone(ct)
+			b[len(b)/2] ^= 1
+		}
+		return io.NopCloser(bytes.NewReader(b)), nil
+	}
+	if _, err := f.rcv.AcceptFrom(context.Background(), sig, src); err == nil || !strings.Contains(err.Error(), "changed") {
+		t.Fatalf("accepted a ciphertext that changed while stored: %v", err)
+	}
+	if opened != 3 {
+		t.Fatalf("the source was opened %d times, want 3 (hash, check, store)", opened)
+	}
+	if _, err := f.rcv.Receipt(context.Background(), m.ID, 1); err == nil {
+		t.Fatal("a receipt was written")
+	}
+	// Sent again, unchanged, it is accepted as the first version.
+	acc, err := f.rcv.Accept(context.Background(), sig, ct)
+	if err != nil || acc.Repeated {
+		t.Fatalf("accept after the failed copy: %+v %v", acc, err)
 	}
 }

@@ -52,6 +52,13 @@ func TestBlobStores(t *testing.T) {
 			if _, err := b.Get(ctx, "1234/p/v9/receipt"); !errors.Is(err, fs.ErrNotExist) {
 				t.Fatalf("missing key: %v", err)
 			}
+			// A stream that ends before its announced size stores nothing.
+			if err := b.Put(ctx, "1234/p/v3/tar.age", strings.NewReader("short"), 1000); err == nil {
+				t.Fatal("a short stream was stored")
+			}
+			if _, err := b.Get(ctx, "1234/p/v3/tar.age"); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("a short stream left a blob: %v", err)
+			}
 		})
 	}
 	if _, err := receiver.OpenBlob("s3://bucket-without-endpoint"); err == nil {
