@@ -77,8 +77,8 @@ type hashState struct {
 }
 
 // door is the receiver's entrance for uploads, wrapped around the tus
-// store (files or S3): it enforces the per-station limits when an upload is created,
-// keeps each upload to its owner, hashes each chunk as it is written and
+// store (files or S3): it enforces the per-station limits when an upload
+// is created, keeps each upload to its owner, hashes each chunk as it is written and
 // expires abandoned uploads. The table of unfinished uploads is the
 // coordinator's, so receivers sharing it share the limits.
 type door struct {
