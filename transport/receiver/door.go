@@ -176,6 +176,25 @@ func (d *door) expire(ctx context.Context) {
 		}
 		unlock()
 	}
+	d.forgetHashes(ctx)
+}
+
+// forgetHashes drops the running hashes of uploads no longer in the table:
+// finished or expired by another receiver sharing it.
+func (d *door) forgetHashes(ctx context.Context) {
+	d.mu.Lock()
+	ids := make([]string, 0, len(d.hashes))
+	for id := range d.hashes {
+		ids = append(ids, id)
+	}
+	d.mu.Unlock()
+	for _, id := range ids {
+		if _, ok, err := d.coord.Upload(ctx, id); err == nil && !ok {
+			d.mu.Lock()
+			delete(d.hashes, id)
+			d.mu.Unlock()
+		}
+	}
 }
 
 // run expires uploads until ctx is done.
