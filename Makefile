@@ -20,7 +20,16 @@ APT_PACKAGES := build-essential pkg-config libopencv-dev libusb-1.0-0-dev \
 	fonts-femkeklaver fonts-humor-sans fonts-tlwg-purisa-ttf fonts-sjfonts \
 	chromium strace postgresql
 
-.PHONY: deps build test demo bench clean
+# SeaweedFS, the real S3 server the receiver's tests run (blob store and
+# unfinished uploads of receivers sharing a bucket), built from its Go
+# module into a cache outside the repository, once per version. Its go.mod
+# has replace directives, so it is built as its own main module, in the
+# module cache, not with go install.
+SEAWEEDFS_VERSION := v0.0.0-20261109003541-7506e5f91cd6
+WEED := $(HOME)/.cache/giascan/weed-$(SEAWEEDFS_VERSION)
+export GIASCAN_WEED := $(WEED)
+
+.PHONY: deps build test demo bench clean weed
 
 deps:
 	@missing=""; \
@@ -35,18 +44,27 @@ deps:
 	@command -v $(GO) >/dev/null || { echo "make deps: Go is not installed (expected in /usr/local/go)" >&2; exit 1; }
 	@$(GO) mod download
 
+weed: $(WEED)
+
+$(WEED):
+	@mkdir -p $(dir $@)
+	@echo "make weed: building SeaweedFS $(SEAWEEDFS_VERSION) (once; several minutes)"
+	@src=$$(cd / && GOFLAGS= $(GO) mod download -json github.com/seaweedfs/seaweedfs@$(SEAWEEDFS_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	test -n "$$src" || { echo "make weed: the module github.com/seaweedfs/seaweedfs@$(SEAWEEDFS_VERSION) could not be downloaded" >&2; exit 1; }; \
+	cd "$$src" && GOFLAGS="-buildvcs=false -mod=readonly" $(GO) build -o $@.tmp ./weed && mv $@.tmp $@
+
 build: deps
 	$(GO) build -o bin/station ./cmd/station
 	$(GO) build -o bin/receiver ./cmd/receiver
 
-test: deps
+test: deps weed
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
 
 demo: build
 	./bin/station demo --data demo-data --serve 127.0.0.1:8080
 
-bench: deps
+bench: deps weed
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
 
 clean:

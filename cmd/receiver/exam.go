@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"giascan/station/exam"
+	"giascan/station/refusal"
 	"giascan/transport/receiver"
 )
 
@@ -31,7 +32,7 @@ func examImport(e *env, args []string) error {
 	// The file may stand before or after the flags.
 	var files []string
 	for {
-		if err := parse(fs, args, data); err == nil || !errors.As(err, new(*usageError)) || fs.NArg() == 0 {
+		if err := parse(fs, args, data); err == nil || !refusal.Is(err) || fs.NArg() == 0 {
 			if err != nil {
 				return err
 			}

@@ -66,9 +66,11 @@ func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	return nil, ""
 }
 
-// Two receiver processes on one data folder, one database and one S3
-// bucket behind one address; the one taking an upload is killed with SIGKILL half-way, and
-// the other finishes it.
+// Two receiver processes behind one address, on one database and one
+// bucket of a real S3 server (SeaweedFS), each with its own copy of the
+// data folder (keys and register): the one taking an upload is killed with
+// SIGKILL half-way, and the other finishes it from the parts in the
+// bucket, with nothing of the first one's disk.
 func TestKillNineMidUpload(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the receiver: skipped in -short mode")
@@ -128,10 +130,16 @@ func TestKillNineMidUpload(t *testing.T) {
 	}
 
 	// The bucket's access keys reach the processes through the environment.
-	store := s3test.Start(t, "rcoi", "packages")
-	args := []string{"--data", rdir, "--listen", "127.0.0.1:0", "--plain-http", "--postgres", url, "--store", store}
-	procA, addrA := startServe(t, bin, args...)
-	_, addrB := startServe(t, bin, args...)
+	s3 := s3test.StartServer(t)
+	bucket := s3.Bucket(t, "rcoi")
+	store, uploads := s3.URL(bucket, "packages"), s3.URL(bucket, "uploads")
+	rdirB := filepath.Join(t.TempDir(), "rcoi-b")
+	if out, err := exec.Command("cp", "-a", rdir, rdirB).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	args := []string{"--listen", "127.0.0.1:0", "--plain-http", "--postgres", url, "--store", store, "--uploads", uploads}
+	procA, addrA := startServe(t, bin, append([]string{"--data", rdir}, args...)...)
+	_, addrB := startServe(t, bin, append([]string{"--data", rdirB}, args...)...)
 	front := linktest.NewFront(t, "http://"+addrA, "http://"+addrB)
 
 	var once sync.Once
@@ -172,6 +180,13 @@ func TestKillNineMidUpload(t *testing.T) {
 	}
 	if it.BytesSent > int64(sealed.Len())+2*(128<<10) {
 		t.Fatalf("sent %d bytes for %d: the upload started over", it.BytesSent, sealed.Len())
+	}
+	left, err := receiver.OpenBlob(uploads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := left.List(ctx, ""); err != nil || len(keys) != 0 {
+		t.Fatalf("upload objects left in the bucket: %q %v", keys, err)
 	}
 	if front.Hits("http://"+addrA) == 0 || front.Hits("http://"+addrB) == 0 {
 		t.Fatalf("requests: %d to the killed receiver, %d to the other", front.Hits("http://"+addrA), front.Hits("http://"+addrB))

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"giascan/station/refusal"
 	"giascan/station/users"
 	"giascan/transport/receiver"
 	"giascan/transport/receiver/pgstate"
@@ -37,12 +38,10 @@ type env struct {
 	ready func(addr string)
 }
 
-// usageError is bad input from the user: exit status 2.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func badInput(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+// badInput refuses what the user typed: exit status 2, one line. It is the
+// project's one refusal type (station/refusal), as in the station's
+// command; on the command line it may name a flag.
+func badInput(format string, a ...any) error { return refusal.New("", format, a...) }
 
 const usageText = `usage: receiver keys init --data RDIR
        receiver station add --data RDIR --ppe PPE --pubkey ed25519:…
@@ -51,6 +50,7 @@ const usageText = `usage: receiver keys init --data RDIR
        receiver exam import --data RDIR FILE
        receiver user add --data RDIR --login LOGIN   (password on standard input)
        receiver serve --data RDIR [--listen 127.0.0.1:8443] [--store file://DIR | s3://BUCKET/PREFIX?endpoint=HOST:PORT]
+                      [--uploads s3://BUCKET/PREFIX?endpoint=HOST:PORT]
                       [--tls-cert FILE --tls-key FILE | --host NAME] [--plain-http]
                       [--postgres postgres://…]   (receivers sharing RDIR behind one address)
        receiver status --data RDIR [--json]`
@@ -73,8 +73,7 @@ func run(ctx context.Context, e *env, args []string) int {
 		return 0
 	}
 	fmt.Fprintf(e.stderr, "receiver: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
-	var ue *usageError
-	if errors.As(err, &ue) {
+	if refusal.Is(err) {
 		return 2
 	}
 	return 1
@@ -184,13 +183,20 @@ func serve(ctx context.Context, e *env, args []string) error {
 	host := fs.String("host", "", "the `name` stations reach the receiver by, put in its own certificate")
 	plain := fs.Bool("plain-http", false, "serve plain HTTP, for a TLS proxy in front")
 	pgURL := fs.String("postgres", "", "PostgreSQL `URL` of the state shared with other receivers on the same data folder")
+	uploads := fs.String("uploads", "", "where unfinished uploads are kept: s3://BUCKET/PREFIX?endpoint=HOST:PORT, shared by receivers behind one address (default RDIR/uploads)")
 	if err := parse(fs, args, data); err != nil {
 		return err
+	}
+	if *uploads != "" && *pgURL == "" {
+		// The table of unfinished uploads is what finds them again in the
+		// bucket after a restart; in memory it would forget them.
+		return badInput("незавершённые загрузки в S3 (--uploads) требуют общей базы PostgreSQL (--postgres)")
 	}
 	r, err := receiver.Open(*data, *store)
 	if err != nil {
 		return err
 	}
+	r.Uploads = *uploads
 	staff := users.Open(*data)
 	r.People = people{staff}
 	if list, err := staff.List(); err == nil && len(list) == 0 {

@@ -176,10 +176,17 @@ func TestReadRefuses(t *testing.T) {
 		if c.name == "too big" {
 			limit = 10
 		}
-		_, err := Read(bytes.NewReader(c.data), limit)
-		if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: got %v, want an invalid package error with %q", c.name, err, c.want)
+		// Check, which holds no file, refuses exactly what Read refuses.
+		for fn, read := range map[string]func(io.Reader, int64) (*Package, error){"Read": Read, "Check": Check} {
+			_, err := read(bytes.NewReader(c.data), limit)
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s %s: got %v, want an invalid package error with %q", fn, c.name, err, c.want)
+			}
 		}
+	}
+	p, err := Check(bytes.NewReader(data), 1<<20)
+	if err != nil || p.Files != nil || p.Manifest.ID != header().ID || len(p.ManifestBytes) == 0 {
+		t.Fatalf("Check of a whole package: %+v %v", p, err)
 	}
 }
 

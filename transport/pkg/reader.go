@@ -32,9 +32,24 @@ func (p *Package) Hash() string { return ManifestHash(p.ManifestBytes) }
 // exactly the files it lists, each with its size and SHA-256. It refuses a
 // missing, extra, duplicated or altered file, naming it. maxSize bounds
 // the bytes of content held in memory.
-func Read(r io.Reader, maxSize int64) (*Package, error) {
+func Read(r io.Reader, maxSize int64) (*Package, error) { return read(r, maxSize, true) }
+
+// Check makes the checks of Read while the package streams past, holding
+// only the manifest: a package of any size costs a few buffers of memory.
+// The returned Package has no Files. maxSize bounds the package's content.
+func Check(r io.Reader, maxSize int64) (*Package, error) { return read(r, maxSize, false) }
+
+// maxManifest bounds manifest.json, the one entry Check holds in memory:
+// an auditorium's manifest is tens of kilobytes.
+const maxManifest = 64 << 20
+
+func read(r io.Reader, maxSize int64, keep bool) (*Package, error) {
 	tr := tar.NewReader(r)
-	p := &Package{Files: map[string][]byte{}}
+	p := &Package{}
+	if keep {
+		p.Files = map[string][]byte{}
+	}
+	seen := map[string]bool{}
 	var want map[string]File
 	var total int64
 	for i := 0; ; i++ {
@@ -52,13 +67,16 @@ func Read(r io.Reader, maxSize int64) (*Package, error) {
 			return nil, invalid("entry %q takes the package over %d bytes", hdr.Name, maxSize)
 		}
 		total += hdr.Size
-		data, err := io.ReadAll(io.LimitReader(tr, hdr.Size))
-		if err != nil {
-			return nil, fmt.Errorf("package: read %s: %w", hdr.Name, err)
-		}
 		if i == 0 {
 			if hdr.Name != ManifestName {
 				return nil, invalid("first entry is %q, want %s", hdr.Name, ManifestName)
+			}
+			if hdr.Size > maxManifest {
+				return nil, invalid("%s of %d bytes is over %d", ManifestName, hdr.Size, maxManifest)
+			}
+			data, err := io.ReadAll(io.LimitReader(tr, hdr.Size))
+			if err != nil {
+				return nil, fmt.Errorf("package: read %s: %w", hdr.Name, err)
 			}
 			if err := p.setManifest(data); err != nil {
 				return nil, err
@@ -72,21 +90,36 @@ func Read(r io.Reader, maxSize int64) (*Package, error) {
 			return nil, invalid("a second %s", ManifestName)
 		case !listed:
 			return nil, invalid("file %q is not in the manifest", hdr.Name)
-		case p.Files[hdr.Name] != nil:
+		case seen[hdr.Name]:
 			return nil, invalid("file %q appears twice", hdr.Name)
 		}
-		sum := sha256.Sum256(data)
-		if got := hex.EncodeToString(sum[:]); got != f.SHA256 || int64(len(data)) != f.Size {
-			return nil, invalid("file %q is altered: %d bytes with SHA-256 %s, the manifest says %d bytes with %s", hdr.Name, len(data), got, f.Size, f.SHA256)
+		seen[hdr.Name] = true
+		h := sha256.New()
+		var data []byte
+		var n int64
+		if keep {
+			data, err = io.ReadAll(io.LimitReader(tr, hdr.Size))
+			h.Write(data)
+			n = int64(len(data))
+		} else {
+			n, err = io.Copy(h, io.LimitReader(tr, hdr.Size))
 		}
-		p.Files[hdr.Name] = data
+		if err != nil {
+			return nil, fmt.Errorf("package: read %s: %w", hdr.Name, err)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 || n != f.Size {
+			return nil, invalid("file %q is altered: %d bytes with SHA-256 %s, the manifest says %d bytes with %s", hdr.Name, n, got, f.Size, f.SHA256)
+		}
+		if keep {
+			p.Files[hdr.Name] = data
+		}
 	}
 	if want == nil {
 		return nil, invalid("no %s", ManifestName)
 	}
 	var missing []string
 	for name := range want {
-		if p.Files[name] == nil {
+		if !seen[name] {
 			missing = append(missing, name)
 		}
 	}

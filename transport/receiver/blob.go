@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"giascan/atomicfile"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"giascan/atomicfile"
 )
 
 // Blob is the store of accepted packages. It is deliberately small — put,
@@ -19,8 +21,10 @@ import (
 // but pulls dozens of cloud SDK modules; this interface covers what the
 // receiver needs.
 type Blob interface {
-	// Put stores data under key; a reader never sees a half-written blob.
-	Put(ctx context.Context, key string, data []byte) error
+	// Put stores the size bytes of r under key, streaming them: a package
+	// is never held in memory whole. A reader never sees a half-written
+	// blob, and one of another size is not stored.
+	Put(ctx context.Context, key string, r io.Reader, size int64) error
 	// Get returns the blob under key; a missing key wraps fs.ErrNotExist.
 	Get(ctx context.Context, key string) ([]byte, error)
 	// List returns the keys that start with prefix, in lexical order.
@@ -69,7 +73,7 @@ func (b *fileBlob) path(key string) (string, error) {
 	return filepath.Join(b.dir, filepath.FromSlash(key)), nil
 }
 
-func (b *fileBlob) Put(ctx context.Context, key string, data []byte) error {
+func (b *fileBlob) Put(ctx context.Context, key string, r io.Reader, size int64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -83,7 +87,14 @@ func (b *fileBlob) Put(ctx context.Context, key string, data []byte) error {
 	// Written aside, synced and renamed: a crash leaves either the old
 	// state or the whole blob, never a truncated package taken for an
 	// accepted one; the temporary it may leave is cleaned on open.
-	if err := atomicfile.WriteFile(p, data, 0o600); err != nil {
+	err = atomicfile.Write(p, 0o600, func(w io.Writer) error {
+		n, err := io.Copy(w, io.LimitReader(r, size+1))
+		if err == nil && n != size {
+			err = fmt.Errorf("%d bytes, %d announced", n, size)
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("store %s: %w", key, err)
 	}
 	return nil

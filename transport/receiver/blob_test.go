@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,11 +30,11 @@ func TestBlobStores(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, k := range []string{"1234/p/v2/receipt", "1234/p/v1/receipt", "1234/p/v1/tar.age", "4321/q/v1/receipt"} {
-				if err := b.Put(ctx, k, []byte("data of "+k)); err != nil {
+				if err := b.Put(ctx, k, strings.NewReader("data of "+k), int64(len("data of "+k))); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := b.Put(ctx, "1234/p/v1/receipt", []byte("replaced")); err != nil {
+			if err := b.Put(ctx, "1234/p/v1/receipt", strings.NewReader("replaced"), 8); err != nil {
 				t.Fatal(err)
 			}
 			got, err := b.Get(ctx, "1234/p/v1/receipt")
@@ -50,6 +51,13 @@ func TestBlobStores(t *testing.T) {
 			}
 			if _, err := b.Get(ctx, "1234/p/v9/receipt"); !errors.Is(err, fs.ErrNotExist) {
 				t.Fatalf("missing key: %v", err)
+			}
+			// A stream that ends before its announced size stores nothing.
+			if err := b.Put(ctx, "1234/p/v3/tar.age", strings.NewReader("short"), 1000); err == nil {
+				t.Fatal("a short stream was stored")
+			}
+			if _, err := b.Get(ctx, "1234/p/v3/tar.age"); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("a short stream left a blob: %v", err)
 			}
 		})
 	}
@@ -80,7 +88,7 @@ func TestFileStoreCleansStaleTemporaries(t *testing.T) {
 	if _, err := os.Stat(fresh); err != nil {
 		t.Errorf("a fresh temporary was removed: %v", err)
 	}
-	if err := b.Put(context.Background(), "1234/pkg.tar.age", []byte("whole")); err != nil {
+	if err := b.Put(context.Background(), "1234/pkg.tar.age", strings.NewReader("whole"), 5); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := b.Get(context.Background(), "1234/pkg.tar.age"); string(got) != "whole" {

@@ -144,7 +144,9 @@ func (c *memCoord) Lock(ctx context.Context, name string) (func(), error) {
 	c.mu.Unlock()
 	select {
 	case ch <- struct{}{}:
-		return func() { <-ch }, nil
+		// Once: a second call must not release a later holder's lock.
+		var once sync.Once
+		return func() { once.Do(func() { <-ch }) }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

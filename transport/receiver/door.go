@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tus/tusd/v2/pkg/filestore"
 	"github.com/tus/tusd/v2/pkg/handler"
 )
 
@@ -69,21 +68,22 @@ func (l Limits) ttl() time.Duration {
 
 // hashState is the running hash of an upload in this receiver: the first
 // hashed bytes of it, taken as they arrived, so the check at the end needs
-// no second read of the file. Another receiver, or this one restarted,
-// hashes the file again from the start.
+// no second read. An upload resumed here after another receiver (or this
+// one before a restart) took its start has no running hash (hashed < 0):
+// it is hashed again, whole, when it completes.
 type hashState struct {
 	sum    hash.Hash
 	hashed int64
 }
 
-// door is the receiver's entrance for uploads, wrapped around the tus file
-// store: it enforces the per-station limits when an upload is created,
-// keeps each upload to its owner, hashes each chunk as it is written and
+// door is the receiver's entrance for uploads, wrapped around the tus
+// store (files or S3): it enforces the per-station limits when an upload
+// is created, keeps each upload to its owner, hashes each chunk as it is written and
 // expires abandoned uploads. The table of unfinished uploads is the
 // coordinator's, so receivers sharing it share the limits.
 type door struct {
-	inner  filestore.FileStore
-	dir    string
+	inner  uploadStore
+	dir    string // the file store's folder; "" for S3
 	limits Limits
 	now    func() time.Time
 	log    *slog.Logger
@@ -106,13 +106,18 @@ func stationOf(ctx context.Context) string {
 	return k
 }
 
-func newDoor(dir string, limits Limits, coord Coordinator, now func() time.Time, log *slog.Logger) *door {
-	return &door{inner: filestore.New(dir), dir: dir, limits: limits, now: now, log: log, coord: coord, hashes: map[string]*hashState{}}
+func newDoor(inner uploadStore, dir string, limits Limits, coord Coordinator, now func() time.Time, log *slog.Logger) *door {
+	return &door{inner: inner, dir: dir, limits: limits, now: now, log: log, coord: coord, hashes: map[string]*hashState{}}
 }
 
-// load adds the uploads on disk to the table, for a restarted receiver
-// (whose table, in memory, is empty), and removes the expired ones.
+// load adds the uploads of the file store to the table, for a restarted
+// receiver (whose table, in memory, is empty), and removes the expired
+// ones. Uploads in S3 are in the shared table already.
 func (d *door) load(ctx context.Context) error {
+	if d.dir == "" {
+		d.expire(ctx)
+		return nil
+	}
 	infos, err := filepath.Glob(filepath.Join(d.dir, "*.info"))
 	if err != nil {
 		return fmt.Errorf("uploads: %w", err)
@@ -171,6 +176,25 @@ func (d *door) expire(ctx context.Context) {
 		}
 		unlock()
 	}
+	d.forgetHashes(ctx)
+}
+
+// forgetHashes drops the running hashes of uploads no longer in the table:
+// finished or expired by another receiver sharing it.
+func (d *door) forgetHashes(ctx context.Context) {
+	d.mu.Lock()
+	ids := make([]string, 0, len(d.hashes))
+	for id := range d.hashes {
+		ids = append(ids, id)
+	}
+	d.mu.Unlock()
+	for _, id := range ids {
+		if _, ok, err := d.coord.Upload(ctx, id); err == nil && !ok {
+			d.mu.Lock()
+			delete(d.hashes, id)
+			d.mu.Unlock()
+		}
+	}
 }
 
 // run expires uploads until ctx is done.
@@ -188,7 +212,7 @@ func (d *door) run(ctx context.Context) {
 	}
 }
 
-// remove forgets an upload and deletes its files.
+// remove forgets an upload and deletes what the store holds of it.
 func (d *door) remove(ctx context.Context, id string) {
 	if err := d.coord.RemoveUpload(ctx, id); err != nil {
 		d.log.Error("remove upload", "id", id, "err", err)
@@ -196,8 +220,13 @@ func (d *door) remove(ctx context.Context, id string) {
 	d.mu.Lock()
 	delete(d.hashes, id)
 	d.mu.Unlock()
-	os.Remove(filepath.Join(d.dir, id))
-	os.Remove(filepath.Join(d.dir, id+".info"))
+	up, err := d.inner.GetUpload(ctx, id)
+	if err == nil {
+		err = d.inner.AsTerminatableUpload(up).Terminate(ctx)
+	}
+	if err != nil && !errors.Is(err, handler.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
+		d.log.Error("remove upload", "id", id, "err", err)
+	}
 }
 
 // owner is the station key that created an unfinished upload, "" if the
@@ -242,7 +271,21 @@ func (d *door) NewUpload(ctx context.Context, info handler.FileInfo) (handler.Up
 		d.coord.RemoveUpload(ctx, id)
 		return nil, err
 	}
-	return &hashingUpload{Upload: up, d: d, id: id}, nil
+	// S3 names the upload after the multipart upload it began: the table
+	// takes that name, still under the station's lock.
+	created, err := up.GetInfo(ctx)
+	if err == nil && created.ID != id {
+		if err = d.coord.RemoveUpload(ctx, id); err == nil {
+			pe.ID = created.ID
+			err = d.coord.AddUpload(ctx, pe, unlimited)
+		}
+	}
+	if err != nil {
+		d.inner.AsTerminatableUpload(up).Terminate(context.WithoutCancel(ctx))
+		d.coord.RemoveUpload(ctx, id)
+		return nil, err
+	}
+	return &hashingUpload{Upload: up, d: d, id: created.ID}, nil
 }
 
 // GetUpload returns an upload of the table; one expired or finished is
@@ -298,15 +341,19 @@ func (u *hashingUpload) WriteChunk(ctx context.Context, offset int64, src io.Rea
 	// tusd holds the upload's lock around WriteChunk, so the hash is ours.
 	h := d.hashOf(u.id)
 	if h.hashed != offset {
-		if err := u.rehash(h, offset); err != nil {
-			return 0, err
-		}
+		h.hashed = -1 // begun elsewhere, or a write failed: hashed whole at the end
 	}
-	c := &counter{r: src, h: h.sum}
-	n, err := u.Upload.WriteChunk(ctx, offset, c)
-	h.hashed += c.n
-	if c.n != n {
-		h.hashed = -1 // the hash saw bytes the file did not get: redo it from the file
+	var n int64
+	var err error
+	if h.hashed < 0 {
+		n, err = u.Upload.WriteChunk(ctx, offset, src)
+	} else {
+		c := &counter{r: src, h: h.sum}
+		n, err = u.Upload.WriteChunk(ctx, offset, c)
+		h.hashed += c.n
+		if c.n != n {
+			h.hashed = -1 // the hash saw bytes the store did not keep
+		}
 	}
 	if terr := d.coord.Touch(context.WithoutCancel(ctx), u.id, d.now()); terr != nil && err == nil {
 		err = terr
@@ -314,34 +361,29 @@ func (u *hashingUpload) WriteChunk(ctx context.Context, offset int64, src io.Rea
 	return n, err
 }
 
-// rehash hashes the first n bytes of the file again: after a restart, or
-// a write that failed half-way.
-func (u *hashingUpload) rehash(hs *hashState, n int64) error {
-	f, err := os.Open(filepath.Join(u.d.dir, u.id))
-	if err != nil {
-		return fmt.Errorf("upload %s: %w", u.id, err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	got, err := io.Copy(h, io.LimitReader(f, n))
-	if err != nil {
-		return fmt.Errorf("upload %s: %w", u.id, err)
-	}
-	if got != n {
-		return fmt.Errorf("upload %s: %d bytes on disk, %d expected", u.id, got, n)
-	}
-	hs.sum, hs.hashed = h, n
-	return nil
-}
-
-// sum returns the SHA-256 of a complete upload, hashing the file again
-// only if the running hash does not cover it.
-func (d *door) sum(up handler.FileInfo) (string, error) {
+// sum returns the SHA-256 of a complete upload: the running hash if it
+// covers the upload, else a hash of the upload read again from the store.
+func (d *door) sum(ctx context.Context, up handler.FileInfo) (string, error) {
 	hs := d.hashOf(up.ID)
 	if hs.hashed != up.Size {
-		if err := (&hashingUpload{d: d, id: up.ID}).rehash(hs, up.Size); err != nil {
+		u, err := d.inner.GetUpload(ctx, up.ID)
+		if err != nil {
 			return "", err
 		}
+		rd, err := u.GetReader(ctx)
+		if err != nil {
+			return "", err
+		}
+		defer rd.Close()
+		h := sha256.New()
+		n, err := io.Copy(h, io.LimitReader(rd, up.Size+1))
+		if err != nil {
+			return "", err
+		}
+		if n != up.Size {
+			return "", fmt.Errorf("%d bytes stored, %d expected", n, up.Size)
+		}
+		hs.sum, hs.hashed = h, n
 	}
 	// Sum of a copy: the running state stays usable if the check is redone.
 	state, err := hs.sum.(encoding.BinaryMarshaler).MarshalBinary()

@@ -9,10 +9,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 	expslog "golang.org/x/exp/slog"
@@ -40,7 +39,8 @@ const (
 )
 
 // Handler serves the receiver's HTTP API. Uploads in progress live in
-// DIR/uploads, so a restarted receiver resumes them where they stopped.
+// DIR/uploads, or in the bucket of r.Uploads, so a restarted receiver, or
+// another one sharing the bucket, resumes them where they stopped.
 // Completed uploads that were never checked (the receiver stopped in
 // between) are checked here first. The expiry of abandoned uploads runs
 // until ctx is done.
@@ -51,11 +51,11 @@ func (r *Receiver) Handler(ctx context.Context, log *slog.Logger) (http.Handler,
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	dir := filepath.Join(r.dir, UploadsDir)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("uploads: %w", err)
+	store, dir, err := openUploads(r.Uploads, r.dir)
+	if err != nil {
+		return nil, err
 	}
-	d := newDoor(dir, r.Limits, r.coord, r.now, log)
+	d := newDoor(store, dir, r.Limits, r.coord, r.now, log)
 	if err := d.load(ctx); err != nil {
 		return nil, err
 	}
@@ -199,15 +199,14 @@ func (r *Receiver) refuse(sig []byte, remote string, err error, log *slog.Logger
 
 // finish checks a completed upload and removes it: accepted, it is in the
 // store; refused, the reason is in the rejects log. The ciphertext's hash,
-// taken as it arrived, is compared with the signed one before the file is
-// read: a body that is not the signed one costs no memory and no
-// decryption.
+// taken as it arrived, is compared with the signed one before the upload
+// is read again: a body that is not the signed one costs no decryption.
+// Acceptance streams the upload from the tus store, never holding it.
 func (r *Receiver) finish(ctx context.Context, d *door, up handler.FileInfo, remote string, log *slog.Logger) (*Accepted, error) {
-	path := filepath.Join(d.dir, up.ID)
 	sig, err := signature(up.MetaData)
 	var acc *Accepted
 	if err == nil {
-		acc, err = r.finishChecked(ctx, d, up, sig, path)
+		acc, err = r.finishChecked(ctx, d, up, sig)
 	}
 	if err != nil {
 		if errors.Is(err, ErrRefused) {
@@ -220,12 +219,12 @@ func (r *Receiver) finish(ctx context.Context, d *door, up handler.FileInfo, rem
 	return acc, nil
 }
 
-func (r *Receiver) finishChecked(ctx context.Context, d *door, up handler.FileInfo, sig []byte, path string) (*Accepted, error) {
-	st, _, err := r.verifyStatement(sig)
+func (r *Receiver) finishChecked(ctx context.Context, d *door, up handler.FileInfo, sig []byte) (*Accepted, error) {
+	st, station, err := r.verifyStatement(sig)
 	if err != nil {
 		return nil, err
 	}
-	sum, err := d.sum(up)
+	sum, err := d.sum(ctx, up)
 	if err != nil {
 		return nil, fmt.Errorf("upload %s: %w", up.ID, err)
 	}
@@ -233,41 +232,62 @@ func (r *Receiver) finishChecked(ctx context.Context, d *door, up handler.FileIn
 		return nil, refused("шифротекст пакета %s v%d не тот, что подписан: %d байт с SHA-256 %s, а подписаны %d байт с %s; отправьте пакет заново",
 			st.Package, st.Version, up.Size, sum, st.Size, st.Ciphertext)
 	}
-	ct, err := os.ReadFile(path)
+	u, err := d.inner.GetUpload(ctx, up.ID)
 	if err != nil {
 		return nil, fmt.Errorf("upload %s: %w", up.ID, err)
 	}
-	return r.Accept(ctx, sig, ct)
+	src := func(ctx context.Context) (io.ReadCloser, error) {
+		rd, err := u.GetReader(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("upload %s: %w", up.ID, err)
+		}
+		return rd, nil
+	}
+	return r.accept(ctx, sig, st, station, src)
 }
 
 // recover checks uploads that were complete when the receiver stopped but
-// had not been checked, so the station finds their receipt.
+// had not been checked, so the station finds their receipt. One another
+// receiver is checking right now is locked, and left to it.
 func (r *Receiver) recover(ctx context.Context, d *door, log *slog.Logger) error {
-	infos, err := filepath.Glob(filepath.Join(d.dir, "*.info"))
+	ids, err := d.coord.Idle(ctx, r.now().Add(100*365*24*time.Hour))
 	if err != nil {
 		return fmt.Errorf("uploads: %w", err)
 	}
-	for _, p := range infos {
-		id := strings.TrimSuffix(filepath.Base(p), ".info")
-		data, err := os.ReadFile(p)
+	for _, id := range ids {
+		lctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		unlock, err := d.coord.Lock(lctx, "upload/"+id)
+		cancel()
 		if err != nil {
-			continue // finished meanwhile by another receiver
-		}
-		var up handler.FileInfo
-		if err := json.Unmarshal(data, &up); err != nil {
-			log.Warn("unreadable upload info", "id", id, "err", err)
 			continue
 		}
-		fi, err := os.Stat(filepath.Join(d.dir, id))
-		if err != nil || fi.Size() != up.Size || up.Size == 0 {
-			continue // still in progress: the station resumes it
-		}
-		up.ID = id
-		if _, err := r.finish(ctx, d, up, "", log); err != nil {
-			log.Warn("completed upload", "id", up.ID, "err", err)
-		}
+		r.recoverOne(ctx, d, id, log)
+		unlock()
 	}
 	return nil
+}
+
+func (r *Receiver) recoverOne(ctx context.Context, d *door, id string, log *slog.Logger) {
+	if _, ok, err := d.coord.Upload(ctx, id); err != nil || !ok {
+		return // finished meanwhile by another receiver
+	}
+	u, err := d.inner.GetUpload(ctx, id)
+	if err != nil {
+		log.Warn("unreadable upload", "id", id, "err", err)
+		return
+	}
+	up, err := u.GetInfo(ctx)
+	if err != nil {
+		log.Warn("unreadable upload info", "id", id, "err", err)
+		return
+	}
+	if up.Offset != up.Size || up.Size == 0 {
+		return // still in progress: the station resumes it
+	}
+	up.ID = id
+	if _, err := r.finish(ctx, d, up, "", log); err != nil {
+		log.Warn("completed upload", "id", up.ID, "err", err)
+	}
 }
 
 func (r *Receiver) serveReceipt(w http.ResponseWriter, req *http.Request) {

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -51,6 +52,10 @@ type Receiver struct {
 	// People checks the accounts of the РЦОИ's staff for the board and
 	// status; nil lets no one in.
 	People People
+	// Uploads is where unfinished uploads are kept: "" for the data
+	// folder, or s3://BUCKET/PREFIX?endpoint=HOST:PORT for a bucket that
+	// receivers behind one address share. Set before Handler.
+	Uploads string
 	// RejectsMax is the size at which the rejects log is rotated; 0 takes
 	// DefaultRejectsMax.
 	RejectsMax int64
@@ -167,30 +172,108 @@ type Accepted struct {
 
 var rePackageID = regexp.MustCompile(`^[0-9A-Za-z-]{1,64}$`)
 
+// Source opens the ciphertext of a package from its start, as often as
+// acceptance needs it: the package is read as it streams, never held
+// whole, so a receiver's memory does not grow with the packages it takes.
+type Source func(ctx context.Context) (io.ReadCloser, error)
+
+// BytesSource is the Source of a ciphertext in memory.
+func BytesSource(b []byte) Source {
+	return func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+}
+
 // Accept checks a sealed package and stores it. Refusals wrap ErrRefused;
 // other errors are the receiver's own trouble (disk, keys) and say nothing
 // about the package.
 func (r *Receiver) Accept(ctx context.Context, sig, ciphertext []byte) (*Accepted, error) {
+	return r.AcceptFrom(ctx, sig, BytesSource(ciphertext))
+}
+
+// AcceptFrom is Accept of a ciphertext read from src, in passes that each
+// stream it: the signed hash, then decryption and the package's checks,
+// then the copy into the store.
+func (r *Receiver) AcceptFrom(ctx context.Context, sig []byte, src Source) (*Accepted, error) {
 	// The signature is checked before decrypting: the receiver spends no
 	// work on, and exposes no decryption to, packages no station vouches for.
 	_, station, pub, err := r.station(sig)
 	if err != nil {
 		return nil, err
 	}
-	st, err := seal.Verify(sig, bytes.NewReader(ciphertext), pub, seal.Info{})
+	rd, err := src(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := seal.Verify(sig, rd, pub, seal.Info{})
+	rd.Close()
 	if err != nil {
 		if errors.Is(err, seal.ErrRefused) {
 			return nil, refused("%v", err)
 		}
 		return nil, err
 	}
-	dec, err := age.Decrypt(bytes.NewReader(ciphertext), r.keys.Identity)
+	return r.accept(ctx, sig, st, station, src)
+}
+
+// hashReader hashes what is read through it. It keeps the source's own
+// read error apart, so the store failing is not taken for a bad package.
+type hashReader struct {
+	r   io.Reader
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func newHashReader(r io.Reader) *hashReader { return &hashReader{r: r, h: sha256.New()} }
+
+func (h *hashReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.h.Write(p[:n])
+	h.n += int64(n)
+	if err != nil && err != io.EOF {
+		h.err = err
+	}
+	return n, err
+}
+
+// matches tells whether what was read is the signed ciphertext.
+func (h *hashReader) matches(st *seal.Statement) bool {
+	return h.n == st.Size && hex.EncodeToString(h.h.Sum(nil)) == st.Ciphertext
+}
+
+// accept checks and stores a package whose signature st was verified
+// against its ciphertext's hash. The later passes hash the ciphertext
+// again, so a source that changed in between is caught, not stored.
+func (r *Receiver) accept(ctx context.Context, sig []byte, st *seal.Statement, station Station, src Source) (*Accepted, error) {
+	rd, err := src(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	ct := newHashReader(io.LimitReader(rd, st.Size+1))
+	dec, err := age.Decrypt(ct, r.keys.Identity)
+	if ct.err != nil {
+		return nil, fmt.Errorf("%s v%d: read ciphertext: %w", st.Package, st.Version, ct.err)
+	}
 	if err != nil {
 		return nil, refused("%s v%d не расшифровывается ключом РЦОИ (%v): проверьте, что станция шифрует ключами этого РЦОИ, и соберите пакет заново", st.Package, st.Version, err)
 	}
-	p, err := pkg.Read(io.LimitReader(dec, MaxPackageSize+1<<20), MaxPackageSize)
+	p, err := pkg.Check(dec, MaxPackageSize)
+	if err == nil {
+		// The rest of the plaintext (the tar's padding): age authenticates
+		// the last chunk only when it is read.
+		_, err = io.Copy(io.Discard, io.LimitReader(dec, MaxPackageSize))
+	}
+	if ct.err != nil {
+		return nil, fmt.Errorf("%s v%d: read ciphertext: %w", st.Package, st.Version, ct.err)
+	}
 	if err != nil {
 		return nil, refused("%s v%d повреждён (%v): соберите пакет заново", st.Package, st.Version, err)
+	}
+	if _, err := io.Copy(io.Discard, ct); err != nil {
+		return nil, fmt.Errorf("%s v%d: read ciphertext: %w", st.Package, st.Version, err)
+	}
+	if !ct.matches(st) {
+		return nil, fmt.Errorf("%s v%d: the ciphertext changed while it was checked", st.Package, st.Version)
 	}
 	m := &p.Manifest
 	switch {
@@ -203,10 +286,9 @@ func (r *Receiver) Accept(ctx context.Context, sig, ciphertext []byte) (*Accepte
 	case !rePackageID.MatchString(m.ID):
 		return nil, refused("имя пакета %q не по формату: соберите пакет заново", m.ID)
 	}
-	sum := sha256.Sum256(ciphertext)
 	rc := receipt.Receipt{
 		PPE: station.PPE, Station: m.Station, Package: m.ID, Version: m.Version,
-		Manifest: p.Hash(), Ciphertext: hex.EncodeToString(sum[:]), Size: int64(len(ciphertext)),
+		Manifest: p.Hash(), Ciphertext: st.Ciphertext, Size: st.Size,
 	}
 
 	// One acceptance of a package at a time, across every receiver sharing
@@ -245,15 +327,37 @@ func (r *Receiver) Accept(ctx context.Context, sig, ciphertext []byte) (*Accepte
 	rc.Receiver = seal.FormatPublicKey(r.ReceiptKey())
 	// The receipt is written last: it is what marks the version accepted,
 	// so a crash in between leaves files that count for nothing.
+	if err := r.storeCiphertext(ctx, key(station.PPE, m.ID, m.Version, "tar.age"), st, src); err != nil {
+		return nil, err
+	}
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{"tar.age", ciphertext}, {"sig", sig}, {"manifest.json", p.ManifestBytes}, {"receipt", file}} {
-		if err := r.store.Put(ctx, key(station.PPE, m.ID, m.Version, f.name), f.data); err != nil {
+	}{{"sig", sig}, {"manifest.json", p.ManifestBytes}, {"receipt", file}} {
+		if err := r.store.Put(ctx, key(station.PPE, m.ID, m.Version, f.name), bytes.NewReader(f.data), int64(len(f.data))); err != nil {
 			return nil, err
 		}
 	}
 	return &Accepted{Receipt: rc, File: file}, nil
+}
+
+// storeCiphertext copies the ciphertext from src into the store under k,
+// hashing it on the way: a copy that is not the checked ciphertext is
+// an error before the receipt is written, so it counts for nothing.
+func (r *Receiver) storeCiphertext(ctx context.Context, k string, st *seal.Statement, src Source) error {
+	rd, err := src(ctx)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	ct := newHashReader(io.LimitReader(rd, st.Size))
+	if err := r.store.Put(ctx, k, ct, st.Size); err != nil {
+		return err
+	}
+	if !ct.matches(st) {
+		return fmt.Errorf("store %s: the ciphertext changed while it was stored", k)
+	}
+	return nil
 }
 
 // key is where a file of an accepted version lives: ppe/package/vN/name.

@@ -1,13 +1,11 @@
 package receiver
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
@@ -24,42 +22,37 @@ type s3Blob struct {
 	prefix string
 }
 
-// openS3 opens s3://BUCKET[/PREFIX]?endpoint=HOST:PORT[&region=R][&tls=false].
-// The credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
-// never from the URL, which is shown in logs.
+// openS3 opens s3://BUCKET[/PREFIX]?endpoint=HOST:PORT[&region=R][&tls=false]
+// (see s3Config).
 func openS3(u *url.URL) (Blob, error) {
-	q := u.Query()
-	endpoint := q.Get("endpoint")
-	if u.Host == "" || endpoint == "" {
-		return nil, fmt.Errorf("хранилище %s: укажите корзину и адрес сервера S3: s3://КОРЗИНА/ПРЕФИКС?endpoint=host:port", u.Redacted())
+	p, err := s3Config(u)
+	if err != nil {
+		return nil, err
 	}
-	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	if id == "" || secret == "" {
-		return nil, fmt.Errorf("хранилище %s: задайте ключи доступа S3 в переменных AWS_ACCESS_KEY_ID и AWS_SECRET_ACCESS_KEY", u.Redacted())
-	}
-	c, err := minio.New(endpoint, &minio.Options{
-		Creds:        credentials.NewStaticV4(id, secret, ""),
-		Secure:       q.Get("tls") != "false",
-		Region:       q.Get("region"),
+	c, err := minio.New(p.endpoint, &minio.Options{
+		Creds:        credentials.NewStaticV4(p.id, p.secret, ""),
+		Secure:       p.tls,
+		Region:       p.region,
 		BucketLookup: minio.BucketLookupPath,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("хранилище %s: %w", u.Redacted(), err)
 	}
-	prefix := strings.Trim(u.Path, "/")
-	if prefix != "" {
-		prefix += "/"
-	}
-	return &s3Blob{c: c, bucket: u.Host, prefix: prefix}, nil
+	return &s3Blob{c: c, bucket: u.Host, prefix: p.prefix}, nil
 }
 
-func (b *s3Blob) Put(ctx context.Context, key string, data []byte) error {
-	if _, err := b.c.PutObject(ctx, b.bucket, b.prefix+key, bytes.NewReader(data), int64(len(data)),
-		minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
+func (b *s3Blob) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	// Parts of the smallest size S3 allows: what the client buffers of a
+	// large package at a time.
+	if _, err := b.c.PutObject(ctx, b.bucket, b.prefix+key, r, size,
+		minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: s3PartSize}); err != nil {
 		return fmt.Errorf("store %s: %w", key, err)
 	}
 	return nil
 }
+
+// s3PartSize is the part size of multipart puts, S3's least.
+const s3PartSize = 5 << 20
 
 func (b *s3Blob) Get(ctx context.Context, key string) ([]byte, error) {
 	obj, err := b.c.GetObject(ctx, b.bucket, b.prefix+key, minio.GetObjectOptions{})

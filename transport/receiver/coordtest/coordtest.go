@@ -100,4 +100,36 @@ func Run(t *testing.T, open func(t *testing.T) receiver.Coordinator) {
 			t.Fatal("a released lock was not handed to the waiter")
 		}
 	})
+	t.Run("unlock twice", func(t *testing.T) {
+		c := open(t)
+		for range 3 { // taken and released again and again
+			u, err := c.Lock(ctx, "n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			u()
+		}
+		first, err := c.Lock(ctx, "n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		first()
+		later, err := c.Lock(ctx, "n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { first(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a second unlock blocks")
+		}
+		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		if _, err := c.Lock(short, "n"); err == nil {
+			t.Fatal("a second unlock released the lock of a later holder")
+		}
+		later()
+	})
 }

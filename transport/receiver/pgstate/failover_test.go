@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,19 +29,24 @@ import (
 	"giascan/transport/upload"
 )
 
-// rcoi is one data folder and one S3 bucket shared by receivers on one
-// database.
+// rcoi is one data folder (keys and register) and one bucket of a real
+// S3 server (SeaweedFS) shared by receivers on one database: accepted
+// packages under packages/, unfinished uploads under uploads/.
 type rcoi struct {
 	dir     string
 	url     string
 	store   string
+	uploads string
+	s3      *s3test.Server
 	station ed25519.PrivateKey
 	recs    []age.Recipient
 }
 
 func newRCOI(t testing.TB) *rcoi {
 	t.Helper()
-	r := &rcoi{dir: t.TempDir(), url: pgtest.Start(t), store: s3test.Start(t, "rcoi", "packages")}
+	r := &rcoi{dir: t.TempDir(), url: pgtest.Start(t), s3: s3test.StartServer(t)}
+	bucket := r.s3.Bucket(t, "rcoi")
+	r.store, r.uploads = r.s3.URL(bucket, "packages"), r.s3.URL(bucket, "uploads")
 	k, err := receiver.InitKeys(r.dir)
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +84,7 @@ func (r *rcoi) start(t testing.TB) *instance {
 		t.Fatal(err)
 	}
 	rcv.Share(db)
+	rcv.Uploads = r.uploads
 	ctx, cancel := context.WithCancel(context.Background())
 	h, err := rcv.Handler(ctx, nil)
 	if err != nil {
@@ -100,6 +108,20 @@ func (in *instance) kill() {
 	in.cancel()
 	in.db.Close()
 	in.srv = nil
+}
+
+// unfinished lists the objects of unfinished uploads in the bucket.
+func (r *rcoi) unfinished(t testing.TB) []string {
+	t.Helper()
+	b, err := receiver.OpenBlob(r.uploads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := b.List(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }
 
 // sealed builds and seals a package of ППЭ 1234 with size bytes of scans.
@@ -132,8 +154,9 @@ func (r *rcoi) sealedFor(t testing.TB, key ed25519.PrivateKey, ppe, aud string, 
 }
 
 // Two receivers behind one address, on one database and one bucket: the
-// one taking an upload dies in the middle of it, and the other takes the rest from where it stopped,
-// checks the package and answers the receipt.
+// one taking an upload dies in the middle of it, and the other takes the
+// rest from where it stopped — the upload's parts are in the bucket, not
+// on the dead one's disk — checks the package and answers the receipt.
 func TestOtherReceiverFinishesAnUpload(t *testing.T) {
 	ctx := context.Background()
 	r := newRCOI(t)
@@ -156,11 +179,12 @@ func TestOtherReceiverFinishesAnUpload(t *testing.T) {
 	const chunk = 128 << 10
 	killed := make(chan struct{})
 	var once sync.Once
+	var inBucket []string // the upload's objects when the first receiver died
 	u := &upload.Uploader{Outbox: ob, Endpoint: fr.URL, ReceiverKey: a.rcv.ReceiptKey(), StationKey: r.station,
 		ChunkSize: chunk, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Poll: time.Second,
 		Progress: func(p upload.Progress) {
 			if p.Sent >= 1<<20 && p.Sent < p.Total {
-				once.Do(func() { a.kill(); close(killed) })
+				once.Do(func() { inBucket = r.unfinished(t); a.kill(); close(killed) })
 			}
 		}}
 	runCtx, stop := context.WithCancel(ctx)
@@ -205,8 +229,11 @@ func TestOtherReceiverFinishesAnUpload(t *testing.T) {
 	if err != nil || len(st.PPE) != 1 || len(st.PPE[0].Packages) != 1 {
 		t.Fatalf("status %+v %v", st, err)
 	}
-	if left, _ := os.ReadDir(filepath.Join(r.dir, receiver.UploadsDir)); len(left) != 0 {
-		t.Fatalf("upload files left: %d", len(left))
+	if !slices.ContainsFunc(inBucket, func(k string) bool { return strings.HasSuffix(k, ".info") }) {
+		t.Fatalf("the unfinished upload was not in the bucket: %q", inBucket)
+	}
+	if left := r.unfinished(t); len(left) != 0 {
+		t.Fatalf("upload objects left in the bucket: %q", left)
 	}
 	t.Logf("%d bytes: %d sent, %d requests to the receiver that died, %d to the other", len(ct), it.BytesSent, fr.Hits(a.url), fr.Hits(b.url))
 }

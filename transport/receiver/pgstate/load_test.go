@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -144,11 +146,13 @@ func runDay(b testing.TB, endpoint string, receiptKey ed25519.PublicKey, day []d
 }
 
 // BenchmarkDayOf50Stations is a day's uploads from 50 stations to two
-// receivers on PostgreSQL and an S3 bucket behind one address, against the
-// baseline of one embedded receiver (memory and file store) taking the same
-// load in the same run. The S3 server runs in the benchmark's process, so
-// its memory counts in the peak heap. Every package is
-// accepted exactly once.
+// receivers behind one address on PostgreSQL and a SeaweedFS bucket (the
+// packages and the unfinished uploads), against the baseline of one
+// embedded receiver (memory table and file stores) taking the same load in
+// the same run. The peak heap is the receivers' (they run in the
+// benchmark's process); SeaweedFS runs as its own process, whose peak
+// resident memory is reported apart. Every package is accepted exactly
+// once, and no unfinished upload is left in the bucket.
 func BenchmarkDayOf50Stations(b *testing.B) {
 	for b.Loop() {
 		one := newRCOI(b)
@@ -183,7 +187,12 @@ func BenchmarkDayOf50Stations(b *testing.B) {
 		if n != dayStations*dayPackages {
 			b.Fatalf("%d package versions accepted, want %d", n, dayStations*dayPackages)
 		}
+		if left := two.unfinished(b); len(left) != 0 {
+			b.Fatalf("upload objects left in the bucket: %q", left)
+		}
 		b.ReportMetric(pair.perSec, "uploads/s")
+		b.ReportMetric(peakRSS(b, two.s3.PID()), "s3-server-peak-RSS-MiB")
+		b.ReportMetric(baseline.peakMiB, "embedded-peak-heap-MiB")
 		b.ReportMetric(pair.p99ms, "p99-ms")
 		b.ReportMetric(pair.peakMiB, "peak-heap-MiB")
 		b.ReportMetric(baseline.perSec, "embedded-uploads/s")
@@ -191,4 +200,23 @@ func BenchmarkDayOf50Stations(b *testing.B) {
 		b.ReportMetric(pair.perSec/baseline.perSec, "uploads/s-x-embedded")
 		b.ReportMetric(pair.p99ms/baseline.p99ms, "p99-x-embedded")
 	}
+}
+
+// peakRSS is the peak resident memory of a process, in MiB.
+func peakRSS(b testing.TB, pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kb / 1024
+		}
+	}
+	b.Fatal("no VmHWM in /proc status")
+	return 0
 }

@@ -27,7 +27,8 @@ type DB struct {
 	Poll time.Duration
 
 	mu     sync.Mutex
-	locks  map[*pgx.Conn]bool // connections holding locks, closed by Close
+	locks  map[*pgx.Conn]bool // lock connections, held or idle, closed by Close
+	idle   []*pgx.Conn        // lock connections holding no lock
 	closed bool
 }
 
@@ -72,6 +73,7 @@ func (db *DB) Close() {
 	db.closed = true
 	conns := db.locks
 	db.locks = map[*pgx.Conn]bool{}
+	db.idle = nil
 	db.mu.Unlock()
 	for c := range conns {
 		c.Close(context.Background())
@@ -135,44 +137,99 @@ func (db *DB) Idle(ctx context.Context, cut time.Time) ([]string, error) {
 
 // Lock implements receiver.Coordinator with a session advisory lock, held
 // on a connection of its own (not the pool's) until unlock: closing that
-// connection, as a dying receiver does, releases the lock.
+// connection, as a dying receiver does, releases the lock. A connection
+// whose lock was released is kept for the next Lock, since connecting
+// (a server process each) costs more than the lock.
 func (db *DB) Lock(ctx context.Context, name string) (func(), error) {
-	conn, err := pgx.ConnectConfig(ctx, db.cfg)
+	conn, err := db.lockConn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("база данных: %w", err)
-	}
-	db.mu.Lock()
-	if db.closed {
-		db.mu.Unlock()
-		conn.Close(ctx)
-		return nil, errors.New("база данных: соединения закрыты")
-	}
-	db.locks[conn] = true
-	db.mu.Unlock()
-	drop := func() {
-		db.mu.Lock()
-		delete(db.locks, conn)
-		db.mu.Unlock()
-		conn.Close(context.Background())
+		return nil, err
 	}
 	for {
 		var ok bool
 		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, name).Scan(&ok); err != nil {
-			drop()
+			db.drop(conn)
 			return nil, err
 		}
 		if ok {
-			return drop, nil // closing the session releases its lock
+			// Once: a second call must not release a later holder's lock
+			// on the same, reused, connection.
+			var once sync.Once
+			return func() { once.Do(func() { db.unlock(conn, name) }) }, nil
 		}
 		t := time.NewTimer(db.Poll)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			drop()
+			db.keep(conn)
 			return nil, ctx.Err()
 		case <-t.C:
 		}
 	}
+}
+
+// maxIdleLockConns bounds the connections kept between locks.
+const maxIdleLockConns = 16
+
+// lockConn is an idle lock connection, or a new one.
+func (db *DB) lockConn(ctx context.Context) (*pgx.Conn, error) {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return nil, errors.New("база данных: соединения закрыты")
+	}
+	if n := len(db.idle); n > 0 {
+		conn := db.idle[n-1]
+		db.idle = db.idle[:n-1]
+		db.mu.Unlock()
+		return conn, nil
+	}
+	db.mu.Unlock()
+	conn, err := pgx.ConnectConfig(ctx, db.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("база данных: %w", err)
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		conn.Close(ctx)
+		return nil, errors.New("база данных: соединения закрыты")
+	}
+	db.locks[conn] = true
+	return conn, nil
+}
+
+// unlock releases the lock and keeps its connection; a connection on which
+// the release is not confirmed is closed, which releases it for sure.
+func (db *DB) unlock(conn *pgx.Conn, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var released bool
+	if err := conn.QueryRow(ctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, name).Scan(&released); err != nil || !released {
+		db.drop(conn)
+		return
+	}
+	db.keep(conn)
+}
+
+// keep puts a connection that holds no lock back for the next Lock.
+func (db *DB) keep(conn *pgx.Conn) {
+	db.mu.Lock()
+	if !db.closed && !conn.IsClosed() && len(db.idle) < maxIdleLockConns {
+		db.idle = append(db.idle, conn)
+		db.mu.Unlock()
+		return
+	}
+	db.mu.Unlock()
+	db.drop(conn)
+}
+
+// drop closes a lock connection.
+func (db *DB) drop(conn *pgx.Conn) {
+	db.mu.Lock()
+	delete(db.locks, conn)
+	db.mu.Unlock()
+	conn.Close(context.Background())
 }
 
 var _ receiver.Coordinator = (*DB)(nil)
