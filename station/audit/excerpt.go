@@ -16,6 +16,9 @@ type Filter struct {
 	Auditorium string
 	Session    string
 	Actor      string
+	// Page selects the entries about one page (with PPE and Auditorium,
+	// the page of that stack; alone, that page number in any stack).
+	Page int
 	// Action matches exactly, or every action under it when it ends with
 	// "." ("page." matches "page.delete").
 	Action string
@@ -34,6 +37,9 @@ func (f Filter) Match(e Entry) bool {
 		return false
 	}
 	if f.Session != "" && e.Subject.Session != f.Session {
+		return false
+	}
+	if f.Page != 0 && e.Subject.Page != f.Page {
 		return false
 	}
 	if f.PPE == "" && f.Auditorium == "" {

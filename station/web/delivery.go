@@ -296,6 +296,7 @@ func (s *Server) buildDelivery(ppe string) (deliveryView, error) {
 type auditView struct {
 	Entries    []auditRow
 	PPE, Aud   string
+	Page       string
 	Actor      string
 	Checked    string
 	Broken     string
@@ -312,11 +313,17 @@ type auditRow struct {
 // its chain.
 func (s *Server) auditPage(c echo.Context) error {
 	f := audit.Filter{PPE: c.QueryParam("ppe"), Auditorium: c.QueryParam("aud"), Actor: c.QueryParam("actor")}
+	if n, err := strconv.Atoi(c.QueryParam("page")); err == nil && n > 0 {
+		f.Page = n
+	}
 	x, err := s.cfg.Log.Excerpt(f)
 	if err != nil {
 		return err
 	}
 	v := auditView{PPE: f.PPE, Aud: f.Auditorium, Actor: f.Actor}
+	if f.Page > 0 {
+		v.Page = strconv.Itoa(f.Page)
+	}
 	if res, err := audit.VerifyFile(s.cfg.App.Dir.AuditLog()); err != nil {
 		v.Broken = err.Error()
 		var be *audit.BrokenError
