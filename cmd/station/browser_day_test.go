@@ -68,8 +68,14 @@ type scanFolder struct {
 
 func (f *scanFolder) drop(sheets []sim.Sheet, profile sim.Profile) {
 	f.t.Helper()
+	f.dropAs(sheets, sim.Settings{Profile: profile, DPI: 200, Mode: sim.ModeGray})
+}
+
+// dropAs is drop with the scanner's settings.
+func (f *scanFolder) dropAs(sheets []sim.Sheet, set sim.Settings) {
+	f.t.Helper()
 	for _, s := range sheets {
-		sc, err := sim.Render(s, sim.Settings{Profile: profile, DPI: 200, Mode: sim.ModeGray})
+		sc, err := sim.Render(s, set)
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -316,7 +322,9 @@ func TestBrowserWholeExamDay(t *testing.T) {
 	// 5. Auditorium B with the ППЭ's forms, all in one stack; the signed
 	// ППЭ-15 comes back later.
 	audB := p.sheets[p.first[b]-1 : p.count-1]
-	scans.drop(audB, sim.Real)
+	// A fast scan of this stack: 150 dpi black and white, as a ППЭ in a
+	// hurry scans; some values then wait for a person.
+	scans.dropAs(audB, sim.Settings{Profile: sim.Real, DPI: 150, Mode: sim.ModeLineart})
 	var pagesB string
 	step("scan B", scan(b, len(audB), "day-10-scan-b.png"), into(&pagesB, "#pages"))
 	if !strings.Contains(pagesB, "ППЭ-13-02-МАШ") || strings.Contains(pagesB, forms.NoKit) {
@@ -376,7 +384,23 @@ func TestBrowserWholeExamDay(t *testing.T) {
 		parts := strings.Split(item, "|")
 		var seq int
 		fmt.Sscan(parts[2], &seq)
-		step("confirm "+parts[0], chromedp.SendKeys(chromedp.CSS(`[id="`+parts[0]+`"] .value-input`), truth(parts[1], seq, parts[3])+"\r"),
+		right := truth(parts[1], seq, parts[3])
+		if reviewed == 0 {
+			// A wrong value typed in a hurry is refused and the item stays.
+			wrong := "7з"
+			if right == "да" || right == "нет" {
+				wrong = "может быть"
+			}
+			var refused string
+			step("wrong value "+parts[0], chromedp.SendKeys(chromedp.CSS(`[id="`+parts[0]+`"] .value-input`), wrong+"\r"),
+				chromedp.WaitVisible(chromedp.CSS("#error")), into(&refused, "#error"),
+				chromedp.WaitVisible(chromedp.CSS(`[id="`+parts[0]+`"] .value-input`)),
+				shot("day-11b-review-wrong-value-refused.png"))
+			if !strings.Contains(refused, "Ничего не изменено") {
+				t.Errorf("wrong review value %q: %q", wrong, refused)
+			}
+		}
+		step("confirm "+parts[0], chromedp.SendKeys(chromedp.CSS(`[id="`+parts[0]+`"] .value-input`), right+"\r"),
 			chromedp.WaitNotPresent(chromedp.CSS(`[id="`+parts[0]+`"]`)),
 			chromedp.WaitVisible(chromedp.CSS("#queue")))
 	}
