@@ -280,9 +280,10 @@ func (s *Station) Print(ctx context.Context, actor string, req PrintRequest, out
 		return nil, printErr
 	}
 	alloc.Status = serials.JobPrinted
-	after := map[string]any{"what": p.what, "ppe": p.context.PPE, "pages": len(p.pages), "serials": alloc.Serials.String(), "job": alloc.ID}
+	after := map[string]any{"what": p.what, "pages": len(p.pages), "serials": alloc.Serials.String(), "job": alloc.ID}
+	subject := audit.Subject{PPE: p.context.PPE}
 	if p.context.Auditorium != "0000" {
-		after["auditorium"] = p.context.Auditorium
+		subject.Auditorium = p.context.Auditorium
 	}
 	if alloc.Kits.Count() > 0 {
 		after["kits"] = alloc.Kits.String()
@@ -293,7 +294,7 @@ func (s *Station) Print(ctx context.Context, actor string, req PrintRequest, out
 	if req.Output != "" {
 		after["output"] = req.Output
 	}
-	if _, err := s.Log.Append(audit.Event{Actor: actor, Action: audit.ActionPrint, After: jsonOf(after)}); err != nil {
+	if _, err := s.Log.Append(audit.Event{Actor: actor, Action: audit.ActionPrint, Subject: subject, After: jsonOf(after)}); err != nil {
 		return nil, fmt.Errorf("бланки напечатаны, но журнал аудита не пишется: %w; обратитесь к техническому специалисту", err)
 	}
 	return &Printed{Job: alloc, Pages: len(p.pages), Title: p.title, File: p.file}, nil

@@ -208,6 +208,7 @@ func (s *Server) routes() *echo.Echo {
 	s.registerReview(in)
 	s.registerForm1302(in)
 	s.registerScan(in)
+	s.registerPrint(in)
 	s.registerDelivery(in)
 	s.registerAccounts(in)
 	return e
