@@ -209,6 +209,7 @@ func (s *Server) routes() *echo.Echo {
 	s.registerForm1302(in)
 	s.registerScan(in)
 	s.registerPrint(in)
+	s.registerReadiness(in)
 	s.registerDelivery(in)
 	s.registerAccounts(in)
 	return e
