@@ -493,13 +493,7 @@ func (s *Server) scanStop(c echo.Context) error {
 // screen goes away or the server closes. Event ids are "scan.index", so a
 // reconnecting screen gets only what it missed.
 func (s *Server) scanEvents(c echo.Context) error {
-	w := c.Response()
-	// The stream outlives the server's write timeout.
-	http.NewResponseController(w.Writer).SetWriteDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	w.Flush()
+	w := startSSE(c)
 
 	next, gen := 0, -1
 	if g, i, ok := strings.Cut(c.Request().Header.Get("Last-Event-ID"), "."); ok {

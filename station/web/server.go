@@ -210,6 +210,7 @@ func (s *Server) routes() *echo.Echo {
 	s.registerScan(in)
 	s.registerPrint(in)
 	s.registerReadiness(in)
+	s.registerBoard(in)
 	s.registerDelivery(in)
 	s.registerAccounts(in)
 	return e
