@@ -59,10 +59,11 @@ type criterionView struct {
 func (s *Server) readinessCheck(c echo.Context) error {
 	sess := sessionOf(c)
 	spec := c.FormValue("device")
+	offered := s.devices(c.Request().Context())
 	if spec == "" {
-		spec = "sim"
+		spec = offered[0].Spec
 	}
-	if !slices.ContainsFunc(s.devices(c.Request().Context()), func(d deviceChoice) bool { return d.Spec == spec }) {
+	if !slices.ContainsFunc(offered, func(d deviceChoice) bool { return d.Spec == spec }) {
 		return s.answer(c, http.StatusBadRequest, "Такого сканера нет в списке: выберите сканер из списка на странице.")
 	}
 	// The check takes the scanner seat: no scan may start on the device
@@ -139,4 +140,37 @@ func (s *Server) readinessProtocol(c echo.Context) error {
 	defer f.Close()
 	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s"`, c.Param("file")))
 	return c.Stream(http.StatusOK, "application/pdf", f)
+}
+
+// trainerName names a simulated training stack printed for the exam (the
+// simulator's keys auditorium=, jam=, double=, drop=) for people: whose
+// stack it is and what happens on the way through the scanner.
+func trainerName(arg string) string {
+	var aud string
+	var events []string
+	for _, kv := range strings.Split(arg, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "auditorium":
+			aud = v
+		case "jam":
+			events = append(events, "замятие")
+		case "double":
+			events = append(events, "двойная подача")
+		case "drop":
+			events = append(events, "потерянный лист")
+		case "foreign":
+			events = append(events, "чужой лист")
+		case "dupscan":
+			events = append(events, "повторный лист")
+		}
+	}
+	if aud == "" {
+		return ""
+	}
+	name := "Учебная пачка аудитории " + aud + " (имитатор сканера"
+	if len(events) > 0 {
+		name += ": " + strings.Join(events, ", ")
+	}
+	return name + ")"
 }

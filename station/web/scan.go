@@ -160,7 +160,12 @@ type deviceChoice struct {
 // configured devices and, with discovery on, every scanner the adapters
 // see now (SANE, eSCL on the network, USB), by their human names.
 func (s *Server) devices(ctx context.Context) []deviceChoice {
-	out := []deviceChoice{{Spec: "sim", Name: "Имитатор сканера (учебный)"}}
+	// A station set up with its own training stack (the demo's, printed
+	// for its exam) offers that one instead of a random exam's.
+	var out []deviceChoice
+	if !slices.ContainsFunc(s.cfg.Devices, func(d string) bool { return d == "sim" || strings.HasPrefix(d, "sim:") }) {
+		out = append(out, deviceChoice{Spec: "sim", Name: "Имитатор сканера (учебный)"})
+	}
 	seen := map[string]bool{"sim": true}
 	found := s.live.list()
 	for _, d := range s.cfg.Devices {
@@ -191,6 +196,9 @@ func specName(spec string) string {
 	case "sim":
 		if arg == "" {
 			return "Имитатор сканера (учебный)"
+		}
+		if name := trainerName(arg); name != "" {
+			return name
 		}
 		return "Имитатор сканера (учебный, " + arg + ")"
 	case "folder":
@@ -272,10 +280,11 @@ func (s *Server) scanStart(c echo.Context) error {
 		return err
 	}
 	spec := c.FormValue("device")
+	offered := s.devices(c.Request().Context())
 	if spec == "" {
-		spec = "sim"
+		spec = offered[0].Spec
 	}
-	if !slices.ContainsFunc(s.devices(c.Request().Context()), func(d deviceChoice) bool { return d.Spec == spec }) {
+	if !slices.ContainsFunc(offered, func(d deviceChoice) bool { return d.Spec == spec }) {
 		return s.answer(c, http.StatusBadRequest, "Такого сканера нет в списке: выберите сканер из списка на странице.")
 	}
 	opts := s.cfg.ScanOptions
