@@ -170,12 +170,18 @@
     if (e.key === " " && e.target && e.target.tagName === "BUTTON") e.preventDefault();
   });
 
+  // The keys work from the lists too, so that a scan is chosen and run
+  // from the keyboard alone: Tab to a list, arrows to choose, S to start.
+  // Space stays the list's own key there.
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.altKey || e.metaKey) return;
     var t = e.target && e.target.tagName;
-    if (t === "INPUT" || t === "TEXTAREA" || t === "SELECT") return;
+    if (t === "INPUT" || t === "TEXTAREA") return;
+    if (t === "SELECT" && e.key === " ") return;
     if ((e.key === "s" || e.key === "S" || e.key === "ы" || e.key === "Ы") && !btnStart.disabled) {
       e.preventDefault();
+      // Off the list: Space must now continue the scan, not open it.
+      if (t === "SELECT") e.target.blur();
       post("/scan/start");
     } else if (e.key === " " && !btnContinue.disabled) {
       e.preventDefault();
@@ -322,7 +328,7 @@
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.altKey || e.metaKey) return;
     var t = e.target && e.target.tagName;
-    if (t === "INPUT" || t === "TEXTAREA" || t === "SELECT") return;
+    if (t === "INPUT" || t === "TEXTAREA") return;
     if (e.key === "r" || e.key === "R" || e.key === "к" || e.key === "К") {
       var start = document.getElementById("start");
       if (start && start.disabled) return; // a scan is running on the device
