@@ -2,6 +2,7 @@ package station
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,7 +49,7 @@ type ReadinessReport struct {
 
 // readinessName is the name of a protocol the station keeps in its data
 // folder.
-var readinessName = regexp.MustCompile(`^readiness-[0-9]{8}-[0-9]{6}\.pdf$`)
+var readinessName = regexp.MustCompile(`^readiness-[0-9]{8}-[0-9]{6}(-[0-9]+)?\.pdf$`)
 
 // ReadinessFile is the name of the protocol of a check made at t, kept in
 // the data folder.
@@ -102,7 +103,16 @@ func (s *Station) CheckReadiness(ctx context.Context, actor string, c ReadinessC
 	}
 	out := c.Out
 	if out == "" {
-		out = filepath.Join(string(s.Dir), ReadinessFile(now))
+		// A second check within the same second keeps the first one's
+		// protocol, which the audit log names.
+		name := ReadinessFile(now)
+		for n := 2; ; n++ {
+			out = filepath.Join(string(s.Dir), name)
+			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			name = strings.TrimSuffix(ReadinessFile(now), ".pdf") + fmt.Sprintf("-%d.pdf", n)
+		}
 	}
 	name := c.Station
 	if name == "" {

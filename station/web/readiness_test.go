@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"giascan/station/audit"
 )
@@ -60,10 +59,13 @@ func TestReadinessCheckFromTheScanningScreen(t *testing.T) {
 	if !strings.Contains(log, audit.ActionReadiness) || !strings.Contains(log, `"oper"`) || !strings.Contains(log, "ГОТОВ") {
 		t.Errorf("the check is not in the audit log under the operator:\n%s", log)
 	}
-	time.Sleep(1100 * time.Millisecond) // protocols are named by the second
+	first := a.Protocol
 	code, a = op.readiness(tok, offDPI)
 	if code != http.StatusOK || a.Ready || !strings.Contains(a.Message, "НЕ ГОТОВ") {
 		t.Fatalf("check of a scanner 4 %% off in resolution: %d %+v", code, a)
+	}
+	if a.Protocol == first {
+		t.Errorf("the second check's protocol %s replaced the first", a.Protocol)
 	}
 	failed := false
 	for _, c := range a.Criteria {
@@ -71,6 +73,9 @@ func TestReadinessCheckFromTheScanningScreen(t *testing.T) {
 	}
 	if !failed {
 		t.Errorf("no failed criterion says what to do: %+v", a.Criteria)
+	}
+	if r := op.get(a.Protocol); r.code != http.StatusOK || !strings.HasPrefix(r.body, "%PDF") {
+		t.Errorf("second protocol %s: %d", a.Protocol, r.code)
 	}
 	if code, a := op.readiness(tok, "folder:/etc"); code != http.StatusBadRequest || !strings.Contains(a.Message, "Такого сканера нет") {
 		t.Errorf("a device not offered: %d %+v", code, a)
