@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,6 +22,7 @@ import (
 	"giascan/station"
 	"giascan/station/audit"
 	"giascan/station/ops"
+	"giascan/station/reconcile"
 	"giascan/station/store"
 	"giascan/station/users"
 
@@ -160,12 +162,19 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if form > 0 {
 		ref := store.Ref{Place: place, Seq: form}
 		typed := demoHeaderFields(o, ref, first)
-		_, err := o.ConfirmForm1302("demo", ref, typed)
+		confirmed, err := o.ConfirmForm1302("demo", ref, typed)
+		if err == nil {
+			// The paper form lists every auditorium of the ППЭ; the
+			// simulated scan was drawn before the training one was added.
+			rows := maps.Clone(confirmed.Rows)
+			rows[tr.auditorium] = tr.row
+			_, err = o.EnterForm1302("demo", place.PPE, rows)
+		}
 		switch {
 		case err == nil && len(typed) > 0:
-			fmt.Fprintf(out, "4. ППЭ-13-02-МАШ (страница %d): руководитель сверил с бумажной формой сомнительные поля %v и подтвердил значения.\n", form, sortedKeys(typed))
+			fmt.Fprintf(out, "4. ППЭ-13-02-МАШ (страница %d): руководитель сверил с бумажной формой сомнительные поля %v и подтвердил значения; строку учебной аудитории %s он вписал с бумажной формы.\n", form, sortedKeys(typed), tr.auditorium)
 		case err == nil:
-			fmt.Fprintf(out, "4. Все цифры ППЭ-13-02-МАШ (страница %d) прочитаны уверенно; значения подтверждены.\n", form)
+			fmt.Fprintf(out, "4. Все цифры ППЭ-13-02-МАШ (страница %d) прочитаны уверенно; значения подтверждены, строка учебной аудитории %s вписана с бумажной формы.\n", form, tr.auditorium)
 		case ops.IsInput(err):
 			fmt.Fprintf(out, "4. ППЭ-13-02-МАШ (страница %d) ждёт руководителя: %v.\n   Команда: bin/station form1302 confirm --data %s --ppe %s --auditorium %s --page %d --set ПОЛЕ=ЧИСЛО …\n",
 				form, err, *data, place.PPE, place.Auditorium, form)
@@ -453,7 +462,8 @@ type demoTraining struct {
 	spec       string // the scanner spec the scanning screen offers
 	name       string // as the screen names it
 	auditorium string
-	kits       []string // its seating plan
+	kits       []string         // its seating plan
+	row        reconcile.Counts // its row of the paper ППЭ-13-02-МАШ
 }
 
 // demoTrainer makes the browser's training stack: one auditorium of five
@@ -480,8 +490,23 @@ func demoTrainer(seed int64, prof sim.Profile, sheets []sim.Sheet) (demoTraining
 	planned := stack.Sheets()
 	drop := 0
 	for i, sh := range planned {
-		if sh.ID.Type == forms.TypeBO1 {
+		switch sh.ID.Type {
+		case forms.TypeBO1:
 			tr.kits = append(tr.kits, sh.ID.Kit)
+			tr.row.BO1++
+			removed, unfinished := sh.Marks()
+			if removed {
+				tr.row.Removed++
+			}
+			if unfinished {
+				tr.row.Unfinished++
+			}
+		case forms.TypeBO2Sheet1:
+			tr.row.BO2S1++
+		case forms.TypeBO2Sheet2:
+			tr.row.BO2S2++
+		case forms.TypeDBO2:
+			tr.row.DBO2++
 		}
 		if drop == 0 && sh.ID.Type == forms.TypeBO2Sheet2 && i > len(planned)/2 {
 			drop = i + 1
@@ -490,6 +515,7 @@ func demoTrainer(seed int64, prof sim.Profile, sheets []sim.Sheet) (demoTraining
 	if drop == 0 {
 		return tr, fmt.Errorf("demo training stack %s: no лист 2 to lose", base)
 	}
+	tr.row.Listed, tr.row.Present = len(tr.kits), len(tr.kits)
 	tr.spec = fmt.Sprintf("sim:%s,jam=%d,double=%d,drop=%d", base, len(planned)/4, len(planned)/2, drop)
 	tr.name = trainerLabel(tr.auditorium)
 	return tr, nil

@@ -46,6 +46,11 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 		t.Fatalf("the demo's exam file does not follow exam.md: %v", err)
 	}
 	checkDemoTrainer(t, raw, text)
+	// The training auditorium is on the ППЭ-13-02-МАШ like the scanned one,
+	// so the board expects its sheets.
+	if !strings.Contains(text, "строка учебной аудитории") || strings.Contains(text, "form_missing") {
+		t.Errorf("the training auditorium is not on the ППЭ-13-02-МАШ:\n%s", text)
+	}
 	for _, pdf := range []string{"kits.pdf", "ppe-13-02-mash.pdf"} {
 		if fi, err := os.Stat(filepath.Join(data, "print", pdf)); err != nil || fi.Size() < 1000 {
 			t.Errorf("%s not printed: %v", pdf, err)

@@ -118,3 +118,8 @@ func (t Trainer) Apply(sheets []Sheet) ([]Sheet, error) {
 	}
 	return out, nil
 }
+
+// Marks returns the organiser's marks a БО №1 carries: the participant
+// was removed from the exam, or did not finish for a good reason. A
+// ППЭ-13-02-МАШ row of a training stack counts them.
+func (s Sheet) Marks() (removed, unfinished bool) { return s.removed, s.unfinished }
