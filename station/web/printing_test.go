@@ -195,3 +195,20 @@ func TestPrintDBOFormsAndRefusals(t *testing.T) {
 		t.Errorf("admin on the printing page: %d", r.code)
 	}
 }
+
+// Before the exam is imported nothing numbered can be printed, but the
+// calibration sheet can: the readiness check needs no exam.
+func TestPrintPageWithoutAnExam(t *testing.T) {
+	f := newFixture(t)
+	op := f.client(t)
+	op.mustSignIn("oper")
+	r := op.get("/print")
+	if r.code != http.StatusOK || !strings.Contains(r.body, `id="no-exam"`) || !strings.Contains(r.body, "/print/calibration.pdf") || strings.Contains(r.body, `id="kits-form"`) {
+		t.Fatalf("printing page without an exam: %d\n%s", r.code, r.body)
+	}
+	tok := op.token("/print")
+	r, _ = op.postPDF("/print/kits", url.Values{"csrf": {tok}, "place": {"0101/0012"}, "count": {"1"}})
+	if r.code != http.StatusBadRequest || !strings.Contains(r.body, "Экзамен не импортирован") {
+		t.Errorf("kits without an exam: %d", r.code)
+	}
+}
