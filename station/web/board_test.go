@@ -137,9 +137,10 @@ func TestBrowserBoardUpdatesLive(t *testing.T) {
 	if !strings.Contains(before, "Экзамен не импортирован") {
 		t.Errorf("board before the import: %q", before)
 	}
-	// The station's clock says 14:20; the limit is 15:00.
-	if !strings.Contains(first, "срок отправки 15:00") || !strings.Contains(first, "осталось 0:39:") {
-		t.Errorf("countdown %q: want 0:39:xx left by the station's clock", first)
+	// The station's clock says 14:20 (the browser's says otherwise); the
+	// limit is 15:00.
+	if !strings.Contains(first, "срок отправки 15:00") || !(strings.Contains(first, "осталось 0:39:5") || strings.Contains(first, "осталось 0:40:00")) {
+		t.Errorf("countdown %q: want about 0:40:00 left by the station's clock", first)
 	}
 	if first == second {
 		t.Errorf("the countdown does not tick: %q two seconds later", second)
