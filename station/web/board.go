@@ -21,6 +21,13 @@ func (s *Server) registerBoard(in *echo.Group) {
 	in.GET("/board/events", s.boardEvents, s.allow(users.ViewBoard))
 }
 
+// isClosed tells whether the server is closing: streams end.
+func (d *scanDesk) isClosed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
 // startSSE answers with a server-sent event stream that outlives the
 // server's write timeout.
 func startSSE(c echo.Context) *echo.Response {
@@ -108,10 +115,7 @@ func (s *Server) boardEvents(c echo.Context) error {
 			w.Flush()
 			last = sig
 		}
-		s.desk.mu.Lock()
-		closed := s.desk.closed
-		s.desk.mu.Unlock()
-		if closed {
+		if s.desk.isClosed() {
 			return nil
 		}
 		select {

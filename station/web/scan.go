@@ -528,10 +528,7 @@ func (s *Server) scanEvents(c echo.Context) error {
 			next = ev.ID + 1
 		}
 		w.Flush()
-		s.desk.mu.Lock()
-		closed := s.desk.closed
-		s.desk.mu.Unlock()
-		if closed {
+		if s.desk.isClosed() {
 			return nil
 		}
 		select {
