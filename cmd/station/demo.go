@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,6 +22,7 @@ import (
 	"giascan/station"
 	"giascan/station/audit"
 	"giascan/station/ops"
+	"giascan/station/reconcile"
 	"giascan/station/store"
 	"giascan/station/users"
 
@@ -79,17 +81,24 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	out := e.stdout
 	fmt.Fprintf(out, "Станция сканирования — демонстрация без оборудования\nДанные станции: %s\n\n", *data)
 
+	// The browser's training stack: a second auditorium of the same ППЭ,
+	// left for the newcomer to scan.
+	tr, err := demoTrainer(s, prof, sheets)
+	if err != nil {
+		return err
+	}
+
 	// 1. The exam file, as the РЦОИ would send it, imported whole.
 	examFile := filepath.Join(*data, "exam.json")
-	if err := writeDemoExam(examFile, sheets); err != nil {
+	if err := writeDemoExam(examFile, sheets, tr.auditorium, tr.kits); err != nil {
 		return err
 	}
 	quiet := &env{stdout: io.Discard, stderr: io.Discard, stdin: e.stdin}
 	if err := runExam(ctx, quiet, []string{"import", "--data", *data, examFile}); err != nil {
 		return fmt.Errorf("import the demo exam: %w", err)
 	}
-	fmt.Fprintf(out, "1. Импортирован экзамен (%s): %s, %s.%s.%s, ППЭ %s, аудитория %s\n", examFile, forms.Subjects[first.Subject],
-		first.Date[6:8], first.Date[4:6], first.Date[0:4], first.PPE, first.Auditorium)
+	fmt.Fprintf(out, "1. Импортирован экзамен (%s): %s, %s.%s.%s, ППЭ %s, аудитории %s и %s\n", examFile, forms.Subjects[first.Subject],
+		first.Date[6:8], first.Date[4:6], first.Date[0:4], first.PPE, first.Auditorium, tr.auditorium)
 
 	// The station's key, and a training РЦОИ's encryption key kept beside
 	// the data, so that closing seals a package the newcomer can open.
@@ -153,12 +162,19 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if form > 0 {
 		ref := store.Ref{Place: place, Seq: form}
 		typed := demoHeaderFields(o, ref, first)
-		_, err := o.ConfirmForm1302("demo", ref, typed)
+		confirmed, err := o.ConfirmForm1302("demo", ref, typed)
+		if err == nil {
+			// The paper form lists every auditorium of the ППЭ; the
+			// simulated scan was drawn before the training one was added.
+			rows := maps.Clone(confirmed.Rows)
+			rows[tr.auditorium] = tr.row
+			_, err = o.EnterForm1302("demo", place.PPE, rows)
+		}
 		switch {
 		case err == nil && len(typed) > 0:
-			fmt.Fprintf(out, "4. ППЭ-13-02-МАШ (страница %d): руководитель сверил с бумажной формой сомнительные поля %v и подтвердил значения.\n", form, sortedKeys(typed))
+			fmt.Fprintf(out, "4. ППЭ-13-02-МАШ (страница %d): руководитель сверил с бумажной формой сомнительные поля %v и подтвердил значения; строку учебной аудитории %s он вписал с бумажной формы.\n", form, sortedKeys(typed), tr.auditorium)
 		case err == nil:
-			fmt.Fprintf(out, "4. Все цифры ППЭ-13-02-МАШ (страница %d) прочитаны уверенно; значения подтверждены.\n", form)
+			fmt.Fprintf(out, "4. Все цифры ППЭ-13-02-МАШ (страница %d) прочитаны уверенно; значения подтверждены, строка учебной аудитории %s вписана с бумажной формы.\n", form, tr.auditorium)
 		case ops.IsInput(err):
 			fmt.Fprintf(out, "4. ППЭ-13-02-МАШ (страница %d) ждёт руководителя: %v.\n   Команда: bin/station form1302 confirm --data %s --ppe %s --auditorium %s --page %d --set ПОЛЕ=ЧИСЛО …\n",
 				form, err, *data, place.PPE, place.Auditorium, form)
@@ -180,10 +196,12 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(out, "  • исправления: bin/station page --help, bin/station review --help; закрытие: bin/station auditorium close --data %s --ppe %s --auditorium %s --reason «…»\n", *data, place.PPE, place.Auditorium)
 	fmt.Fprintf(out, "  • журнал действий: bin/station audit show --data %s; проверка цепочки: bin/station audit verify --data %s\n", *data, *data)
 	fmt.Fprintf(out, "  • свой тестовый набор сканов с эталоном: bin/station testscan --out /tmp/corpus --count 100 --seed 7 --profile hard\n")
+	fmt.Fprintf(out, "  • в браузере: «Сканирование», аудитория %s/%s, сканер «%s» — пачка этого экзамена с замятием, двойной подачей и потерянным листом\n",
+		first.PPE, tr.auditorium, tr.name)
 	if *serve == "" {
 		return nil
 	}
-	return serveDemo(ctx, e, *data, *serve)
+	return serveDemo(ctx, e, *data, *serve, tr.spec)
 }
 
 // demoKeys makes the station's key and a training РЦОИ's age identity,
@@ -218,7 +236,7 @@ func demoKeys(data string) (string, string, error) {
 
 // serveDemo creates one account per role with a fresh random password —
 // the station has no default password — and serves the web interface.
-func serveDemo(ctx context.Context, e *env, data, addr string) error {
+func serveDemo(ctx context.Context, e *env, data, addr, trainer string) error {
 	db := users.Open(data)
 	fmt.Fprintf(e.stdout, "\nВеб-интерфейс станции: http://%s/  (остановить: Ctrl+C)\nДемонстрационные учётные записи (пароли созданы случайно для этого запуска):\n", addr)
 	for _, role := range users.Roles {
@@ -232,7 +250,7 @@ func serveDemo(ctx context.Context, e *env, data, addr string) error {
 		}
 		fmt.Fprintf(e.stdout, "  %-16s %s  (%s)\n", login, pw, role)
 	}
-	return runServe(ctx, e, []string{"--data", data, "--listen", addr})
+	return runServe(ctx, e, []string{"--data", data, "--listen", addr, "--device", trainer})
 }
 
 // randomPassword makes a 14-character password from an alphabet without
@@ -377,8 +395,9 @@ func (in *indent) Write(p []byte) (int, error) {
 }
 
 // writeDemoExam writes the exam file (exam.md) of the simulated stack's
-// first ППЭ: its auditoriums and the kits planned for them.
-func writeDemoExam(path string, sheets []sim.Sheet) error {
+// first ППЭ: its auditoriums and the kits planned for them, and the
+// training auditorium with its kits.
+func writeDemoExam(path string, sheets []sim.Sheet, trainerAud string, trainerKits []string) error {
 	type aud struct {
 		Number string   `json:"number"`
 		Kits   []string `json:"kits,omitempty"`
@@ -413,6 +432,7 @@ func writeDemoExam(path string, sheets []sim.Sheet) error {
 			p.Auditoriums[i].Kits = append(p.Auditoriums[i].Kits, id.Kit)
 		}
 	}
+	p.Auditoriums = append(p.Auditoriums, aud{Number: trainerAud, Kits: trainerKits})
 	exam.PPE = []ppe{p}
 	b, err := json.MarshalIndent(exam, "", "  ")
 	if err != nil {
@@ -435,4 +455,74 @@ func printDemoBlanks(ctx context.Context, e *env, data string, id forms.Identity
 		return fmt.Errorf("print demo form: %w", err)
 	}
 	return nil
+}
+
+// demoTraining is the browser's training stack of the demo.
+type demoTraining struct {
+	spec       string // the scanner spec the scanning screen offers
+	name       string // as the screen names it
+	auditorium string
+	kits       []string         // its seating plan
+	row        reconcile.Counts // its row of the paper ППЭ-13-02-МАШ
+}
+
+// demoTrainer makes the browser's training stack: one auditorium of five
+// participants of the demo's ППЭ, printed for the demo exam with kit
+// numbers following the demo stack's, fed with a paper jam, a double feed
+// and one лист 2 lost on the way to the scanner. Every page belongs to
+// the demo exam, so what the newcomer sees flagged is what was planted.
+func demoTrainer(seed int64, prof sim.Profile, sheets []sim.Sheet) (demoTraining, error) {
+	first := sheets[0].ID
+	num, _ := strconv.Atoi(first.Auditorium)
+	tr := demoTraining{auditorium: fmt.Sprintf("%04d", num%60+1)}
+	var lastKit uint64
+	for _, sh := range sheets {
+		if k, err := strconv.ParseUint(sh.ID.Kit, 10, 64); err == nil && k > lastKit {
+			lastKit = k
+		}
+	}
+	base := fmt.Sprintf("seed=%d,shape=1x5,profile=%s,exam=%d-%s-%s-%s-%s,auditorium=%s,kit=%010d",
+		seed+1, prof, first.Level, first.Region, first.PPE, first.Subject, first.Date, tr.auditorium, lastKit+1)
+	stack, err := sim.Open(base)
+	if err != nil {
+		return tr, fmt.Errorf("demo training stack: %w", err)
+	}
+	planned := stack.Sheets()
+	drop := 0
+	for i, sh := range planned {
+		switch sh.ID.Type {
+		case forms.TypeBO1:
+			tr.kits = append(tr.kits, sh.ID.Kit)
+			tr.row.BO1++
+			removed, unfinished := sh.Marks()
+			if removed {
+				tr.row.Removed++
+			}
+			if unfinished {
+				tr.row.Unfinished++
+			}
+		case forms.TypeBO2Sheet1:
+			tr.row.BO2S1++
+		case forms.TypeBO2Sheet2:
+			tr.row.BO2S2++
+		case forms.TypeDBO2:
+			tr.row.DBO2++
+		}
+		if drop == 0 && sh.ID.Type == forms.TypeBO2Sheet2 && i > len(planned)/2 {
+			drop = i + 1
+		}
+	}
+	if drop == 0 {
+		return tr, fmt.Errorf("demo training stack %s: no лист 2 to lose", base)
+	}
+	tr.row.Listed, tr.row.Present = len(tr.kits), len(tr.kits)
+	tr.spec = fmt.Sprintf("sim:%s,jam=%d,double=%d,drop=%d", base, len(planned)/4, len(planned)/2, drop)
+	tr.name = trainerLabel(tr.auditorium)
+	return tr, nil
+}
+
+// trainerLabel is how the scanning screen names the demo's training
+// stack (see the web interface's names of simulated stacks).
+func trainerLabel(aud string) string {
+	return "Учебная пачка аудитории " + aud + " (имитатор сканера: замятие, двойная подача, потерянный лист)"
 }

@@ -3,15 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"giascan/forms"
+	"giascan/hardware/sim"
 	"giascan/station/exam"
 )
 
@@ -38,6 +44,12 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 	}
 	if _, err := exam.Parse(raw); err != nil {
 		t.Fatalf("the demo's exam file does not follow exam.md: %v", err)
+	}
+	checkDemoTrainer(t, raw, text)
+	// The training auditorium is on the ППЭ-13-02-МАШ like the scanned one,
+	// so the board expects its sheets.
+	if !strings.Contains(text, "строка учебной аудитории") || strings.Contains(text, "form_missing") {
+		t.Errorf("the training auditorium is not on the ППЭ-13-02-МАШ:\n%s", text)
 	}
 	for _, pdf := range []string{"kits.pdf", "ppe-13-02-mash.pdf"} {
 		if fi, err := os.Stat(filepath.Join(data, "print", pdf)); err != nil || fi.Size() < 1000 {
@@ -126,6 +138,12 @@ func TestDemoServesTheWebInterface(t *testing.T) {
 			t.Errorf("demo did not print the account %s", login)
 		}
 	}
+	// The scanning screen offers the training stack of the demo exam, not
+	// a simulator of some other exam.
+	scan := demoPage(t, "http://"+addr, "demo-operator", out.String(), "/scan")
+	if !strings.Contains(scan, "Учебная пачка аудитории") || strings.Contains(scan, ">Имитатор сканера (учебный)<") {
+		t.Errorf("the demo's scanning screen does not offer its training stack:\n%s", scan)
+	}
 	cancel()
 	select {
 	case code := <-done:
@@ -135,4 +153,79 @@ func TestDemoServesTheWebInterface(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the web interface did not stop after interrupt")
 	}
+}
+
+// checkDemoTrainer checks the browser's training stack of the demo: every
+// sheet is of the demo exam, of its training auditorium and of a kit its
+// seating plan lists, and the stack jams, double-feeds and loses a sheet.
+func checkDemoTrainer(t *testing.T, examRaw []byte, out string) {
+	t.Helper()
+	ex, err := exam.Parse(examRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sheets, _ := demoStack(2025)
+	tr, err := demoTrainer(2025, sim.Clean, sheets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, tr.name) || !strings.Contains(out, tr.auditorium) {
+		t.Errorf("the demo does not tell of its training stack %q", tr.name)
+	}
+	aud := ex.FindAuditorium(ex.PPE[0].Code, tr.auditorium)
+	if aud == nil || len(aud.Kits) != 5 || tr.auditorium == sheets[0].ID.Auditorium {
+		t.Fatalf("training auditorium %s in the exam: %+v", tr.auditorium, aud)
+	}
+	for _, key := range []string{",jam=", ",double=", ",drop="} {
+		if !strings.Contains(tr.spec, key) {
+			t.Errorf("training stack %s lacks %s", tr.spec, key)
+		}
+	}
+	stack, err := sim.Open(strings.TrimPrefix(tr.spec, "sim:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range stack.Sheets() {
+		c := sh.ID
+		if !ex.SameExam(forms.Context{Level: c.Level, Region: c.Region, Subject: c.Subject, Date: c.Date}) ||
+			c.PPE != ex.PPE[0].Code || c.Auditorium != tr.auditorium || !aud.HasKit(c.Kit) {
+			t.Errorf("training sheet %d is not the demo exam's: %+v", sh.Index+1, c)
+		}
+	}
+}
+
+// demoPage signs in to the demo's web interface with the password the
+// demo printed for login and returns the page at path.
+func demoPage(t *testing.T, base, login, out, path string) string {
+	t.Helper()
+	var password string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == login {
+			password = f[1]
+		}
+	}
+	if password == "" {
+		t.Fatalf("no password printed for %s", login)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	get := func(p string) string {
+		r, err := c.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return string(b)
+	}
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(get("/login"))
+	if m == nil {
+		t.Fatal("no CSRF token on the sign-in page")
+	}
+	r, err := c.PostForm(base+"/login", url.Values{"csrf": {m[1]}, "login": {login}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	return get(path)
 }

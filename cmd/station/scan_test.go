@@ -135,7 +135,7 @@ func TestScanWithDeviceEventsStoresEveryPageOnce(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, stderr)
 	}
-	for _, want := range []string{"Замятие бумаги после страницы 3: извлеките лист из сканера и продолжите",
+	for _, want := range []string{"Замятие бумаги после страницы 3: извлеките застрявший лист из сканера, расправьте его и положите в лоток поверх остальных листов — он ещё не отсканирован; затем продолжите",
 		"Сканер отключился после страницы 6", "Итог:", "Распознано: 8"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)

@@ -91,7 +91,8 @@ func newFeeder(id string, sheets []Sheet, set Settings, faults Faults) *ADF {
 // same stack stored: the first Scan skips them, without rendering them,
 // and numbers pages on from resume+1; in Duplex a page is a side), and
 // the keys of Plants (from,
-// dupscan, dupbarcode, foreign, drop, gap, smudge, removed). Defaults:
+// dupscan, dupbarcode, foreign, drop, gap, smudge, removed) and of Trainer
+// (exam, auditorium, kit). Defaults:
 // seed=1, count=20, profile=real, no faults, nothing planted; shape=AxK
 // feeds one ППЭ of A auditoriums of K participants instead. Example:
 // "seed=7,count=40,profile=hard,jam=5".
@@ -101,6 +102,7 @@ func Open(arg string) (*ADF, error) {
 	resume := 0
 	var f Faults
 	var plants Plants
+	var trainer Trainer
 	for _, kv := range strings.Split(arg, ",") {
 		if kv == "" {
 			continue
@@ -142,6 +144,10 @@ func Open(arg string) (*ADF, error) {
 				err = plants.Set(k, v)
 				break
 			}
+			if IsTrainerKey(k) {
+				err = trainer.Set(k, v)
+				break
+			}
 			err = errors.New("unknown key")
 		}
 		if err != nil {
@@ -157,6 +163,11 @@ func Open(arg string) (*ADF, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !trainer.Zero() {
+		if a.sheets, err = trainer.Apply(a.sheets); err != nil {
+			return nil, fmt.Errorf("sim: %w", err)
+		}
 	}
 	a.resume = resume
 	if plants.Zero() {

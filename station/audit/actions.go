@@ -41,6 +41,7 @@ const (
 	ActionPageStore    = "page.store"        // a scanned page became durable
 	ActionDeviceFault  = "device.fault"      // the scanner reported an event
 	ActionReadiness    = "scanner.readiness" // a scanner's readiness check
+	ActionPrint        = "blanks.print"      // numbered blanks or a blank form printed to PDF
 
 	// The exam and the accounts.
 	ActionExamImport    = "exam.import"
@@ -89,6 +90,7 @@ var labels = map[string]string{
 	ActionPageStore:        "лист сохранён",
 	ActionDeviceFault:      "событие сканера",
 	ActionReadiness:        "проверка готовности сканера",
+	ActionPrint:            "печать бланков",
 	ActionExamImport:       "импорт экзамена",
 	ActionSignIn:           "вход в систему",
 	ActionSignOut:          "выход из системы",

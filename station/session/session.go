@@ -410,7 +410,9 @@ func (r *run) event(ev scanner.Event) {
 func FaultMessage(f *hardware.Fault) string {
 	switch f.Kind {
 	case hardware.PaperJam:
-		return fmt.Sprintf("Замятие бумаги после страницы %d: извлеките лист из сканера и продолжите", f.After)
+		// The jammed sheet was not scanned: it goes back on top of the
+		// stack, or it would be missing from the auditorium.
+		return fmt.Sprintf("Замятие бумаги после страницы %d: извлеките застрявший лист из сканера, расправьте его и положите в лоток поверх остальных листов — он ещё не отсканирован; затем продолжите", f.After)
 	case hardware.DoubleFeed:
 		return fmt.Sprintf("Подача двух листов сразу после страницы %d: разделите листы, верните их в лоток и продолжите", f.After)
 	case hardware.CoverOpen:

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"sort"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"giascan/forms"
 	"giascan/hardware"
 	"giascan/station/ops"
 	"giascan/station/reconcile"
@@ -141,19 +139,4 @@ func (s *Server) scanProgress(c echo.Context) error {
 		out.Rows = append(out.Rows, row{Name: b.Name, Label: b.Label, Over: b.Over})
 	}
 	return c.JSON(http.StatusOK, out)
-}
-
-// calibrationPDF is the scanner calibration sheet, printed before the
-// exam and scanned for the readiness check.
-func (s *Server) calibrationPDF(c echo.Context) error {
-	d, err := forms.ComposeCalibration()
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := forms.WritePDF(&buf, []*forms.Drawing{d}, forms.PDFMeta{Title: "Калибровочный лист сканера", Creator: "giascan"}); err != nil {
-		return err
-	}
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="calibration.pdf"`)
-	return c.Blob(http.StatusOK, "application/pdf", buf.Bytes())
 }

@@ -270,7 +270,7 @@ func (s *Server) board(c echo.Context) error {
 		return err
 	}
 	return s.render(c, http.StatusOK, "board", pageData{
-		Title: "Ход экзамена", Session: &sess, Flash: s.sessions.takeFlash(sess.id), Data: b,
+		Title: "Ход экзамена", Session: &sess, Flash: s.sessions.takeFlash(sess.id), Data: liveBoard{b, s.now().UnixMilli()},
 		CanImport: users.Can(sess.role, users.ImportExam),
 	})
 }

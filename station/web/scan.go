@@ -164,7 +164,12 @@ type deviceChoice struct {
 // configured devices and, with discovery on, every scanner the adapters
 // see now (SANE, eSCL on the network, USB), by their human names.
 func (s *Server) devices(ctx context.Context) []deviceChoice {
-	out := []deviceChoice{{Spec: "sim", Name: "Имитатор сканера (учебный)"}}
+	// A station set up with its own training stack (the demo's, printed
+	// for its exam) offers that one instead of a random exam's.
+	var out []deviceChoice
+	if !slices.ContainsFunc(s.cfg.Devices, func(d string) bool { return d == "sim" || strings.HasPrefix(d, "sim:") }) {
+		out = append(out, deviceChoice{Spec: "sim", Name: "Имитатор сканера (учебный)"})
+	}
 	seen := map[string]bool{"sim": true}
 	found := s.live.list()
 	for _, d := range s.cfg.Devices {
@@ -195,6 +200,9 @@ func specName(spec string) string {
 	case "sim":
 		if arg == "" {
 			return "Имитатор сканера (учебный)"
+		}
+		if name := trainerName(arg); name != "" {
+			return name
 		}
 		return "Имитатор сканера (учебный, " + arg + ")"
 	case "folder":
@@ -286,10 +294,11 @@ func (s *Server) scanStart(c echo.Context) error {
 		return err
 	}
 	spec := c.FormValue("device")
+	offered := s.devices(c.Request().Context())
 	if spec == "" {
-		spec = "sim"
+		spec = offered[0].Spec
 	}
-	if !slices.ContainsFunc(s.devices(c.Request().Context()), func(d deviceChoice) bool { return d.Spec == spec }) {
+	if !slices.ContainsFunc(offered, func(d deviceChoice) bool { return d.Spec == spec }) {
 		return s.answer(c, http.StatusBadRequest, "Такого сканера нет в списке: выберите сканер из списка на странице.")
 	}
 	opts := s.cfg.ScanOptions
@@ -511,13 +520,7 @@ func (s *Server) scanStop(c echo.Context) error {
 // screen goes away or the server closes. Event ids are "scan.index", so a
 // reconnecting screen gets only what it missed.
 func (s *Server) scanEvents(c echo.Context) error {
-	w := c.Response()
-	// The stream outlives the server's write timeout.
-	http.NewResponseController(w.Writer).SetWriteDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	w.Flush()
+	w := startSSE(c)
 
 	next, gen := 0, -1
 	if g, i, ok := strings.Cut(c.Request().Header.Get("Last-Event-ID"), "."); ok {
@@ -543,10 +546,7 @@ func (s *Server) scanEvents(c echo.Context) error {
 			next = ev.ID + 1
 		}
 		w.Flush()
-		s.desk.mu.Lock()
-		closed := s.desk.closed
-		s.desk.mu.Unlock()
-		if closed {
+		if s.desk.isClosed() {
 			return nil
 		}
 		select {

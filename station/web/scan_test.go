@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,16 +11,20 @@ import (
 	"testing"
 	"time"
 
+	"giascan/forms"
 	"giascan/hardware"
-	"giascan/hardware/sim"
 	"giascan/station/audit"
-	"giascan/station/exam"
 	"giascan/station/store"
 	"giascan/station/users"
 )
 
-// scanStack is a small simulated stack with a paper jam after page 3.
-const scanStack = "sim:seed=5,count=6,profile=clean,jam=3"
+// examStack is a simulated stack printed for examFile: the two kits the
+// seating plan gives auditorium 0012 of ППЭ 0101, six sheets. Tests add
+// the device events and planted sheets they need.
+const examStack = "sim:seed=5,shape=1x2,profile=clean,exam=9-11-0101-02-20250527,auditorium=0012,kit=0000012345"
+
+// scanStack is examStack with a paper jam after page 3.
+const scanStack = examStack + ",jam=3"
 
 // newScanFixture is a fixture whose server offers scanStack and has the
 // exam imported; the server is closed before the store.
@@ -144,8 +147,11 @@ func TestScanStreamsPagesJamContinueAndEnd(t *testing.T) {
 	}
 	stored, read := map[int]bool{}, map[int]scanEvent{}
 	var fault, empty, end scanEvent
+	var alerts []scanEvent
 	op.events(40*time.Second, func(ev scanEvent) bool {
 		switch ev.Kind {
+		case "foreign", "duplicate":
+			alerts = append(alerts, ev)
 		case "page":
 			stored[ev.Seq] = true
 		case "read":
@@ -165,6 +171,10 @@ func TestScanStreamsPagesJamContinueAndEnd(t *testing.T) {
 	})
 	if len(stored) != 6 || len(read) != 6 {
 		t.Fatalf("stored %d, read %d pages", len(stored), len(read))
+	}
+	// Every sheet is the exam's: no alert, and nothing is missing.
+	if len(alerts) != 0 || !strings.Contains(end.Text, "Недостающих листов нет") {
+		t.Errorf("a stack of the exam's own sheets: alerts %+v, end %q", alerts, end.Text)
 	}
 	if !strings.Contains(fault.Text, "Замятие бумаги после страницы 3") || !strings.Contains(fault.Text, "Продолжить") {
 		t.Errorf("jam: %q", fault.Text)
@@ -191,7 +201,7 @@ func TestScanStopEndsTheRunAndFreesTheDesk(t *testing.T) {
 	op := f.client(t)
 	op.mustSignIn("oper")
 	tok := op.token("/scan")
-	start := url.Values{"csrf": {tok}, "place": {"0101/0014"}, "device": {scanStack}}
+	start := url.Values{"csrf": {tok}, "place": {"0101/0012"}, "device": {scanStack}}
 	if r := op.post("/scan/start", start); r.code != http.StatusAccepted {
 		t.Fatalf("start: %d %s", r.code, r.body)
 	}
@@ -215,7 +225,7 @@ func TestScanStopEndsTheRunAndFreesTheDesk(t *testing.T) {
 	if r := op.post("/scan/stop", url.Values{"csrf": {tok}}); r.code != http.StatusConflict {
 		t.Errorf("stop when idle: %d", r.code)
 	}
-	if pages, _ := f.st.Pages(store.Place{PPE: "0101", Auditorium: "0014"}); len(pages) != 3 {
+	if pages, _ := f.st.Pages(store.Place{PPE: "0101", Auditorium: "0012"}); len(pages) != 3 {
 		t.Errorf("%d pages kept after the stop, want 3", len(pages))
 	}
 	if !strings.Contains(f.auditText(t), audit.ActionScanStop) {
@@ -227,23 +237,9 @@ func TestScanStopEndsTheRunAndFreesTheDesk(t *testing.T) {
 // moment it is read, not only in the report afterwards; the sheets that
 // belong raise none.
 func TestScanAlertsAForeignSheetAtOnce(t *testing.T) {
-	const stack = "sim:seed=5,count=6,profile=clean,foreign=2"
+	const stack = examStack + ",foreign=2"
 	f := newScanFixtureOf(t, stack)
-	// The exam the stack was printed for, so that only the planted sheet
-	// is foreign.
-	sheets, err := sim.Plan(5, 6)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sheets[0].ID
-	ex, err := exam.Parse([]byte(fmt.Sprintf(`{"level":%d,"subject":%q,"region":%q,"date":"%s-%s-%s","ppe":[{"code":%q,"auditoriums":[{"number":%q}]}]}`,
-		id.Level, id.Subject, id.Region, id.Date[:4], id.Date[4:6], id.Date[6:], id.PPE, id.Auditorium)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.app.ImportExam("head", ex, "plan", "другой экзамен для проверки"); err != nil {
-		t.Fatal(err)
-	}
+	id := forms.Identity{PPE: "0101", Auditorium: "0012"}
 	op := f.client(t)
 	op.mustSignIn("oper")
 	tok := op.token("/scan")

@@ -211,6 +211,9 @@ func (s *Server) routes() *echo.Echo {
 	s.registerForm1302Typed(in)
 	s.registerScan(in)
 	s.registerProtocolScan(in)
+	s.registerPrint(in)
+	s.registerReadiness(in)
+	s.registerBoard(in)
 	s.registerDelivery(in)
 	s.registerAccounts(in)
 	return e

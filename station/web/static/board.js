@@ -1,6 +1,15 @@
-// Counts down to each ППЭ's upload limit once a second; the page itself
-// is rendered on the server and works without this script.
+// The live board: the server sends the whole board again whenever it
+// changes (server-sent events from /board/events), and each ППЭ's upload
+// limit counts down once a second by the station's clock, not the
+// browser's, which may be set wrong. The page is rendered on the server
+// and works without this script.
 (function () {
+  "use strict";
+  var board = document.getElementById("board");
+  if (!board) return;
+  var state = document.getElementById("live-state");
+  // offset turns the browser's clock into the station's.
+  var offset = Number(board.getAttribute("data-now")) - Date.now();
   function two(n) { return (n < 10 ? "0" : "") + n; }
   function clock(s) {
     var d = Math.floor(s / 86400); s %= 86400;
@@ -8,12 +17,14 @@
     return d > 0 ? d + " дн. " + t : t;
   }
   function tick() {
-    var els = document.querySelectorAll("[data-deadline]");
+    var now = Date.now() + offset;
+    var els = board.querySelectorAll("[data-deadline]");
     for (var i = 0; i < els.length; i++) {
-      var left = Math.floor((Number(els[i].getAttribute("data-deadline")) - Date.now()) / 1000);
+      var left = Math.floor((Number(els[i].getAttribute("data-deadline")) - now) / 1000);
       var out = els[i].querySelector(".left");
       if (left >= 0) {
         out.textContent = "осталось " + clock(left);
+        els[i].classList.remove("bad");
       } else {
         out.textContent = "срок истёк " + clock(-left) + " назад";
         els[i].classList.add("bad");
@@ -21,4 +32,18 @@
     }
   }
   setInterval(tick, 1000);
+  tick();
+
+  if (!window.EventSource) return;
+  var source = new EventSource("/board/events");
+  source.addEventListener("board", function (m) {
+    var u = JSON.parse(m.data);
+    offset = u.now - Date.now();
+    board.innerHTML = u.html;
+    tick();
+    if (state) state.textContent = "Страница обновляется сама, без перезагрузки.";
+  });
+  source.onerror = function () {
+    if (state) state.textContent = "Нет связи со станцией: данные могут быть устаревшими; страница переподключится сама.";
+  };
 })();

@@ -170,12 +170,18 @@
     if (e.key === " " && e.target && e.target.tagName === "BUTTON") e.preventDefault();
   });
 
+  // The keys work from the lists too, so that a scan is chosen and run
+  // from the keyboard alone: Tab to a list, arrows to choose, S to start.
+  // Space stays the list's own key there.
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.altKey || e.metaKey) return;
     var t = e.target && e.target.tagName;
-    if (t === "INPUT" || t === "TEXTAREA" || t === "SELECT") return;
+    if (t === "INPUT" || t === "TEXTAREA") return;
+    if (t === "SELECT" && e.key === " ") return;
     if ((e.key === "s" || e.key === "S" || e.key === "ы" || e.key === "Ы") && !btnStart.disabled) {
       e.preventDefault();
+      // Off the list: Space must now continue the scan, not open it.
+      if (t === "SELECT") e.target.blur();
       post("/scan/start");
     } else if (e.key === " " && !btnContinue.disabled) {
       e.preventDefault();
@@ -259,4 +265,75 @@
   place.addEventListener("change", refresh);
   refresh();
   setInterval(refresh, 2000);
+})();
+
+// The readiness check of the chosen scanner: the calibration sheet in its
+// feeder is scanned and measured, and the protocol comes back to print
+// and sign.
+(function () {
+  "use strict";
+  var btn = document.getElementById("readiness-check");
+  var box = document.getElementById("readiness-result");
+  var device = document.getElementById("device");
+  if (!btn || !box || !device) return;
+  var busy = false;
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text) e.textContent = text;
+    if (cls) e.className = cls;
+    return e;
+  }
+  function show(a) {
+    box.textContent = "";
+    box.hidden = false;
+    box.className = "msg " + (a.ok ? (a.ready ? "ok" : "err") : "err");
+    box.appendChild(el("p", a.message, "verdict"));
+    if (!a.ok) return;
+    var t = el("table", "", "criteria");
+    var head = el("tr");
+    ["Показатель", "Измерено", "Норма", "Итог"].forEach(function (h) { head.appendChild(el("th", h)); });
+    t.appendChild(head);
+    (a.criteria || []).forEach(function (c) {
+      var tr = el("tr", "", c.pass ? "pass" : "fail");
+      tr.appendChild(el("td", c.name));
+      tr.appendChild(el("td", c.value));
+      tr.appendChild(el("td", c.limit));
+      tr.appendChild(el("td", c.pass ? "норма" : "не норма: " + (c.explain || "")));
+      t.appendChild(tr);
+    });
+    box.appendChild(t);
+    var p = el("p");
+    var link = el("a", "Протокол проверки (PDF) — распечатайте и подпишите");
+    link.href = a.protocol;
+    link.id = "readiness-protocol";
+    link.target = "_blank";
+    p.appendChild(link);
+    box.appendChild(p);
+  }
+  function run() {
+    if (busy) return;
+    busy = true;
+    btn.disabled = true;
+    box.hidden = false;
+    box.className = "msg info";
+    box.textContent = "Идёт проверка: сканируется калибровочный лист…";
+    var body = new URLSearchParams({ csrf: btn.getAttribute("data-csrf"), device: device.value });
+    fetch("/scan/readiness", { method: "POST", body: body, headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.json().catch(function () { return { ok: false, message: "Запрос отклонён (" + r.status + "): обновите страницу." }; }); })
+      .then(show)
+      .catch(function () { show({ ok: false, message: "Станция не отвечает: проверьте сеть и обновите страницу." }); })
+      .then(function () { busy = false; btn.disabled = false; });
+  }
+  btn.addEventListener("click", function () { btn.blur(); run(); });
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.altKey || e.metaKey) return;
+    var t = e.target && e.target.tagName;
+    if (t === "INPUT" || t === "TEXTAREA") return;
+    if (e.key === "r" || e.key === "R" || e.key === "к" || e.key === "К") {
+      var start = document.getElementById("start");
+      if (start && start.disabled) return; // a scan is running on the device
+      e.preventDefault();
+      run();
+    }
+  });
 })();
