@@ -31,13 +31,13 @@ const scanStack = examStack + ",jam=3"
 func newScanFixture(t *testing.T) *fixture { return newScanFixtureOf(t, scanStack) }
 
 // newScanFixtureOf is newScanFixture offering the stack spec.
-func newScanFixtureOf(t *testing.T, spec string) *fixture {
+func newScanFixtureOf(t *testing.T, specs ...string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	app, db := openApp(t, dir, map[string]users.Role{"head": users.Head, "oper": users.Operator, "admin": users.Admin})
 	st, log := app.Store, app.Log
 	clk := &testClock{t: time.Now()}
-	srv, err := New(Config{App: app, Users: db, Now: clk.now, Devices: []string{spec},
+	srv, err := New(Config{App: app, Users: db, Now: clk.now, Devices: specs,
 		ScanOptions: hardware.Options{DPI: 150, Mode: "lineart"}, ScanWorkers: 2})
 	if err != nil {
 		t.Fatal(err)
