@@ -237,7 +237,51 @@ func TestBrowserWholeExamDay(t *testing.T) {
 		t.Fatalf("enrolment: %s", enrolled)
 	}
 
-	// 2. The operator scans auditorium A: the sheet of another exam comes
+	// 2. Before the exam: the head prints a blank ППЭ-13-02-МАШ and the
+	// scanner's calibration sheet; the calibration sheet goes through the
+	// scanner for the readiness check, whose protocol the operator gets.
+	downloads := t.TempDir()
+	var readiness string
+	step("printing",
+		br.SignIn("ivanova", dayPassword),
+		browsertest.Downloads(downloads),
+		chromedp.Click(chromedp.CSS("#nav-print")),
+		chromedp.WaitVisible(chromedp.CSS("#form-form")),
+		chromedp.SetValue(chromedp.CSS("#form-ppe"), p.ppe),
+		chromedp.Click(chromedp.CSS("#print-form")),
+		browsertest.WaitFile(downloads, "ppe-13-02-mash-"+p.ppe+".pdf"),
+		chromedp.Click(chromedp.CSS("#calibration-link")),
+		browsertest.WaitFile(downloads, "calibration.pdf"),
+		chromedp.Navigate(base+"/print"),
+		chromedp.WaitVisible(chromedp.CSS("#jobs")),
+		shot("day-03b-printed.png"),
+		signOut,
+	)
+	calib := filepath.Join(t.TempDir(), "calibration")
+	if out, err := exec.Command("pdftoppm", "-r", "300", "-gray", "-png", "-singlefile", filepath.Join(downloads, "calibration.pdf"), calib).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, out)
+	}
+	if b, err := os.ReadFile(calib + ".png"); err != nil {
+		t.Fatal(err)
+	} else {
+		scans.next++
+		os.WriteFile(filepath.Join(in, fmt.Sprintf("scan-%04d.png", scans.next)), b, 0o644)
+	}
+	step("readiness check",
+		br.SignIn("petrov", dayPassword),
+		chromedp.Navigate(base+"/scan"),
+		chromedp.WaitVisible(chromedp.CSS("#readiness-check")),
+		chromedp.SetValue(chromedp.CSS("#device"), device),
+		chromedp.Click(chromedp.CSS("#readiness-check")),
+		poll(`!!document.getElementById("readiness-protocol")`, 90*time.Second),
+		into(&readiness, "#readiness-result"),
+		shot("day-03c-readiness.png"),
+	)
+	if !strings.Contains(readiness, "ГОТОВ к экзамену") {
+		t.Errorf("readiness check: %s", readiness)
+	}
+
+	// 3. The operator scans auditorium A: the sheet of another exam comes
 	// third, sheet 2 is fed twice and sheet 4 never reaches the scanner.
 	audA := p.sheets[p.first[a]-1 : p.last[a]]
 	lost := audA[3]

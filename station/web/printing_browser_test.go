@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"giascan/forms"
 	"giascan/station/serials"
+	"giascan/station/web/browsertest"
 )
 
 // TestBrowserPrintsAndChecksReadiness prepares for the exam in headless
@@ -27,32 +26,11 @@ func TestBrowserPrintsAndChecksReadiness(t *testing.T) {
 	f := newScanFixture(t)
 	br := startBrowser(t, f.http.URL, 120*time.Second)
 	downloads := t.TempDir()
-	// waitFile waits for a finished download of that name.
-	waitFile := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			path := filepath.Join(downloads, name)
-			for range 300 {
-				if fi, err := os.Stat(path); err == nil && fi.Size() > 1000 {
-					return nil
-				}
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(100 * time.Millisecond):
-				}
-			}
-			entries, _ := os.ReadDir(downloads)
-			return fmt.Errorf("download %s did not arrive; the folder holds %v", name, entries)
-		})
-	}
+	waitFile := func(name string) chromedp.Action[chromedp.Void] { return browsertest.WaitFile(downloads, name) }
 	var jobs, refused, readiness, protocolType string
 	var readinessShown bool
 	err := chromedp.Do(br.ctx,
-		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
-				Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads})
-			return err
-		}),
+		browsertest.Downloads(downloads),
 		br.signIn("head"),
 		chromedp.Click(chromedp.CSS("#nav-print")),
 		chromedp.WaitVisible(chromedp.CSS("#kits-form")),

@@ -5,11 +5,13 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 )
 
@@ -122,4 +124,34 @@ func Into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 		*dst = v
 		return chromedp.Void{}, err
 	}
+}
+
+// Downloads lets the page save downloads into dir, where WaitFile finds
+// them.
+func Downloads(dir string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+			Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir})
+		return err
+	})
+}
+
+// WaitFile waits for a finished download of that name in dir (Downloads):
+// it is there and longer than a stub.
+func WaitFile(dir, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		path := filepath.Join(dir, name)
+		for range 300 {
+			if fi, err := os.Stat(path); err == nil && fi.Size() > 1000 {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		entries, _ := os.ReadDir(dir)
+		return fmt.Errorf("download %s did not arrive; the folder holds %v", name, entries)
+	})
 }
