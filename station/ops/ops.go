@@ -9,6 +9,7 @@
 package ops
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -190,13 +191,41 @@ func ImageFile(path string) (hardware.Page, error) {
 	if err != nil {
 		return hardware.Page{}, refuse("файл %s не читается (%v): укажите файл изображения страницы", path, errors.Unwrap(err))
 	}
-	doc, err := imagein.FromBytes(data, filepath.Base(path), imagein.Limits{})
+	return ImageData(data, filepath.Base(path))
+}
+
+// ImageData takes an image uploaded as name for replace and insert,
+// refusing one that is not an image the recognizer can open.
+func ImageData(data []byte, name string) (hardware.Page, error) {
+	if len(data) == 0 {
+		return hardware.Page{}, refuse("файл %s пуст: выберите файл изображения страницы", name)
+	}
+	doc, err := imagein.FromBytes(data, name, imagein.Limits{})
 	if err != nil {
-		return hardware.Page{}, refuse("файл %s — не изображение страницы (%v): укажите JPEG, PNG, TIFF или PDF", path, err)
+		return hardware.Page{}, refuse("файл %s — не изображение страницы (%v): выберите JPEG, PNG, TIFF или PDF", name, err)
 	}
 	doc.Close()
-	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	return hardware.Page{Seq: 1, Data: data, Format: format, Side: hardware.Front, Name: filepath.Base(path)}, nil
+	format := sniffFormat(data)
+	if format == "" {
+		format = strings.TrimPrefix(strings.ToLower(filepath.Ext(name)), ".")
+	}
+	return hardware.Page{Seq: 1, Data: data, Format: format, Side: hardware.Front, Name: name}, nil
+}
+
+// sniffFormat names an image's format by its first bytes, whatever its
+// file is called; "" when they say nothing.
+func sniffFormat(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte("\x89PNG")):
+		return "png"
+	case bytes.HasPrefix(data, []byte{0xFF, 0xD8}):
+		return "jpeg"
+	case bytes.HasPrefix(data, []byte("II*\x00")), bytes.HasPrefix(data, []byte("MM\x00*")):
+		return "tiff"
+	case bytes.HasPrefix(data, []byte("%PDF")):
+		return "pdf"
+	}
+	return ""
 }
 
 // Replace stores the image img in place of page ref.

@@ -100,6 +100,7 @@ type scanDesk struct {
 	changed   chan struct{} // closed and replaced on every new event
 	closed    bool
 	rc        *recognition.Recognizer
+	device    string // the scanner of the last scan: a page's rescan offers it first
 }
 
 func newScanDesk() *scanDesk { return &scanDesk{changed: make(chan struct{})} }
@@ -310,6 +311,7 @@ func (s *Server) scanStart(c echo.Context) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.running, d.cancel, d.done, d.fault, d.faultOpen = true, cancel, make(chan struct{}), nil, false
 	d.what = fmt.Sprintf("ППЭ %s, аудитория %s (%s)", ppe, aud, sess.login)
+	d.device = spec
 	d.gen++
 	d.events = nil
 	rc, done := d.rc, d.done
