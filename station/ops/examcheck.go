@@ -39,6 +39,9 @@ func Foreign(e *exam.Exam, ref store.Ref, typ, id, value string) string {
 	}
 	name := "«" + FieldName(typ, id) + "»"
 	foreign := "если на листе действительно так, лист чужой: перенесите его в свою аудиторию или удалите"
+	if typ == forms.TypePPE1302 {
+		foreign = "если на бумажной форме действительно так, это форма другого ППЭ или экзамена: отложите её и сообщите руководителю ППЭ"
+	}
 	switch {
 	case id == "ppe":
 		if value != ref.PPE {
