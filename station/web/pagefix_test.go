@@ -349,3 +349,18 @@ func TestPageViewerSpeaksRussian(t *testing.T) {
 		t.Errorf("the form page shows %d rows before the folded empty fields:\n%s", rows, r.body)
 	}
 }
+
+// The scanning screen names no kit for a ППЭ form (its kit is all zeros).
+func TestScanEventOfAFormHasNoKit(t *testing.T) {
+	s := newScanned(t)
+	form, _ := addForm1302(t, s, "row01.present")
+	if form.Result.Context.Kit != forms.NoKit {
+		t.Fatalf("the simulated form's kit is %q", form.Result.Context.Kit)
+	}
+	if ev := pageEvent("read", form); ev.Kit != "" {
+		t.Errorf("the form's scan event names kit %q", ev.Kit)
+	}
+	if ev := pageEvent("read", pageOf(t, s, forms.TypeBO1)); ev.Kit == "" {
+		t.Error("an answer blank's scan event names no kit")
+	}
+}

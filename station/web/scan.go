@@ -426,7 +426,10 @@ func pageEvent(kind string, p store.Page) scanEvent {
 		if ev.Type == "" {
 			ev.Type = "не определён"
 		}
-		ev.Barcode, ev.Kit = r.Barcode, r.Context.Kit
+		ev.Barcode = r.Barcode
+		if r.Context.Kit != forms.NoKit { // a ППЭ form's kit is all zeros: no one's
+			ev.Kit = r.Context.Kit
+		}
 		for _, f := range r.Flags {
 			if n, ok := flagNames[f]; ok {
 				f = n
