@@ -24,7 +24,7 @@ import (
 
 func init() {
 	register(&command{name: "page", summary: "correct a scanned page: rescan, replace, insert, delete, move, identify, recognize", run: runPage})
-	register(&command{name: "review", summary: "confirm or correct a recognised value awaiting review", run: runReview})
+	register(&command{name: "review", summary: "confirm or correct a recognised value awaiting review, or undo that", run: runReview})
 	register(&command{name: "form1302", summary: "confirm the ППЭ-13-02-МАШ values of a ППЭ, from its scan or typed in", run: runForm1302})
 	register(&command{name: "auditorium", summary: "close an auditorium (with a reason when problems are left)", run: runAuditorium})
 }
@@ -37,7 +37,7 @@ const (
        station page move     --ppe P --auditorium A --page N --to AUD [--reason TEXT]
        station page identify --ppe P --auditorium A --page N --barcode 13DIGITS [--kit K] [--sheet L]
        station page recognize --ppe P --auditorium A --page N`
-	reviewUsage     = "usage: station review confirm|correct --ppe P --auditorium A --page N --field ID [--value V] [--user LOGIN]"
+	reviewUsage     = "usage: station review confirm|correct|undo --ppe P --auditorium A --page N --field ID [--value V] [--user LOGIN]"
 	form1302Usage   = "usage: station form1302 confirm --ppe P (--auditorium A --page N [--set FIELD=N]… | --row AUD=listed,present,absent,removed,unfinished,bo1,bo2s1,bo2s2,dbo2,defective …) [--user LOGIN]"
 	auditoriumUsage = "usage: station auditorium close|reopen --ppe P --auditorium A [--reason TEXT] [--user LOGIN]"
 )
@@ -258,9 +258,9 @@ func runPage(ctx context.Context, e *env, args []string) error {
 }
 
 func runReview(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || (args[0] != "confirm" && args[0] != "correct") {
+	if len(args) == 0 || (args[0] != "confirm" && args[0] != "correct" && args[0] != "undo") {
 		fmt.Fprintln(e.stderr, reviewUsage)
-		return badInput("укажите действие: confirm (подтвердить прочитанное) или correct (исправить)")
+		return badInput("укажите действие: confirm (подтвердить прочитанное), correct (исправить) или undo (отменить последнее подтверждение или исправление поля)")
 	}
 	verb, args := args[0], args[1:]
 	f := newFixFlags("review " + verb)
@@ -276,18 +276,47 @@ func runReview(ctx context.Context, e *env, args []string) error {
 	if err := requireFlag("field", *field); err != nil {
 		return err
 	}
+	if verb == "undo" {
+		if *value != "" {
+			return badInput("--value не нужен для отмены: отменяется последнее подтверждение или исправление поля")
+		}
+		_, st, done, err := openOps(e, *f.data, false)
+		if err != nil {
+			return err
+		}
+		defer done()
+		fixes, err := st.Corrections(ref)
+		if err != nil {
+			return err
+		}
+		var last *ops.Correction
+		for i := range fixes {
+			if fixes[i].Field == *field {
+				last = &fixes[i]
+			}
+		}
+		if last == nil {
+			return badInput("у поля %s страницы %d нет подтверждений или исправлений, которые можно отменить", *field, ref.Seq)
+		}
+		p, err := st.UndoReview(*f.user, ref, last.Seq)
+		if err != nil {
+			return opErr(err)
+		}
+		fmt.Fprintf(e.stdout, "Поле %s: отменено «%s» (%s), восстановлено «%s» (%s).\n", *field, last.After, last.Actor, last.Before, pageSummary(p))
+		return nil
+	}
 	switch {
 	case verb == "correct" && *value == "":
 		return badInput("missing --value: укажите значение с листа")
 	case verb == "confirm" && *value != "":
 		return badInput("--value не нужен для подтверждения; чтобы исправить значение, используйте station review correct")
 	}
-	o, _, done, err := openOps(e, *f.data, false)
+	_, st, done, err := openOps(e, *f.data, false)
 	if err != nil {
 		return err
 	}
 	defer done()
-	p, err := o.Review(*f.user, ref, *field, *value)
+	p, err := st.ReviewField(*f.user, ref, *field, *value)
 	if err != nil {
 		return opErr(err)
 	}
