@@ -43,8 +43,7 @@ func (s *Server) fixFailed(c echo.Context, ref store.Ref, err error) error {
 	return err
 }
 
-// pageDevice reads the scanner the form chose, refusing one not offered
-// and a scanner busy with a stack.
+// pageDevice reads the scanner the form chose, refusing one not offered.
 func (s *Server) pageDevice(c echo.Context) (string, string) {
 	spec := c.FormValue("device")
 	if spec == "" {
@@ -53,13 +52,28 @@ func (s *Server) pageDevice(c echo.Context) (string, string) {
 	if !slices.ContainsFunc(s.devices(c.Request().Context()), func(d deviceChoice) bool { return d.Spec == spec }) {
 		return "", "Такого сканера нет в списке: выберите сканер из списка на странице. Ничего не изменено."
 	}
-	s.desk.mu.Lock()
-	running, what := s.desk.running, s.desk.what
-	s.desk.mu.Unlock()
-	if running {
-		return "", fmt.Sprintf("Сейчас идёт сканирование пачки: %s. Дождитесь его окончания, затем отсканируйте лист. Ничего не изменено.", what)
-	}
 	return spec, ""
+}
+
+// takeDesk holds the station's scanner seat for a one-sheet scan, so a
+// stack cannot start on the scanner meanwhile, and «Остановить» on the
+// scanning screen (or the server's Close) cancels it. It refuses while a
+// stack is being scanned.
+func (s *Server) takeDesk(c echo.Context, what string) (context.Context, func(), string) {
+	d := s.desk
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, nil, "Станция останавливается: сканирование сейчас не начать. Ничего не изменено."
+	}
+	if d.running {
+		return nil, nil, fmt.Sprintf("Сейчас идёт сканирование: %s. Дождитесь его окончания, затем отсканируйте лист. Ничего не изменено.", d.what)
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), oneSheetTimeout)
+	done := make(chan struct{})
+	d.running, d.cancel, d.done, d.fault, d.faultOpen = true, cancel, done, nil, false
+	d.what = fmt.Sprintf("%s (%s)", what, sessionOf(c).login)
+	return ctx, func() { cancel(); s.finishScan(done) }, ""
 }
 
 // uploaded reads the image file of field name; ok is false when none
@@ -112,9 +126,12 @@ func (s *Server) pageRescan(c echo.Context) error {
 	if msg != "" {
 		return s.showPage(c, ref, http.StatusUnprocessableEntity, msg, nil)
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), oneSheetTimeout)
-	defer cancel()
+	ctx, release, msg := s.takeDesk(c, fmt.Sprintf("пересканирование страницы %d аудитории %s ППЭ %s", ref.Seq, ref.Auditorium, ref.PPE))
+	if msg != "" {
+		return s.showPage(c, ref, http.StatusConflict, msg, nil)
+	}
 	p, err := s.cfg.App.RescanPage(ctx, sessionOf(c).login, ref, spec, s.cfg.ScanOptions)
+	release()
 	if err != nil {
 		return s.fixFailed(c, ref, err)
 	}
@@ -176,9 +193,13 @@ func (s *Server) pageInsert(c echo.Context) error {
 		if msg != "" {
 			return s.showPage(c, ref, http.StatusUnprocessableEntity, msg, nil)
 		}
-		ctx, cancel := context.WithTimeout(c.Request().Context(), oneSheetTimeout)
-		defer cancel()
-		if p, err = s.cfg.App.InsertScanned(ctx, login, ref.Place, spec, s.cfg.ScanOptions, pos, reason); err != nil {
+		ctx, release, msg := s.takeDesk(c, fmt.Sprintf("вставка листа в аудиторию %s ППЭ %s", ref.Auditorium, ref.PPE))
+		if msg != "" {
+			return s.showPage(c, ref, http.StatusConflict, msg, nil)
+		}
+		p, err = s.cfg.App.InsertScanned(ctx, login, ref.Place, spec, s.cfg.ScanOptions, pos, reason)
+		release()
+		if err != nil {
 			return s.fixFailed(c, ref, err)
 		}
 	}

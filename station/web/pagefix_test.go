@@ -303,9 +303,24 @@ func TestPageRescanReplaceInsertRecognize(t *testing.T) {
 	if r := c.post(path+"/rescan", url.Values{"csrf": {tok}, "rev": {rev(2)}, "device": {"nosuch"}}); r.code != http.StatusUnprocessableEntity || !strings.Contains(r.body, "нет в списке") {
 		t.Errorf("rescan on an unknown device: %d\n%s", r.code, r.body)
 	}
+	// While a stack is scanned, the scanner is not taken for one sheet.
+	s.srv.desk.mu.Lock()
+	s.srv.desk.running, s.srv.desk.what = true, "ППЭ 0000, аудитория 0000 (oper)"
+	s.srv.desk.mu.Unlock()
+	if r := c.post(path+"/rescan", url.Values{"csrf": {tok}, "rev": {rev(2)}, "device": {"sim"}}); r.code != http.StatusConflict || !strings.Contains(r.body, "Сейчас идёт сканирование") {
+		t.Errorf("rescan during a scan: %d\n%s", r.code, r.body)
+	}
+	s.srv.desk.mu.Lock()
+	s.srv.desk.running = false
+	s.srv.desk.mu.Unlock()
 	if r := c.post(path+"/rescan", url.Values{"csrf": {tok}, "rev": {rev(2)}, "device": {"sim"}}); r.code != http.StatusSeeOther {
 		t.Fatalf("rescan: %d\n%s", r.code, r.body)
 	}
+	s.srv.desk.mu.Lock()
+	if s.srv.desk.running {
+		t.Error("the scanner seat is still taken after the rescan")
+	}
+	s.srv.desk.mu.Unlock()
 	if p := s.page(t, 2); p.Rev != 2 || p.Result == nil {
 		t.Errorf("after rescan: rev %d", p.Rev)
 	}
