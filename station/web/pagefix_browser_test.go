@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,18 +45,26 @@ func TestPageFixesWithTheKeyboard(t *testing.T) {
 	s := newScanned(t)
 	bo1 := pageOf(t, s, forms.TypeBO1)
 	setResult(t, s, bo1, func(r *forms.PageResult) { r.Review = []string{"variant"} })
+	other, err := s.st.Image(s.page(t, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "лист.png")
+	if err := os.WriteFile(file, other, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	b := startBrowser(t, s.http.URL, 3*time.Minute)
 	path := s.http.URL + pageURL(bo1.Ref)
 	var flash []string
 	text := func(i int) chromedp.Action[chromedp.Void] {
 		return into(&flash[i], chromedp.Text(chromedp.CSS("#flash")))
 	}
-	flash = make([]string, 5)
+	flash = make([]string, 6)
 	start := func() chromedp.Action[chromedp.Void] {
 		return chromedp.Steps(chromedp.Navigate(path), chromedp.WaitVisible(chromedp.CSS("#sheet")),
 			into(new(bool), chromedp.Evaluate[bool](`document.activeElement.blur(), true`)))
 	}
-	err := chromedp.Do(b.ctx,
+	err = chromedp.Do(b.ctx,
 		b.signIn("oper"),
 		chromedp.Navigate(s.http.URL+"/review"),
 		chromedp.WaitVisible(chromedp.CSS(".value-input")),
@@ -88,20 +98,32 @@ func TestPageFixesWithTheKeyboard(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#flash")),
 		text(4),
 		pageShot(b, "view-05-rescanned.png"),
+		// The file picker is reached with Tab; the file itself is chosen
+		// in the system dialog, which a test sets directly.
+		start(),
+		tabTo("#replace-file", 150),
+		chromedp.SetUploadFiles(chromedp.CSS("#replace-file"), []string{file}),
+		into(new(bool), chromedp.Poll[bool](`document.querySelector("#replace-form .file-name").textContent === "лист.png"`, chromedp.WithPollingTimeout(5*time.Second))),
+		pageShot(b, "view-07-file-chosen.png"),
+		tabTo("#replace", 10),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("#flash")),
+		text(5),
 	)
 	if err != nil {
 		t.Fatalf("%v (messages so far: %q)", err, flash)
 	}
-	for i, want := range []string{"Отменить можно на странице листа", "Исправление отменено", "распознан заново", "Лист вставлен перед страницей " + strconv.Itoa(bo1.Seq), "отсканирован заново"} {
+	for i, want := range []string{"Отменить можно на странице листа", "Исправление отменено", "распознан заново", "Лист вставлен перед страницей " + strconv.Itoa(bo1.Seq), "отсканирован заново",
+		"Изображение листа заменено файлом лист.png"} {
 		if !strings.Contains(flash[i], want) {
 			t.Errorf("step %d: %q, want %q", i, flash[i], want)
 		}
 	}
-	if p := s.page(t, bo1.Seq); p.Rev != 1 {
-		t.Errorf("after the rescan the page has revision %d", p.Rev)
+	if p := s.page(t, bo1.Seq); p.Rev != 2 {
+		t.Errorf("after the rescan and the replacement the page has revision %d", p.Rev)
 	}
 	log := s.auditText(t)
-	for _, a := range []string{`"review.correct"`, `"review.undo"`, `"page.recognize"`, `"page.insert"`, `"page.rescan"`} {
+	for _, a := range []string{`"review.correct"`, `"review.undo"`, `"page.recognize"`, `"page.insert"`, `"page.rescan"`, `"page.replace"`} {
 		if !strings.Contains(log, a) {
 			t.Errorf("%s is not in the audit log", a)
 		}

@@ -27,6 +27,13 @@
     });
     if (placed) { row.classList.add('placed'); }
   });
+  // The Russian file picker names the chosen file.
+  document.querySelectorAll('label.file input[type=file]').forEach(function (input) {
+    input.addEventListener('change', function () {
+      var name = input.parentNode.querySelector('.file-name');
+      if (name) { name.textContent = input.files.length ? input.files[0].name : 'файл не выбран'; }
+    });
+  });
   // The strip's height follows its crop, so the image is not stretched.
   document.querySelectorAll('svg.row-crop').forEach(function (svg) {
     var vb = (svg.getAttribute('viewBox') || '').split(/\s+/).map(Number);
