@@ -1,9 +1,14 @@
 package ops
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	"giascan/station/audit"
@@ -31,15 +36,12 @@ func (o *Ops) Corrections(ref store.Ref) ([]Correction, error) {
 	if o.Log == nil {
 		return nil, nil
 	}
-	x, err := o.Log.Excerpt(audit.Filter{PPE: ref.PPE, Auditorium: ref.Auditorium, Action: "review."})
+	entries, err := reviewEntries(o.Log.Path(), ref)
 	if err != nil {
 		return nil, fmt.Errorf("журнал аудита не читается: %w; обратитесь к техническому специалисту", err)
 	}
 	var out []Correction
-	for _, e := range x.Entries {
-		if e.Subject.Page != ref.Seq {
-			continue
-		}
+	for _, e := range entries {
 		var before, after reviewState
 		if json.Unmarshal(e.Before, &before) != nil || json.Unmarshal(e.After, &after) != nil {
 			continue
@@ -127,4 +129,41 @@ func resultType(p store.Page) string {
 		return ""
 	}
 	return p.Result.Type
+}
+
+// reviewEntries reads the review entries of page ref from the audit log
+// at path, in order. Only lines that name a review are parsed: the page
+// viewer lists a page's corrections on every view, and a day's log holds
+// an entry for every page scanned. The log's chain was verified when the
+// station opened it; an unfinished last line (an append in progress) is
+// left out.
+func reviewEntries(path string, ref store.Ref) ([]audit.Entry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	action := []byte(`"action":"review.`)
+	page := []byte(`"page":` + strconv.Itoa(ref.Seq))
+	r := bufio.NewReaderSize(f, 1<<16)
+	var out []audit.Entry
+	for {
+		line, err := r.ReadBytes('\n')
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Contains(line, action) || !bytes.Contains(line, page) {
+			continue
+		}
+		var e audit.Entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return nil, fmt.Errorf("запись журнала не читается: %w", err)
+		}
+		if e.Subject.PPE == ref.PPE && e.Subject.Auditorium == ref.Auditorium && e.Subject.Page == ref.Seq {
+			out = append(out, e)
+		}
+	}
 }
