@@ -2,9 +2,14 @@ package web
 
 import (
 	"bytes"
+	"go/scanner"
+	"go/token"
+	"io/fs"
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -378,4 +383,55 @@ func TestScanEventOfAFormHasNoKit(t *testing.T) {
 	if ev := pageEvent("read", pageOf(t, s, forms.TypeBO1)); ev.Kit == "" {
 		t.Error("an answer blank's scan event names no kit")
 	}
+}
+
+// No message of the web interface, nor of the corrections it calls,
+// names a command-line flag or tells people to type a command: the
+// people at a station work in the browser.
+func TestMessagesNameNoCommandLine(t *testing.T) {
+	flag := regexp.MustCompile(`(^|[\s(«"])--[a-z]|командой station|station (report|scan|fix|review|page) `)
+	check := func(name, text string) {
+		if m := flag.FindString(text); m != "" {
+			t.Errorf("%s: %q names the command line", name, text)
+		}
+	}
+	tmpls, _ := fs.Glob(templateFS, "templates/*.html")
+	statics, _ := fs.Glob(staticFS, "static/*.js")
+	for _, n := range tmpls {
+		b, _ := fs.ReadFile(templateFS, n)
+		check(n, stripHTMLComments(string(b)))
+	}
+	for _, n := range statics {
+		b, _ := fs.ReadFile(staticFS, n)
+		check(n, string(b))
+	}
+	root := moduleRoot(t)
+	for _, dir := range []string{"station/web", "station/ops", "station"} {
+		files, _ := filepath.Glob(filepath.Join(root, dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sc scanner.Scanner
+			fset := token.NewFileSet()
+			sc.Init(fset.AddFile(f, -1, len(src)), src, nil, 0)
+			for {
+				_, tok, lit := sc.Scan()
+				if tok == token.EOF {
+					break
+				}
+				if tok == token.STRING {
+					check(filepath.Base(f), lit)
+				}
+			}
+		}
+	}
+}
+
+func stripHTMLComments(s string) string {
+	return regexp.MustCompile(`(?s)<!--.*?-->`).ReplaceAllString(s, "")
 }
