@@ -148,13 +148,13 @@ func (o *Ops) Review(actor string, ref store.Ref, field, value string) (store.Pa
 	switch {
 	case value == "":
 		if !waiting {
-			return store.Page{}, refuse("поле %s страницы %d не ждёт проверки: чтобы изменить значение, укажите новое", field, ref.Seq)
+			return store.Page{}, refuse("поле «%s» страницы %d не ждёт проверки: чтобы изменить значение, укажите новое", FieldName(res.Type, field), ref.Seq)
 		}
 		if isDigit && strings.Contains(old, "?") {
-			return store.Page{}, refuse("поле %s прочитано не полностью (%q): введите значение с листа", field, old)
+			return store.Page{}, refuse("поле «%s» прочитано не полностью (%q): введите значение с листа", FieldName(res.Type, field), old)
 		}
 		if isMark && oldMark == forms.MarkAmbiguous {
-			return store.Page{}, refuse("отметка %s не ясна: укажите, стоит ли она на листе", field)
+			return store.Page{}, refuse("отметка «%s» не ясна: укажите, стоит ли она на листе (да или нет)", FieldName(res.Type, field))
 		}
 		action = audit.ActionReviewConfirm
 		before = valueOf(field, old, oldMark, isDigit)
