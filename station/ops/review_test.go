@@ -125,6 +125,22 @@ func TestUndoReview(t *testing.T) {
 		t.Errorf("undone corrections still listed: %+v", fixes)
 	}
 
+	// A page read again has nothing of its old reading to undo.
+	if _, err := o.Review("oper", p.Ref, "variant", "6666"); err != nil {
+		t.Fatal(err)
+	}
+	o.Read = func(ctx context.Context, data []byte, file string) forms.PageResult {
+		q, _ := o.St.Page(p.Ref)
+		return cloneResult(q.Result)
+	}
+	if _, err := o.Recognize(ctx, "oper", p.Ref); err != nil {
+		t.Fatal(err)
+	}
+	if fixes, _ := o.Corrections(p.Ref); len(fixes) != 0 {
+		t.Errorf("corrections of the old reading still offered: %+v", fixes)
+	}
+	o.Read = nil
+
 	// A correction of an image replaced since cannot be undone.
 	if _, err := o.Review("oper", p.Ref, "variant", "5555"); err != nil {
 		t.Fatal(err)

@@ -42,6 +42,11 @@ func (o *Ops) Corrections(ref store.Ref) ([]Correction, error) {
 	}
 	var out []Correction
 	for _, e := range entries {
+		if e.Action == audit.ActionPageRead {
+			// Read again: the values reviewed were of the old reading.
+			out = nil
+			continue
+		}
 		var before, after reviewState
 		if json.Unmarshal(e.Before, &before) != nil || json.Unmarshal(e.After, &after) != nil {
 			continue
@@ -131,10 +136,10 @@ func resultType(p store.Page) string {
 	return p.Result.Type
 }
 
-// reviewEntries reads the review entries of page ref from the audit log
-// at path, in order. Only lines that name a review are parsed: the page
-// viewer lists a page's corrections on every view, and a day's log holds
-// an entry for every page scanned. The log's chain was verified when the
+// reviewEntries reads the entries of page ref's reviews and of its
+// readings again from the audit log at path, in order. Only lines that
+// name one are parsed: the page viewer lists a page's corrections on every
+// view, and a day's log holds an entry for every page scanned. The log's chain was verified when the
 // station opened it; an unfinished last line (an append in progress) is
 // left out.
 func reviewEntries(path string, ref store.Ref) ([]audit.Entry, error) {
@@ -143,7 +148,7 @@ func reviewEntries(path string, ref store.Ref) ([]audit.Entry, error) {
 		return nil, err
 	}
 	defer f.Close()
-	action := []byte(`"action":"review.`)
+	review, read := []byte(`"action":"review.`), []byte(`"action":"`+audit.ActionPageRead+`"`)
 	page := []byte(`"page":` + strconv.Itoa(ref.Seq))
 	r := bufio.NewReaderSize(f, 1<<16)
 	var out []audit.Entry
@@ -155,7 +160,7 @@ func reviewEntries(path string, ref store.Ref) ([]audit.Entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !bytes.Contains(line, action) || !bytes.Contains(line, page) {
+		if !bytes.Contains(line, review) && !bytes.Contains(line, read) || !bytes.Contains(line, page) {
 			continue
 		}
 		var e audit.Entry
