@@ -333,7 +333,7 @@ func (s *Server) form1302Confirm(c echo.Context) error {
 					v = p.Result.Digits[id]
 				}
 				if why := ops.Foreign(ex, ref, forms.TypePPE1302, id, v); why != "" {
-					msg += " " + strings.TrimSuffix(opMessage(refusalText(why)), " Ничего не изменено.")
+					msg += " " + sentence(why)
 				}
 			}
 		}

@@ -169,6 +169,12 @@ func TestForm1302StripLinesUpWithItsInputs(t *testing.T) {
 		into(&worst, chromedp.Evaluate[float64](js)),
 		into(&flagged, chromedp.Evaluate[bool](`document.getElementById('f-ppe').classList.contains('uncertain')`)),
 		pageShot(b, "view-06-form1302.png"),
+		chromedp.Navigate(s.http.URL+pageURL(p.Ref)),
+		chromedp.WaitVisible(chromedp.CSS("#sheet")),
+		imageLoaded("#sheet image"),
+		pageShot(b, "view-08-form-page.png"),
+		chromedp.Click(chromedp.CSS("#empty-fields summary")),
+		pageShot(b, "view-09-form-page-all-fields.png"),
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -50,14 +50,18 @@ var fourDigits = regexp.MustCompile(`^[0-9]{4}$`)
 
 // opMessage turns a refusal into a sentence for the web page.
 func opMessage(err error) string {
-	msg := err.Error()
+	return sentence(err.Error()) + " Ничего не изменено."
+}
+
+// sentence starts msg with a capital letter and ends it with a full stop.
+func sentence(msg string) string {
 	if r := []rune(msg); len(r) > 0 {
 		msg = strings.ToUpper(string(r[0])) + string(r[1:])
 	}
 	if !strings.HasSuffix(msg, ".") {
 		msg += "."
 	}
-	return msg + " Ничего не изменено."
+	return msg
 }
 
 // refParam reads the page a URL names, refusing malformed numbers.
@@ -432,7 +436,7 @@ func (s *Server) buildPage(ref store.Ref) (*pageView, error) {
 	wait := func(id string) bool { return slices.Contains(r.Review, id) }
 	foreign := s.ops().ForeignFields(p)
 	for _, id := range sortedKeys(foreign) {
-		v.Foreign = append(v.Foreign, opMessage(refusalText(foreign[id])))
+		v.Foreign = append(v.Foreign, sentence(foreign[id]))
 	}
 	for _, id := range fieldOrder(t, r.Digits) {
 		d := kv{Key: id, Label: labelOf(r, id), Value: r.Digits[id], Wait: wait(id), Foreign: foreign[id] != ""}
@@ -492,9 +496,6 @@ func (s *Server) buildPage(ref store.Ref) (*pageView, error) {
 	}
 	return v, nil
 }
-
-// refusalText makes an error of a sentence, for opMessage.
-func refusalText(msg string) error { return errors.New(msg) }
 
 // valueName is a recognised value as a person reads it.
 func valueName(v string) string {
