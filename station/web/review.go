@@ -1,8 +1,10 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -514,7 +516,16 @@ func fieldOrder[V any](t *forms.Template, m map[string]V) []string {
 	var out []string
 	seen := map[string]bool{}
 	if t != nil {
-		for _, f := range t.DigitFields {
+		// Digit fields as they are read on paper: line by line, left to
+		// right (a ППЭ-13-02-МАШ row by row, not column by column).
+		fields := slices.Clone(t.DigitFields)
+		slices.SortStableFunc(fields, func(a, b forms.DigitField) int {
+			if ya, yb := math.Round(a.Y), math.Round(b.Y); ya != yb {
+				return cmp.Compare(ya, yb)
+			}
+			return cmp.Compare(a.X, b.X)
+		})
+		for _, f := range fields {
 			if _, ok := m[f.ID]; ok {
 				out, seen[f.ID] = append(out, f.ID), true
 			}
