@@ -38,7 +38,10 @@ func Foreign(e *exam.Exam, ref store.Ref, typ, id, value string) string {
 		return ""
 	}
 	name := "«" + FieldName(typ, id) + "»"
-	foreign := "если на листе действительно так, лист чужой: перенесите его в свою аудиторию или удалите"
+	// What to do when the paper does say so: a sheet of another ППЭ or
+	// exam leaves the stack; one of another auditorium moves there.
+	foreign := "если на листе действительно так, лист чужой: удалите страницу с причиной «чужой лист» и передайте лист руководителю ППЭ"
+	elsewhere := "если на листе действительно так, перенесите страницу в аудиторию с листа"
 	if typ == forms.TypePPE1302 {
 		foreign = "если на бумажной форме действительно так, это форма другого ППЭ или экзамена: отложите её и сообщите руководителю ППЭ"
 	}
@@ -61,7 +64,10 @@ func Foreign(e *exam.Exam, ref store.Ref, typ, id, value string) string {
 		}
 	case id == "auditorium" && typ == forms.TypeBO1:
 		if a := padAuditorium(value); a != ref.Auditorium {
-			return fmt.Sprintf("поле %s: %s — не эта аудитория (%s); сверьте с листом; %s", name, a, ref.Auditorium, foreign)
+			if e.FindAuditorium(ref.PPE, a) == nil {
+				return fmt.Sprintf("поле %s: аудитории %s нет в плане ППЭ %s; сверьте с листом; %s", name, a, ref.PPE, foreign)
+			}
+			return fmt.Sprintf("поле %s: %s — не эта аудитория (%s); сверьте с листом; %s", name, a, ref.Auditorium, elsewhere)
 		}
 	case strings.HasPrefix(id, "row") && strings.HasSuffix(id, ".auditorium"):
 		a := padAuditorium(value)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -197,4 +198,38 @@ func jsCentres(tpl *forms.Template, ids []string) string {
 		}
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// In the review queue, another ППЭ's code typed with the keyboard is
+// refused with a sentence naming the field, and the value keeps waiting.
+func TestForeignValueRefusedInTheBrowser(t *testing.T) {
+	needBrowser(t)
+	s := newScanned(t)
+	bo1 := pageOf(t, s, forms.TypeBO1)
+	setResult(t, s, bo1, func(r *forms.PageResult) { r.Review = []string{"ppe"} })
+	b := startBrowser(t, s.http.URL, 90*time.Second)
+	var msg string
+	var focused bool
+	err := chromedp.Do(b.ctx,
+		b.signIn("oper"),
+		chromedp.Navigate(s.http.URL+"/review"),
+		chromedp.WaitVisible(chromedp.CSS(".value-input")),
+		into(&focused, chromedp.Evaluate[bool](`document.activeElement.classList.contains("value-input")`)),
+		chromedp.KeyEvent(otherCode(s.place.PPE)+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("#error")),
+		into(&msg, chromedp.Text(chromedp.CSS("#error"))),
+		pageShot(b, "view-10-foreign-code-refused.png"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !focused {
+		t.Error("the review queue does not put the focus on the first value")
+	}
+	if !strings.Contains(msg, "«Код ППЭ»") || !strings.Contains(msg, "не код этого ППЭ") {
+		t.Errorf("refusal: %q", msg)
+	}
+	if p := s.page(t, bo1.Seq); !slices.Contains(p.Result.Review, "ppe") {
+		t.Error("the refused value no longer waits for review")
+	}
 }
