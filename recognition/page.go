@@ -77,14 +77,6 @@ func packGray(g *image.Gray) []byte {
 }
 
 func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
-	if m.Empty() || m.Cols() < 100 || m.Rows() < 100 {
-		return errors.New("page image is empty or too small")
-	}
-	if !m.IsContinuous() {
-		c := m.Clone()
-		defer c.Close()
-		m = c
-	}
 	loc, err := rc.locate(m)
 	if err != nil {
 		return err
@@ -206,10 +198,19 @@ func (l *located) release() {
 // anchors (or its QR code). The caller releases the result, even when
 // regErr is set; an error means the page could not be read at all.
 func (rc *Recognizer) locate(m gocv.Mat) (located, error) {
-	full, err := planeOfMat(&m)
+	if m.Empty() || m.Cols() < 100 || m.Rows() < 100 {
+		return located{}, errors.New("page image is empty or too small")
+	}
 	loc := located{}
+	if !m.IsContinuous() {
+		c := m.Clone()
+		loc.closers = append(loc.closers, c.Close)
+		m = c
+	}
+	full, err := planeOfMat(&m)
 	if err != nil {
-		return loc, err
+		loc.release()
+		return located{}, err
 	}
 	// Nominal scale from the page size: A4 either way up.
 	long, short := float64(max(full.w, full.h)), float64(min(full.w, full.h))
@@ -266,6 +267,38 @@ func (r Registration) Apply(x, y float64) (float64, float64) {
 	return p.X, p.Y
 }
 
+// Affine is the affine map closest to the inverse of the registration:
+// image pixels to template millimetres, as SVG's matrix(a b c d e f)
+// takes it ((x, y) = (a u + c v + e, b u + d v + f)). It is fitted by
+// least squares over a grid of the w × h mm template; a scan's map is
+// affine but for the noise of the anchors, which the fit averages out.
+func (r Registration) Affine(w, h float64) ([6]float64, bool) {
+	// Normal equations of [u v 1]·p = x and of the same = y, over template
+	// points (x, y) and their images (u, v).
+	var ata [3][3]float64
+	var atx, aty [3]float64
+	for i := 0; i <= 4; i++ {
+		for j := 0; j <= 4; j++ {
+			x, y := w*float64(i)/4, h*float64(j)/4
+			u, v := r.Apply(x, y)
+			row := [3]float64{u, v, 1}
+			for a := 0; a < 3; a++ {
+				for b := 0; b < 3; b++ {
+					ata[a][b] += row[a] * row[b]
+				}
+				atx[a] += row[a] * x
+				aty[a] += row[a] * y
+			}
+		}
+	}
+	px, err1 := solve3(ata, atx)
+	py, err2 := solve3(ata, aty)
+	if err1 != nil || err2 != nil {
+		return [6]float64{}, false
+	}
+	return [6]float64{px[0], py[0], px[1], py[1], px[2], py[2]}, true
+}
+
 // ErrNotRegistered means the page's anchors (and QR code) were not found:
 // there is nothing to draw the template through.
 var ErrNotRegistered = errors.New("recognition: the page's anchors are not found")
@@ -286,14 +319,6 @@ func (rc *Recognizer) Register(data []byte, name string, rotation int) (Registra
 		return Registration{}, err
 	}
 	defer m.Close()
-	if m.Empty() || m.Cols() < 100 || m.Rows() < 100 {
-		return Registration{}, errors.New("page image is empty or too small")
-	}
-	if !m.IsContinuous() {
-		c := m.Clone()
-		defer c.Close()
-		m = c
-	}
 	loc, err := rc.locate(m)
 	if err != nil {
 		return Registration{}, err

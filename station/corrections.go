@@ -16,34 +16,36 @@ import (
 // a closed auditorium with its sentence, changes the store and records
 // the audit entry.
 
-// openScanner opens the scanner of spec for a one-sheet scan.
-func openScanner(spec string) (hardware.Scanner, error) {
+// oneSheet prepares a one-sheet scan into place on the scanner spec: the
+// corrections with recognition, the place checked open before the device
+// is touched, the scanner opened, and the feeder by default.
+func (s *Station) oneSheet(place store.Place, spec string, opts hardware.Options) (*ops.Ops, hardware.Scanner, hardware.Options, error) {
+	o, err := s.Ops(true)
+	if err != nil {
+		return nil, nil, opts, err
+	}
+	if err := o.St.CheckOpen(place); err != nil {
+		return nil, nil, opts, err
+	}
 	if spec == "" {
-		return nil, refuse("device", "не выбран сканер: выберите сканер, в лоток которого положен лист")
+		return nil, nil, opts, refuse("device", "не выбран сканер: выберите сканер, в лоток которого положен лист")
 	}
 	dev, err := hardware.Open(spec)
 	if err != nil {
-		return nil, refuse("device", "сканер %s не открывается (%v): проверьте, что он включён и подключён, или выберите другой", spec, err)
+		return nil, nil, opts, refuse("device", "сканер %s не открывается (%v): проверьте, что он включён и подключён, или выберите другой", spec, err)
 	}
-	return dev, nil
+	if opts.Source == "" {
+		opts.Source = hardware.ADF
+	}
+	return o, dev, opts, nil
 }
 
 // RescanPage scans one sheet on the scanner spec into the place of page
 // ref: the page keeps its number, the old image stays in its history.
 func (s *Station) RescanPage(ctx context.Context, actor string, ref store.Ref, spec string, opts hardware.Options) (store.Page, error) {
-	o, err := s.Ops(true)
+	o, dev, opts, err := s.oneSheet(ref.Place, spec, opts)
 	if err != nil {
 		return store.Page{}, err
-	}
-	if err := o.St.CheckOpen(ref.Place); err != nil {
-		return store.Page{}, err
-	}
-	dev, err := openScanner(spec)
-	if err != nil {
-		return store.Page{}, err
-	}
-	if opts.Source == "" {
-		opts.Source = hardware.ADF
 	}
 	return o.Rescan(ctx, actor, ref, dev, opts)
 }
@@ -71,19 +73,9 @@ func (s *Station) InsertPage(ctx context.Context, actor string, place store.Plac
 // InsertScanned scans one sheet on the scanner spec and adds it to an
 // auditorium as a new page at pos.
 func (s *Station) InsertScanned(ctx context.Context, actor string, place store.Place, spec string, opts hardware.Options, pos ops.Position, reason string) (store.Page, error) {
-	o, err := s.Ops(true)
+	o, dev, opts, err := s.oneSheet(place, spec, opts)
 	if err != nil {
 		return store.Page{}, err
-	}
-	if err := o.St.CheckOpen(place); err != nil {
-		return store.Page{}, err
-	}
-	dev, err := openScanner(spec)
-	if err != nil {
-		return store.Page{}, err
-	}
-	if opts.Source == "" {
-		opts.Source = hardware.ADF
 	}
 	return o.InsertScan(ctx, actor, place, dev, opts, pos, reason)
 }

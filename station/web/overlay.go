@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"sync"
 
@@ -65,58 +64,6 @@ func (g geometry) ToTemplate(x, y float64) (float64, float64) {
 }
 
 func f6(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }
-
-// affineOf fits the affine map closest (least squares over a grid of the
-// page) to the registration's homography, inverted: image pixels to
-// template millimetres, as SVG's matrix(a b c d e f) takes it. A scan's
-// homography is affine but for noise, which the fit averages out.
-func affineOf(r recognition.Registration, w, h float64) (*[6]float64, bool) {
-	// Normal equations of [u v 1]·p = x and = y, over template points
-	// (x, y) and their images (u, v).
-	var ata [3][3]float64
-	var atx, aty [3]float64
-	for i := 0; i <= 4; i++ {
-		for j := 0; j <= 4; j++ {
-			x, y := w*float64(i)/4, h*float64(j)/4
-			u, v := r.Apply(x, y)
-			row := [3]float64{u, v, 1}
-			for a := 0; a < 3; a++ {
-				for b := 0; b < 3; b++ {
-					ata[a][b] += row[a] * row[b]
-				}
-				atx[a] += row[a] * x
-				aty[a] += row[a] * y
-			}
-		}
-	}
-	px, ok1 := solve3x3(ata, atx)
-	py, ok2 := solve3x3(ata, aty)
-	if !ok1 || !ok2 {
-		return nil, false
-	}
-	// x = px0 u + px1 v + px2; y = py0 u + py1 v + py2.
-	return &[6]float64{px[0], py[0], px[1], py[1], px[2], py[2]}, true
-}
-
-// solve3x3 solves a 3×3 system by Cramer's rule.
-func solve3x3(m [3][3]float64, r [3]float64) ([3]float64, bool) {
-	det := func(m [3][3]float64) float64 {
-		return m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) - m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) + m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])
-	}
-	d := det(m)
-	if math.Abs(d) < 1e-12 || math.IsNaN(d) {
-		return [3]float64{}, false
-	}
-	var out [3]float64
-	for c := 0; c < 3; c++ {
-		mm := m
-		for i := 0; i < 3; i++ {
-			mm[i][c] = r[i]
-		}
-		out[c] = det(mm) / d
-	}
-	return out, true
-}
 
 // registrations caches the registration of page images by their hash
 // and the turn their reading chose: an image never changes under its
@@ -182,8 +129,8 @@ func (s *Server) geometryOf(p store.Page) geometry {
 		return g // no boxes to draw
 	}
 	if r, ok := s.registration(p); ok {
-		if m, ok := affineOf(r, g.W, g.H); ok {
-			g.M, g.IW, g.IH = m, float64(r.Width), float64(r.Height)
+		if m, ok := r.Affine(g.W, g.H); ok {
+			g.M, g.IW, g.IH = &m, float64(r.Width), float64(r.Height)
 		}
 	}
 	return g
