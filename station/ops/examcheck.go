@@ -105,3 +105,16 @@ func (o *Ops) ForeignFields(p store.Page) map[string]string {
 	}
 	return foreignFields(e, p.Ref, p.Result)
 }
+
+// checkForeign refuses value in field of the result res of page ref when
+// it is not the imported exam's (see Foreign).
+func (o *Ops) checkForeign(ref store.Ref, res forms.PageResult, field, value string) error {
+	e, err := o.examOf()
+	if err != nil {
+		return err
+	}
+	if msg := Foreign(e, ref, res.Type, field, value); msg != "" {
+		return refuse("%s", msg)
+	}
+	return nil
+}

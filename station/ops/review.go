@@ -147,6 +147,13 @@ func (o *Ops) Review(actor string, ref store.Ref, field, value string) (store.Pa
 	var before, after reviewState
 	switch {
 	case value == "":
+		if isDigit {
+			// Confirming another exam's value as read is refused
+			// whether or not it waits: say why first.
+			if err := o.checkForeign(ref, res, field, old); err != nil {
+				return store.Page{}, err
+			}
+		}
 		if !waiting {
 			return store.Page{}, refuse("поле «%s» страницы %d не ждёт проверки: чтобы изменить значение, укажите новое", FieldName(res.Type, field), ref.Seq)
 		}
@@ -175,12 +182,8 @@ func (o *Ops) Review(actor string, ref store.Ref, field, value string) (store.Pa
 	// A value that is not this exam's is never confirmed: it stays
 	// waiting, and the refusal names the field.
 	if isDigit {
-		e, err := o.examOf()
-		if err != nil {
+		if err := o.checkForeign(ref, res, field, res.Digits[field]); err != nil {
 			return store.Page{}, err
-		}
-		if msg := Foreign(e, ref, res.Type, field, res.Digits[field]); msg != "" {
-			return store.Page{}, refuse("%s", msg)
 		}
 	}
 	before.Review, before.Rev = waiting, p.Rev

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"go/scanner"
 	"go/token"
 	"io/fs"
@@ -434,4 +435,35 @@ func TestMessagesNameNoCommandLine(t *testing.T) {
 
 func stripHTMLComments(s string) string {
 	return regexp.MustCompile(`(?s)<!--.*?-->`).ReplaceAllString(s, "")
+}
+
+// A ППЭ code of another ППЭ read with certainty on a sheet whose QR code
+// is this ППЭ's waits in the review queue all the same.
+func TestForeignValueReadAsCertainIsQueued(t *testing.T) {
+	s := newScanned(t)
+	p := pageOf(t, s, forms.TypeBO1)
+	p = setResult(t, s, p, func(r *forms.PageResult) { r.Digits["ppe"] = otherCode(s.place.PPE); r.Review = nil })
+	if p.Result.Context.PPE != s.place.PPE {
+		t.Fatalf("the sheet's QR code names ППЭ %s", p.Result.Context.PPE)
+	}
+	c := s.client(t)
+	c.mustSignIn("oper")
+	item := fmt.Sprintf(`id="item-%s-%d-ppe"`, s.place.Auditorium, p.Seq)
+	r := c.get("/review")
+	if !strings.Contains(r.body, item) || !strings.Contains(r.body, "не код этого ППЭ") {
+		t.Fatalf("the foreign code is not in the queue:\n%s", r.body)
+	}
+	tok := c.token("/review")
+	form := url.Values{"csrf": {tok}, "ppe": {s.place.PPE}, "aud": {s.place.Auditorium}, "seq": {strconv.Itoa(p.Seq)},
+		"rev": {strconv.Itoa(p.Rev)}, "field": {"ppe"}}
+	if r := c.post("/review", form); r.code != http.StatusUnprocessableEntity || !strings.Contains(r.body, "«Код ППЭ»") {
+		t.Errorf("Enter on the foreign code: %d\n%s", r.code, r.body)
+	}
+	form.Set("value", s.place.PPE)
+	if r := c.post("/review", form); r.code != http.StatusSeeOther {
+		t.Fatalf("the right code: %d\n%s", r.code, r.body)
+	}
+	if r := c.get("/review"); strings.Contains(r.body, item) {
+		t.Error("the corrected code is still in the queue")
+	}
 }

@@ -193,6 +193,7 @@ func labelOf(r *forms.PageResult, id string) string {
 
 func (s *Server) buildQueue() (reviewView, error) {
 	var v reviewView
+	o := s.ops()
 	places, err := s.cfg.Store.Places()
 	if err != nil {
 		return v, err
@@ -203,13 +204,29 @@ func (s *Server) buildQueue() (reviewView, error) {
 			return v, err
 		}
 		for _, p := range pages {
-			if p.Status != store.Active || p.Result == nil || !p.Result.NeedsReview {
+			if p.Status != store.Active || p.Result == nil {
+				continue
+			}
+			fields := p.Result.Review
+			// A code or date of another exam read as certain on a sheet
+			// whose QR code says it is this ППЭ's is worth a look too; a
+			// sheet whose QR code is foreign is a problem of its own.
+			var foreign map[string]string
+			if p.Result.Context.PPE == p.PPE {
+				foreign = o.ForeignFields(p)
+				for _, f := range sortedKeys(foreign) {
+					if !slices.Contains(fields, f) {
+						fields = append(slices.Clip(fields), f)
+					}
+				}
+			}
+			if len(fields) == 0 {
 				continue
 			}
 			v.Pages++
 			t := templateOf(p.Result)
 			g := s.geometryOf(p)
-			for _, f := range p.Result.Review {
+			for _, f := range fields {
 				it := reviewItem{Ref: p.Ref, URL: pageURL(p.Ref), Rev: p.Rev, Field: f, Label: labelOf(p.Result, f), Geometry: g}
 				if d, ok := p.Result.Digits[f]; ok {
 					it.Value, it.Digit = d, true
@@ -222,6 +239,9 @@ func (s *Server) buildQueue() (reviewView, error) {
 					it.Hint = "Enter — подтвердить; или введите «да» (отметка стоит) / «нет» (пусто)"
 				} else {
 					it.Hint = "Это поле правится на странице листа: откройте её"
+				}
+				if why := foreign[f]; why != "" {
+					it.Hint = sentence(why) + " Введите значение с листа и нажмите Enter."
 				}
 				it.Crop = forms.Rect{W: g.W, H: g.H}
 				if t != nil {
