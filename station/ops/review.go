@@ -282,11 +282,9 @@ func (o *Ops) ConfirmForm1302(actor string, ref store.Ref, set map[string]string
 	if len(f.Uncertain) > 0 {
 		u := slices.Clone(f.Uncertain)
 		sort.Strings(u)
-		names := make([]string, len(u))
-		for i, id := range u {
-			names[i] = "«" + FieldName(forms.TypePPE1302, id) + "»"
-		}
-		msg := fmt.Sprintf("значения полей %s не подтверждены: сверьте их с бумажной формой и введите", strings.Join(names, ", "))
+		// The ids are what the command line's --set takes; the web
+		// interface names the fields itself before it gets here.
+		msg := fmt.Sprintf("значения полей %s не подтверждены: сверьте их с бумажной формой и введите", strings.Join(u, ", "))
 		if len(f.Notes) > 0 {
 			msg += " (" + strings.Join(f.Notes, "; ") + ")"
 		}
