@@ -96,13 +96,9 @@ func foreignFields(e *exam.Exam, ref store.Ref, res *forms.PageResult) map[strin
 	return out
 }
 
-// ForeignFields is foreignFields for the screens: which values of page p
-// are not this exam's, with the sentence for each.
-func (o *Ops) ForeignFields(p store.Page) map[string]string {
-	e, err := o.St.Exam()
-	if err != nil {
-		return map[string]string{}
-	}
+// ForeignFields says which values of page p are not those of exam e,
+// with the sentence for each, by field id; for screens.
+func ForeignFields(e *exam.Exam, p store.Page) map[string]string {
 	return foreignFields(e, p.Ref, p.Result)
 }
 

@@ -193,7 +193,7 @@ func labelOf(r *forms.PageResult, id string) string {
 
 func (s *Server) buildQueue() (reviewView, error) {
 	var v reviewView
-	o := s.ops()
+	ex, _ := s.cfg.Store.Exam() // without an exam nothing is foreign
 	places, err := s.cfg.Store.Places()
 	if err != nil {
 		return v, err
@@ -213,7 +213,7 @@ func (s *Server) buildQueue() (reviewView, error) {
 			// sheet whose QR code is foreign is a problem of its own.
 			var foreign map[string]string
 			if p.Result.Context.PPE == p.PPE {
-				foreign = o.ForeignFields(p)
+				foreign = ops.ForeignFields(ex, p)
 				for _, f := range sortedKeys(foreign) {
 					if !slices.Contains(fields, f) {
 						fields = append(slices.Clip(fields), f)
@@ -456,7 +456,8 @@ func (s *Server) buildPage(ref store.Ref) (*pageView, error) {
 	v.Flags, v.Review = r.Flags, r.Review
 	t := templateOf(r)
 	wait := func(id string) bool { return slices.Contains(r.Review, id) }
-	foreign := s.ops().ForeignFields(p)
+	ex, _ := s.cfg.Store.Exam() // without an exam nothing is foreign
+	foreign := ops.ForeignFields(ex, p)
 	for _, id := range sortedKeys(foreign) {
 		v.Foreign = append(v.Foreign, sentence(foreign[id]))
 	}
