@@ -21,6 +21,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"giascan/forms"
+	"giascan/recognition/imagein"
 )
 
 // Recognizer reads pages against a set of templates. It is safe for
@@ -76,47 +77,12 @@ func packGray(g *image.Gray) []byte {
 }
 
 func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
-	if m.Empty() || m.Cols() < 100 || m.Rows() < 100 {
-		return errors.New("page image is empty or too small")
-	}
-	if !m.IsContinuous() {
-		c := m.Clone()
-		defer c.Close()
-		m = c
-	}
-	full, err := planeOfMat(&m)
+	loc, err := rc.locate(m)
 	if err != nil {
 		return err
 	}
-	// Nominal scale from the page size: A4 either way up.
-	long, short := float64(max(full.w, full.h)), float64(min(full.w, full.h))
-	pxmm := (long/297 + short/210) / 2
-
-	// Downscaled copies by Gaussian pyramid steps, which OpenCV does several
-	// times faster than an area resize: mid at 4–8 px/mm for zones and page
-	// levels, small at 2–4 px/mm (50–100 dpi) for the anchor search.
-	mid, fm := halveWhile(m, pxmm, 8)
-	if fm != 1 {
-		defer mid.Close()
-	}
-	small, fs := halveWhile(mid, pxmm*fm, 4)
-	if fs != 1 {
-		defer small.Close()
-	}
-	fs *= fm
-	midp, err := planeOfMat(&mid)
-	if err != nil {
-		return err
-	}
-	lv := measureLevels(&midp)
-
-	reg, err := register(&full, small, fs, pxmm*fs, rc.header)
-	if errors.Is(err, errNoAnchors) && lv.inkFrac >= blankInkFrac {
-		// Anchors off the bed: the QR code may still place the page.
-		if qr, ok := registerByQR(&full, &midp, fm, small, fs, pxmm*fs, rc.header); ok {
-			reg, err = qr, nil
-		}
-	}
+	defer loc.release()
+	full, midp, fm, lv, reg, err := loc.full, loc.midp, loc.fm, loc.lv, loc.reg, loc.regErr
 	if err != nil {
 		if !errors.Is(err, errNoAnchors) {
 			return err
@@ -208,4 +174,166 @@ func halveWhile(m gocv.Mat, pxmm, limit float64) (gocv.Mat, float64) {
 		f /= 2
 	}
 	return out, float64(out.Cols()) / float64(m.Cols())
+}
+
+// located is a page image with its scaled copies and where the template
+// lies on it.
+type located struct {
+	full, midp plane
+	fm         float64 // mid px per full px
+	lv         pageLevels
+	reg        registration
+	regErr     error // why reg is not found: errNoAnchors or a failure
+	closers    []func() error
+}
+
+// release frees the scaled copies.
+func (l *located) release() {
+	for _, c := range l.closers {
+		c()
+	}
+}
+
+// locate makes the scaled copies of page m and registers the page on its
+// anchors (or its QR code). The caller releases the result, even when
+// regErr is set; an error means the page could not be read at all.
+func (rc *Recognizer) locate(m gocv.Mat) (located, error) {
+	if m.Empty() || m.Cols() < 100 || m.Rows() < 100 {
+		return located{}, errors.New("page image is empty or too small")
+	}
+	loc := located{}
+	if !m.IsContinuous() {
+		c := m.Clone()
+		loc.closers = append(loc.closers, c.Close)
+		m = c
+	}
+	full, err := planeOfMat(&m)
+	if err != nil {
+		loc.release()
+		return located{}, err
+	}
+	// Nominal scale from the page size: A4 either way up.
+	long, short := float64(max(full.w, full.h)), float64(min(full.w, full.h))
+	pxmm := (long/297 + short/210) / 2
+
+	// Downscaled copies by Gaussian pyramid steps, which OpenCV does several
+	// times faster than an area resize: mid at 4–8 px/mm for zones and page
+	// levels, small at 2–4 px/mm (50–100 dpi) for the anchor search.
+	mid, fm := halveWhile(m, pxmm, 8)
+	if fm != 1 {
+		loc.closers = append(loc.closers, mid.Close)
+	}
+	small, fs := halveWhile(mid, pxmm*fm, 4)
+	if fs != 1 {
+		loc.closers = append(loc.closers, small.Close)
+	}
+	fs *= fm
+	midp, err := planeOfMat(&mid)
+	if err != nil {
+		loc.release()
+		return located{}, err
+	}
+	lv := measureLevels(&midp)
+
+	reg, err := register(&full, small, fs, pxmm*fs, rc.header)
+	if errors.Is(err, errNoAnchors) && lv.inkFrac >= blankInkFrac {
+		// Anchors off the bed: the QR code may still place the page.
+		if qr, ok := registerByQR(&full, &midp, fm, small, fs, pxmm*fs, rc.header); ok {
+			reg, err = qr, nil
+		}
+	}
+	loc.full, loc.midp, loc.fm, loc.lv, loc.reg, loc.regErr = full, midp, fm, lv, reg, err
+	return loc, nil
+}
+
+// Registration is where a page's template lies on its image as stored,
+// before any turn: the map from template millimetres to image pixels.
+// Screens draw the template's boxes through it, so they sit on the
+// cells of a skewed or shifted scan.
+type Registration struct {
+	// H maps template millimetres (x, y) to image pixels:
+	// ((H0 x + H1 y + H2) / w, (H3 x + H4 y + H5) / w), w = H6 x + H7 y + H8.
+	H [9]float64
+	// Width and Height are the image's size in pixels.
+	Width, Height int
+	// Rotation is the clockwise turn that makes the page upright.
+	Rotation int
+}
+
+// Apply maps a point of the template (mm) to the image (px).
+func (r Registration) Apply(x, y float64) (float64, float64) {
+	h := homography(r.H)
+	p := h.apply(pt{x, y})
+	return p.X, p.Y
+}
+
+// Affine is the affine map closest to the inverse of the registration:
+// image pixels to template millimetres, as SVG's matrix(a b c d e f)
+// takes it ((x, y) = (a u + c v + e, b u + d v + f)). It is fitted by
+// least squares over a grid of the w × h mm template; a scan's map is
+// affine but for the noise of the anchors, which the fit averages out.
+func (r Registration) Affine(w, h float64) ([6]float64, bool) {
+	// Normal equations of [u v 1]·p = x and of the same = y, over template
+	// points (x, y) and their images (u, v).
+	var ata [3][3]float64
+	var atx, aty [3]float64
+	for i := 0; i <= 4; i++ {
+		for j := 0; j <= 4; j++ {
+			x, y := w*float64(i)/4, h*float64(j)/4
+			u, v := r.Apply(x, y)
+			row := [3]float64{u, v, 1}
+			for a := 0; a < 3; a++ {
+				for b := 0; b < 3; b++ {
+					ata[a][b] += row[a] * row[b]
+				}
+				atx[a] += row[a] * x
+				aty[a] += row[a] * y
+			}
+		}
+	}
+	px, err1 := solve3(ata, atx)
+	py, err2 := solve3(ata, aty)
+	if err1 != nil || err2 != nil {
+		return [6]float64{}, false
+	}
+	return [6]float64{px[0], py[0], px[1], py[1], px[2], py[2]}, true
+}
+
+// ErrNotRegistered means the page's anchors (and QR code) were not found:
+// there is nothing to draw the template through.
+var ErrNotRegistered = errors.New("recognition: the page's anchors are not found")
+
+// Register finds the template on the first page of an in-memory scan,
+// decoded at full size as it is shown. rotation is the turn the page's
+// recognition chose (PageResult.Rotation): of the two ways up the anchors
+// allow, the one it names is taken, so the drawing agrees with what was
+// read.
+func (rc *Recognizer) Register(data []byte, name string, rotation int) (Registration, error) {
+	doc, err := imagein.FromBytes(data, name, imagein.Limits{})
+	if err != nil {
+		return Registration{}, err
+	}
+	defer doc.Close()
+	m, _, err := doc.Page(0)
+	if err != nil {
+		return Registration{}, err
+	}
+	defer m.Close()
+	loc, err := rc.locate(m)
+	if err != nil {
+		return Registration{}, err
+	}
+	defer loc.release()
+	if loc.regErr != nil {
+		if errors.Is(loc.regErr, errNoAnchors) {
+			return Registration{}, ErrNotRegistered
+		}
+		return Registration{}, loc.regErr
+	}
+	reg := loc.reg
+	h, rot := reg.h, reg.rotation
+	if norm := ((rotation % 360) + 360) % 360; norm != rot && norm == reg.altRot%360 {
+		h, rot = reg.alt, reg.altRot%360
+	}
+	return Registration{H: [9]float64(h), Width: m.Cols(), Height: m.Rows(), Rotation: rot}, nil
 }

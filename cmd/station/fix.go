@@ -23,8 +23,8 @@ import (
 // commands only read flags and print the outcome.
 
 func init() {
-	register(&command{name: "page", summary: "correct a scanned page: rescan, replace, insert, delete, move, identify", run: runPage})
-	register(&command{name: "review", summary: "confirm or correct a recognised value awaiting review", run: runReview})
+	register(&command{name: "page", summary: "correct a scanned page: rescan, replace, insert, delete, move, identify, recognize", run: runPage})
+	register(&command{name: "review", summary: "confirm or correct a recognised value awaiting review, or undo that", run: runReview})
 	register(&command{name: "form1302", summary: "confirm the ППЭ-13-02-МАШ values of a ППЭ, from its scan or typed in", run: runForm1302})
 	register(&command{name: "auditorium", summary: "close an auditorium (with a reason when problems are left)", run: runAuditorium})
 }
@@ -35,8 +35,9 @@ const (
        station page insert   --ppe P --auditorium A --file IMAGE [--after N] [--reason TEXT]
        station page delete   --ppe P --auditorium A --page N --reason TEXT
        station page move     --ppe P --auditorium A --page N --to AUD [--reason TEXT]
-       station page identify --ppe P --auditorium A --page N --barcode 13DIGITS [--kit K] [--sheet L]`
-	reviewUsage     = "usage: station review confirm|correct --ppe P --auditorium A --page N --field ID [--value V] [--user LOGIN]"
+       station page identify --ppe P --auditorium A --page N --barcode 13DIGITS [--kit K] [--sheet L]
+       station page recognize --ppe P --auditorium A --page N`
+	reviewUsage     = "usage: station review confirm|correct|undo --ppe P --auditorium A --page N --field ID [--value V] [--user LOGIN]"
 	form1302Usage   = "usage: station form1302 confirm --ppe P (--auditorium A --page N [--set FIELD=N]… | --row AUD=listed,present,absent,removed,unfinished,bo1,bo2s1,bo2s2,dbo2,defective …) [--user LOGIN]"
 	auditoriumUsage = "usage: station auditorium close|reopen --ppe P --auditorium A [--reason TEXT] [--user LOGIN]"
 )
@@ -151,7 +152,7 @@ func runPage(ctx context.Context, e *env, args []string) error {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
-		return badInput("укажите действие: rescan, replace, insert, delete, move или identify")
+		return badInput("укажите действие: rescan, replace, insert, delete, move, identify или recognize")
 	}
 	verb, args := args[0], args[1:]
 	f := newFixFlags("page " + verb)
@@ -164,7 +165,7 @@ func runPage(ctx context.Context, e *env, args []string) error {
 		if verb == "insert" {
 			after = f.fs.String("after", "", "the page the sheet lay after in the stack (default: appended)")
 		}
-	case "delete":
+	case "delete", "recognize":
 	case "move":
 		to = f.fs.String("to", "", "auditorium of the same ППЭ to move the page to")
 	case "identify":
@@ -172,7 +173,7 @@ func runPage(ctx context.Context, e *env, args []string) error {
 		kit = f.fs.String("kit", "", "participant's kit number, 10 digits (answer blanks)")
 		sheet = f.fs.String("sheet", "", "sheet number of a ДБО №2 (3, 4, …)")
 	default:
-		return badInput("неизвестное действие %q: укажите rescan, replace, insert, delete, move или identify", verb)
+		return badInput("неизвестное действие %q: укажите rescan, replace, insert, delete, move, identify или recognize", verb)
 	}
 	ref, err := f.parse(e, pageUsage, args, verb != "insert")
 	if errors.Is(err, flag.ErrHelp) {
@@ -223,7 +224,7 @@ func runPage(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	o, _, done, err := openOps(e, *f.data, verb == "rescan" || verb == "replace" || verb == "insert")
+	o, st, done, err := openOps(e, *f.data, false)
 	if err != nil {
 		return err
 	}
@@ -231,15 +232,13 @@ func runPage(ctx context.Context, e *env, args []string) error {
 	var p store.Page
 	switch verb {
 	case "rescan":
-		dev, derr := hardware.Open(*device)
-		if derr != nil {
-			return badInput("--device %s: %v", *device, derr)
-		}
-		p, err = o.Rescan(ctx, *f.user, ref, dev, hardware.Options{Source: hardware.ADF})
+		p, err = st.RescanPage(ctx, *f.user, ref, *device, hardware.Options{Source: hardware.ADF})
 	case "replace":
-		p, err = o.Replace(ctx, *f.user, ref, img, *f.reason)
+		p, err = st.ReplacePage(ctx, *f.user, ref, img, *f.reason)
 	case "insert":
-		p, err = o.Insert(ctx, *f.user, ref.Place, img, afterSeq, *f.reason)
+		p, err = st.InsertPage(ctx, *f.user, ref.Place, img, ops.Position{After: afterSeq}, *f.reason)
+	case "recognize":
+		p, err = st.RecognizeAgain(ctx, *f.user, ref)
 	case "delete":
 		p, err = o.Delete(*f.user, ref, *f.reason)
 	case "move":
@@ -252,16 +251,16 @@ func runPage(ctx context.Context, e *env, args []string) error {
 	}
 	msg := map[string]string{
 		"rescan": "Пересканирована", "replace": "Заменена", "insert": "Добавлена", "delete": "Удалена",
-		"move": "Перенесена, теперь", "identify": "Опознана",
+		"move": "Перенесена, теперь", "identify": "Опознана", "recognize": "Распознана заново",
 	}[verb]
 	fmt.Fprintf(e.stdout, "%s %s. Проверьте отчёт: station report\n", msg, pageSummary(p))
 	return nil
 }
 
 func runReview(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || (args[0] != "confirm" && args[0] != "correct") {
+	if len(args) == 0 || (args[0] != "confirm" && args[0] != "correct" && args[0] != "undo") {
 		fmt.Fprintln(e.stderr, reviewUsage)
-		return badInput("укажите действие: confirm (подтвердить прочитанное) или correct (исправить)")
+		return badInput("укажите действие: confirm (подтвердить прочитанное), correct (исправить) или undo (отменить последнее подтверждение или исправление поля)")
 	}
 	verb, args := args[0], args[1:]
 	f := newFixFlags("review " + verb)
@@ -277,18 +276,47 @@ func runReview(ctx context.Context, e *env, args []string) error {
 	if err := requireFlag("field", *field); err != nil {
 		return err
 	}
+	if verb == "undo" {
+		if *value != "" {
+			return badInput("--value не нужен для отмены: отменяется последнее подтверждение или исправление поля")
+		}
+		_, st, done, err := openOps(e, *f.data, false)
+		if err != nil {
+			return err
+		}
+		defer done()
+		fixes, err := st.Corrections(ref)
+		if err != nil {
+			return err
+		}
+		var last *ops.Correction
+		for i := range fixes {
+			if fixes[i].Field == *field {
+				last = &fixes[i]
+			}
+		}
+		if last == nil {
+			return badInput("у поля %s страницы %d нет подтверждений или исправлений, которые можно отменить", *field, ref.Seq)
+		}
+		p, err := st.UndoReview(*f.user, ref, last.Seq)
+		if err != nil {
+			return opErr(err)
+		}
+		fmt.Fprintf(e.stdout, "Поле %s: отменено «%s» (%s), восстановлено «%s» (%s).\n", *field, last.After, last.Actor, last.Before, pageSummary(p))
+		return nil
+	}
 	switch {
 	case verb == "correct" && *value == "":
 		return badInput("missing --value: укажите значение с листа")
 	case verb == "confirm" && *value != "":
 		return badInput("--value не нужен для подтверждения; чтобы исправить значение, используйте station review correct")
 	}
-	o, _, done, err := openOps(e, *f.data, false)
+	_, st, done, err := openOps(e, *f.data, false)
 	if err != nil {
 		return err
 	}
 	defer done()
-	p, err := o.Review(*f.user, ref, *field, *value)
+	p, err := st.ReviewField(*f.user, ref, *field, *value)
 	if err != nil {
 		return opErr(err)
 	}

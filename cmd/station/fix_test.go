@@ -303,5 +303,30 @@ func TestPageCorrections(t *testing.T) {
 	if p2.Rev != 1 || p2.Result == nil || p2.Result.Barcode != planned[1].ID.Barcode || p4.Rev != 1 || p4.Result == nil || p4.Result.Barcode != planned[3].ID.Barcode {
 		t.Errorf("rescanned page 2 rev %d %+v; replaced page 4 rev %d", p2.Rev, p2.Result, p4.Rev)
 	}
+
+	// Recognise a page again; correct a value of an answer blank, refuse
+	// another ППЭ's code, and undo the correction.
+	mustRun(t, append([]string{"page", "recognize", "--page", "4"}, base...)...)
+	st, err = store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, _ := st.Pages(place)
+	st.Close()
+	var bo1 store.Page
+	for _, p := range pages {
+		if p.Status == store.Active && p.Result != nil && p.Result.Type == forms.TypeBO1 && p.Result.Digits["variant"] != "" {
+			bo1 = p
+			break
+		}
+	}
+	seq := strconv.Itoa(bo1.Seq)
+	was := bo1.Result.Digits["variant"]
+	refused(t, dir, "не код этого ППЭ", append([]string{"review", "correct", "--page", seq, "--field", "ppe", "--value", "9999"}, base...)...)
+	mustRun(t, append([]string{"review", "correct", "--page", seq, "--field", "variant", "--value", "7"}, base...)...)
+	if out := mustRun(t, append([]string{"review", "undo", "--page", seq, "--field", "variant"}, base...)...); !strings.Contains(out, "восстановлено «"+was+"»") {
+		t.Errorf("review undo: %s", out)
+	}
+	refused(t, dir, "нет подтверждений или исправлений", append([]string{"review", "undo", "--page", seq, "--field", "variant"}, base...)...)
 	mustRun(t, "audit", "verify", "--data", dir)
 }

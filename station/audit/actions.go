@@ -5,16 +5,18 @@ package audit
 // by these names, so a name never changes once used.
 const (
 	// Page corrections by an operator.
-	ActionPageRescan   = "page.rescan"   // one page scanned again in place
-	ActionPageReplace  = "page.replace"  // a page replaced by another scan
-	ActionPageInsert   = "page.insert"   // a page inserted into a stack
-	ActionPageDelete   = "page.delete"   // a page removed from a stack
-	ActionPageMove     = "page.move"     // a page moved to another auditorium
-	ActionPageIdentify = "page.identify" // an unreadable page identified by its typed barcode
+	ActionPageRescan   = "page.rescan"    // one page scanned again in place
+	ActionPageReplace  = "page.replace"   // a page replaced by another scan
+	ActionPageInsert   = "page.insert"    // a page inserted into a stack
+	ActionPageDelete   = "page.delete"    // a page removed from a stack
+	ActionPageMove     = "page.move"      // a page moved to another auditorium
+	ActionPageIdentify = "page.identify"  // an unreadable page identified by its typed barcode
+	ActionPageRead     = "page.recognize" // a page recognised again on request
 
 	// Review of recognised values.
 	ActionReviewConfirm = "review.confirm" // a value shown for review confirmed as read
 	ActionReviewCorrect = "review.correct" // a value shown for review corrected
+	ActionReviewUndo    = "review.undo"    // a confirmation or correction taken back
 	ActionForm1302      = "form1302.confirm"
 
 	// Auditoriums and their packages.
@@ -70,6 +72,8 @@ var labels = map[string]string{
 	ActionPageIdentify:     "ввод штрихкода вручную",
 	ActionReviewConfirm:    "подтверждение значения",
 	ActionReviewCorrect:    "исправление значения",
+	ActionReviewUndo:       "отмена исправления значения",
+	ActionPageRead:         "повторное распознавание листа",
 	ActionForm1302:         "подтверждение ППЭ-13-02-МАШ",
 	ActionAuditoriumClose:  "закрытие аудитории",
 	ActionAuditoriumReopen: "повторное открытие аудитории",

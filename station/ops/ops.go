@@ -9,6 +9,7 @@
 package ops
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +21,6 @@ import (
 	"giascan/forms"
 	"giascan/hardware"
 	"giascan/recognition/imagein"
-	"giascan/scanner"
 	"giascan/station/audit"
 	"giascan/station/exam"
 	"giascan/station/refusal"
@@ -52,7 +52,7 @@ type Ops struct {
 	Log *audit.Log
 	// Read recognises new images (rescan, replace, insert). Without it
 	// they stay unrecognised and the report calls them unreadable until
-	// `station scan` reads them.
+	// they are recognised again.
 	Read Reader
 }
 
@@ -191,50 +191,41 @@ func ImageFile(path string) (hardware.Page, error) {
 	if err != nil {
 		return hardware.Page{}, refuse("файл %s не читается (%v): укажите файл изображения страницы", path, errors.Unwrap(err))
 	}
-	doc, err := imagein.FromBytes(data, filepath.Base(path), imagein.Limits{})
-	if err != nil {
-		return hardware.Page{}, refuse("файл %s — не изображение страницы (%v): укажите JPEG, PNG, TIFF или PDF", path, err)
-	}
-	doc.Close()
-	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	return hardware.Page{Seq: 1, Data: data, Format: format, Side: hardware.Front, Name: filepath.Base(path)}, nil
+	return ImageData(data, filepath.Base(path))
 }
 
-// Rescan scans one sheet on dev and stores it in place of page ref: the
-// page keeps its number, the old image stays in its history.
-func (o *Ops) Rescan(ctx context.Context, actor string, ref store.Ref, dev hardware.Scanner, opts hardware.Options) (store.Page, error) {
-	if err := o.begin(actor); err != nil {
-		return store.Page{}, err
+// ImageData takes an image uploaded as name for replace and insert,
+// refusing one that is not an image the recognizer can open.
+func ImageData(data []byte, name string) (hardware.Page, error) {
+	if len(data) == 0 {
+		return hardware.Page{}, refuse("файл %s пуст: выберите файл изображения страницы", name)
 	}
-	old, err := o.activePage(ref)
+	doc, err := imagein.FromBytes(data, name, imagein.Limits{})
 	if err != nil {
-		return store.Page{}, err
+		return hardware.Page{}, refuse("файл %s — не изображение страницы (%v): выберите JPEG, PNG, TIFF или PDF", name, err)
 	}
-	var rec store.Page
-	var data []byte
-	sess := scanner.New(dev, nil, opts, nil)
-	_, err = sess.Rescan(ctx, func(ctx context.Context, p hardware.Page) (scanner.Stored, error) {
-		r, err := o.St.Replace(ctx, ref, p, dev.Device().ID)
-		if err != nil {
-			return scanner.Stored{}, err
-		}
-		rec, data = r, p.Data
-		return scanner.Stored{Seq: r.Seq, SHA256: r.SHA256}, nil
-	})
-	if err != nil {
-		var f *hardware.Fault
-		if errors.As(err, &f) {
-			return store.Page{}, fmt.Errorf("лист не отсканирован: сканер сообщил «%s»; устраните причину и повторите", f.Kind)
-		}
-		return store.Page{}, fmt.Errorf("страница %d не пересканирована: %w", ref.Seq, err)
+	doc.Close()
+	format := sniffFormat(data)
+	if format == "" {
+		format = strings.TrimPrefix(strings.ToLower(filepath.Ext(name)), ".")
 	}
-	if data == nil {
-		return store.Page{}, refuse("в лотке сканера нет листа: положите лист страницы %d и повторите", ref.Seq)
+	return hardware.Page{Seq: 1, Data: data, Format: format, Side: hardware.Front, Name: name}, nil
+}
+
+// sniffFormat names an image's format by its first bytes, whatever its
+// file is called; "" when they say nothing.
+func sniffFormat(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte("\x89PNG")):
+		return "png"
+	case bytes.HasPrefix(data, []byte{0xFF, 0xD8}):
+		return "jpeg"
+	case bytes.HasPrefix(data, []byte("II*\x00")), bytes.HasPrefix(data, []byte("MM\x00*")):
+		return "tiff"
+	case bytes.HasPrefix(data, []byte("%PDF")):
+		return "pdf"
 	}
-	if err := o.record(actor, audit.ActionPageRescan, subjectOf(old), stateOf(old), stateOf(rec), ""); err != nil {
-		return rec, err
-	}
-	return o.read(ctx, rec, data)
+	return ""
 }
 
 // Replace stores the image img in place of page ref.
@@ -252,36 +243,6 @@ func (o *Ops) Replace(ctx context.Context, actor string, ref store.Ref, img hard
 	}
 	after := stateOf(rec)
 	if err := o.record(actor, audit.ActionPageReplace, subjectOf(old), stateOf(old), map[string]any{"page": after, "source": img.Name}, reason); err != nil {
-		return rec, err
-	}
-	return o.read(ctx, rec, img.Data)
-}
-
-// Insert adds the image img to an auditorium as a new page. after, when
-// not 0, is the page the sheet lay after in the stack; it goes on record,
-// while the new page takes the next number so that no page's number (and
-// no audit entry about it) ever changes.
-func (o *Ops) Insert(ctx context.Context, actor string, place store.Place, img hardware.Page, after int, reason string) (store.Page, error) {
-	if err := o.begin(actor); err != nil {
-		return store.Page{}, err
-	}
-	if err := o.checkOpen(place); err != nil {
-		return store.Page{}, err
-	}
-	if after != 0 {
-		if _, err := o.activePage(store.Ref{Place: place, Seq: after}); err != nil {
-			return store.Page{}, err
-		}
-	}
-	rec, dup, err := o.St.Add(ctx, place, img, "file")
-	if err != nil {
-		return store.Page{}, fmt.Errorf("страница не добавлена: %w", err)
-	}
-	if dup {
-		return rec, refuse("это изображение уже есть в аудитории %s как страница %d: добавлять его второй раз не нужно", place.Auditorium, rec.Seq)
-	}
-	if err := o.record(actor, audit.ActionPageInsert, subjectOf(rec), nil,
-		map[string]any{"page": stateOf(rec), "source": img.Name, "after": after}, reason); err != nil {
 		return rec, err
 	}
 	return o.read(ctx, rec, img.Data)

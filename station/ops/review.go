@@ -144,33 +144,50 @@ func (o *Ops) Review(actor string, ref store.Ref, field, value string) (store.Pa
 	}
 	waiting := slices.Contains(res.Review, field)
 	action := audit.ActionReviewCorrect
-	var before, after any
+	var before, after reviewState
 	switch {
 	case value == "":
+		if isDigit {
+			// Confirming another exam's value as read is refused
+			// whether or not it waits: say why first.
+			if err := o.checkForeign(ref, res, field, old); err != nil {
+				return store.Page{}, err
+			}
+		}
 		if !waiting {
-			return store.Page{}, refuse("поле %s страницы %d не ждёт проверки: чтобы изменить значение, укажите новое", field, ref.Seq)
+			return store.Page{}, refuse("поле «%s» страницы %d не ждёт проверки: чтобы изменить значение, укажите новое", FieldName(res.Type, field), ref.Seq)
 		}
 		if isDigit && strings.Contains(old, "?") {
-			return store.Page{}, refuse("поле %s прочитано не полностью (%q): введите значение с листа", field, old)
+			return store.Page{}, refuse("поле «%s» прочитано не полностью (%q): введите значение с листа", FieldName(res.Type, field), old)
 		}
 		if isMark && oldMark == forms.MarkAmbiguous {
-			return store.Page{}, refuse("отметка %s не ясна: укажите, стоит ли она на листе", field)
+			return store.Page{}, refuse("отметка «%s» не ясна: укажите, стоит ли она на листе (да или нет)", FieldName(res.Type, field))
 		}
 		action = audit.ActionReviewConfirm
-		before, after = valueOf(field, old, oldMark, isDigit), valueOf(field, old, oldMark, isDigit)
+		before = valueOf(field, old, oldMark, isDigit)
+		after = before
 	case isDigit:
 		if strings.Trim(value, "0123456789") != "" {
-			return store.Page{}, refuse("поле %s: значение %q — не цифры; введите цифры, как они написаны на листе", field, value)
+			return store.Page{}, refuse("поле «%s»: значение %q — не цифры; введите цифры, как они написаны на листе", FieldName(res.Type, field), value)
 		}
 		res.Digits[field] = value
 		before, after = valueOf(field, old, "", true), valueOf(field, value, "", true)
 	default:
 		if value != forms.MarkMarked && value != forms.MarkEmpty {
-			return store.Page{}, refuse("отметка %s: значение %q не подходит; укажите marked (стоит) или empty (нет)", field, value)
+			return store.Page{}, refuse("отметка «%s»: значение %q не подходит; укажите, стоит ли отметка (да или нет)", FieldName(res.Type, field), value)
 		}
 		res.Marks[field] = value
 		before, after = valueOf(field, "", oldMark, false), valueOf(field, "", value, false)
 	}
+	// A value that is not this exam's is never confirmed: it stays
+	// waiting, and the refusal names the field.
+	if isDigit {
+		if err := o.checkForeign(ref, res, field, res.Digits[field]); err != nil {
+			return store.Page{}, err
+		}
+	}
+	before.Review, before.Rev = waiting, p.Rev
+	after.Rev = p.Rev
 	res.Review = slices.DeleteFunc(res.Review, func(f string) bool { return f == field })
 	res.NeedsReview = len(res.Review) > 0
 	if err := o.St.SetResult(ref, p.Rev, res); err != nil {
@@ -180,11 +197,22 @@ func (o *Ops) Review(actor string, ref store.Ref, field, value string) (store.Pa
 	return p, o.record(actor, action, subjectOf(p), before, after, "")
 }
 
-func valueOf(field, digits, mark string, isDigit bool) map[string]string {
+// reviewState is what an audit entry of a review shows of the field: its
+// value, whether it waited for a person and the page's image revision,
+// which is what an undo restores and checks.
+type reviewState struct {
+	Field  string `json:"field"`
+	Value  string `json:"value"`
+	Review bool   `json:"review"`
+	Rev    int    `json:"rev"`
+	Undoes int64  `json:"undoes,omitempty"` // the entry an undo takes back
+}
+
+func valueOf(field, digits, mark string, isDigit bool) reviewState {
 	if isDigit {
-		return map[string]string{"field": field, "value": digits}
+		return reviewState{Field: field, Value: digits}
 	}
-	return map[string]string{"field": field, "value": mark}
+	return reviewState{Field: field, Value: mark}
 }
 
 // FormOf reads the recognised ППЭ-13-02-МАШ on page ref with the values
@@ -203,15 +231,41 @@ func (o *Ops) FormOf(ref store.Ref, set map[string]string) (*reconcile.Form, err
 	res := cloneResult(p.Result)
 	for id, v := range set {
 		if _, ok := res.Digits[id]; !ok {
-			return nil, refuse("в форме ППЭ-13-02-МАШ нет поля %q: поля называются как row03.present, ppe, date", id)
+			return nil, refuse("в форме ППЭ-13-02-МАШ нет поля %q: введите значения в поля формы на странице", id)
 		}
 		if strings.Trim(v, "0123456789") != "" {
-			return nil, refuse("поле %s: значение %q — не цифры; введите число с бумажной формы", id, v)
+			return nil, refuse("поле «%s»: значение %q — не цифры; введите число с бумажной формы", FieldName(res.Type, id), v)
 		}
 		res.Digits[id] = v
 		res.Review = slices.DeleteFunc(res.Review, func(f string) bool { return f == id })
 	}
-	return reconcile.ReadForm(res)
+	f, err := reconcile.ReadForm(res)
+	if err != nil {
+		return nil, err
+	}
+	// A code, date or auditorium that is not this exam's stays uncertain
+	// until the person enters the value of the paper.
+	e, err := o.examOf()
+	if err != nil {
+		return nil, err
+	}
+	foreign := foreignFields(e, ref, &res)
+	for _, id := range slices.Sorted(maps.Keys(foreign)) {
+		if !slices.Contains(f.Uncertain, id) {
+			f.Uncertain = append(f.Uncertain, id)
+		}
+		f.Notes = append(f.Notes, upperFirst(foreign[id]))
+	}
+	return f, nil
+}
+
+// upperFirst starts a sentence with a capital letter.
+func upperFirst(s string) string {
+	r := []rune(s)
+	if len(r) == 0 {
+		return s
+	}
+	return strings.ToUpper(string(r[:1])) + string(r[1:])
 }
 
 // ConfirmForm1302 records the ППЭ-13-02-МАШ values of the ППЭ of page ref
@@ -228,7 +282,13 @@ func (o *Ops) ConfirmForm1302(actor string, ref store.Ref, set map[string]string
 	if len(f.Uncertain) > 0 {
 		u := slices.Clone(f.Uncertain)
 		sort.Strings(u)
-		return store.Form1302{}, refuse("значения полей %s не подтверждены: сверьте их с бумажной формой и введите", strings.Join(u, ", "))
+		// The ids are what the command line's --set takes; the web
+		// interface names the fields itself before it gets here.
+		msg := fmt.Sprintf("значения полей %s не подтверждены: сверьте их с бумажной формой и введите", strings.Join(u, ", "))
+		if len(f.Notes) > 0 {
+			msg += " (" + strings.Join(f.Notes, "; ") + ")"
+		}
+		return store.Form1302{}, refuse("%s", msg)
 	}
 	rows := f.Expected()
 	if len(rows) == 0 {

@@ -68,7 +68,7 @@ type pageRow struct {
 func (s *Server) buildAuditorium(place store.Place, role users.Role) (*auditoriumView, error) {
 	rep, err := ops.Report(s.cfg.Store)
 	if err != nil {
-		return nil, fmt.Errorf("отчёт о сверке не построен (%v): проверьте папку данных командой station report", err)
+		return nil, fmt.Errorf("отчёт о сверке не построен (%v): обратитесь к техническому специалисту станции", err)
 	}
 	a := ops.FindAuditorium(rep, place)
 	if a == nil {
@@ -212,7 +212,7 @@ type signoffView struct {
 func (s *Server) buildSignoff(ppe string, role users.Role) (*signoffView, error) {
 	rep, err := ops.Report(s.cfg.Store)
 	if err != nil {
-		return nil, fmt.Errorf("отчёт о сверке не построен (%v): проверьте папку данных командой station report", err)
+		return nil, fmt.Errorf("отчёт о сверке не построен (%v): обратитесь к техническому специалисту станции", err)
 	}
 	v := &signoffView{PPE: ppe, CanSign: users.Can(role, users.SignProtocol)}
 	found := false

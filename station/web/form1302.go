@@ -38,8 +38,12 @@ var formHeader = []struct{ ID, Name string }{
 
 type formCell struct {
 	ID, Name, Value string
+	Label           string // the field's full Russian name
 	Cells           int
 	Wait            bool
+	// Left and Width place the input under its field in the row's image
+	// strip, in percent of the strip's width.
+	Left, Width string
 }
 
 type formRowView struct {
@@ -129,7 +133,7 @@ func (s *Server) buildForm(ppe string, pages []store.Page, p store.Page, typed m
 	}
 	v.Wait = len(f.Uncertain)
 	t := templateOf(p.Result)
-	g := geometryOf(p)
+	g := s.geometryOf(p)
 	value := func(id string) string {
 		if x, ok := typed[id]; ok {
 			return x
@@ -170,6 +174,12 @@ func (s *Server) buildForm(ppe string, pages []store.Page, p store.Page, typed m
 		if u.W > 0 {
 			rv.Crop = forms.Rect{X: u.X - 3, Y: u.Y - 3, W: u.W + 6, H: u.H + 6}
 		}
+		for i := range rv.Cells {
+			if r, ok := fieldRect(t, rv.Cells[i].ID); ok && rv.Crop.W > 0 {
+				rv.Cells[i].Left = pct((r.X - rv.Crop.X) / rv.Crop.W)
+				rv.Cells[i].Width = pct(r.W / rv.Crop.W)
+			}
+		}
 	}
 	var ids []string
 	for _, h := range formHeader {
@@ -182,7 +192,7 @@ func (s *Server) buildForm(ppe string, pages []store.Page, p store.Page, typed m
 		ids = ids[:0]
 		for _, c := range formColumns {
 			id := fmt.Sprintf("row%02d.%s", r.Row, c.ID)
-			rv.Cells = append(rv.Cells, formCell{ID: id, Name: c.Name, Value: value(id), Cells: cellsOf(id), Wait: wait[id]})
+			rv.Cells = append(rv.Cells, formCell{ID: id, Name: c.Name, Label: ops.FieldName(forms.TypePPE1302, id), Value: value(id), Cells: cellsOf(id), Wait: wait[id]})
 			ids = append(ids, id)
 		}
 		crop(&rv, ids)
@@ -234,25 +244,13 @@ func (s *Server) showForm(c echo.Context, status int, errMsg string, typed map[s
 	return s.render(c, status, "form1302", d)
 }
 
-// fieldName is a field id as a person reads it: «строка 3, явились».
+// fieldName is a field id of the form as a person reads it, quoted.
 func fieldName(id string) string {
-	for _, h := range formHeader {
-		if h.ID == id {
-			return "«" + h.Name + "»"
-		}
-	}
-	row, col, ok := strings.Cut(id, ".")
-	n, err := strconv.Atoi(strings.TrimPrefix(row, "row"))
-	if !ok || err != nil {
-		return id
-	}
-	for _, c := range formColumns {
-		if c.ID == col {
-			return fmt.Sprintf("строка %d «%s»", n, c.Name)
-		}
-	}
-	return id
+	return "«" + ops.FieldName(forms.TypePPE1302, id) + "»"
 }
+
+// pct writes a fraction as a CSS percentage.
+func pct(f float64) string { return strconv.FormatFloat(100*f, 'f', 3, 64) + "%" }
 
 func (s *Server) form1302Confirm(c echo.Context) error {
 	ppe := c.Param("ppe")
@@ -327,8 +325,19 @@ func (s *Server) form1302Confirm(c echo.Context) error {
 		for i, id := range u {
 			names[i] = fieldName(id)
 		}
-		return s.showForm(c, http.StatusUnprocessableEntity,
-			"Не подтверждены поля: "+strings.Join(names, ", ")+". Сверьте их с бумажной формой и введите значения в подсвеченные поля. Ничего не изменено.", typed)
+		msg := "Не подтверждены поля: " + strings.Join(names, ", ") + ". Сверьте их с бумажной формой и введите значения в подсвеченные поля."
+		if ex, err := s.cfg.Store.Exam(); err == nil {
+			for _, id := range u {
+				v, ok := set[id]
+				if !ok {
+					v = p.Result.Digits[id]
+				}
+				if why := ops.Foreign(ex, ref, forms.TypePPE1302, id, v); why != "" {
+					msg += " " + sentence(why)
+				}
+			}
+		}
+		return s.showForm(c, http.StatusUnprocessableEntity, msg+" Ничего не изменено.", typed)
 	}
 	if _, err := s.ops().ConfirmForm1302(sessionOf(c).login, ref, set); err != nil {
 		if ops.IsInput(err) {

@@ -366,7 +366,7 @@ func (s *Server) errorPage(err error, c echo.Context) {
 		case http.StatusMethodNotAllowed:
 			title, msg = "Действие недоступно", "Так обратиться к этой странице нельзя. Вернитесь на главную."
 		case http.StatusRequestEntityTooLarge:
-			title, msg = "Слишком большой запрос", "Файл слишком велик. Выберите файл экзамена, полученный из РЦОИ."
+			title, msg = "Слишком большой запрос", "Файл слишком велик: станция принимает файлы до 5 МБ. Выберите файл меньше — для листа подойдёт JPEG или PNG."
 		default:
 			title, msg = "Ошибка запроса", http.StatusText(status)
 		}

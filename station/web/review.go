@@ -1,8 +1,10 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,6 +17,8 @@ import (
 
 	"giascan/forms"
 	"giascan/recognition/imagein"
+	"giascan/station"
+	"giascan/station/audit"
 	"giascan/station/ops"
 	"giascan/station/store"
 	"giascan/station/users"
@@ -32,6 +36,7 @@ func (s *Server) registerReview(in *echo.Group) {
 	in.POST("/page/:ppe/:aud/:seq/delete", s.pageDelete, s.csrf, s.allow(users.Fix))
 	in.POST("/page/:ppe/:aud/:seq/move", s.pageMove, s.csrf, s.allow(users.Fix))
 	in.POST("/page/:ppe/:aud/:seq/identify", s.pageIdentify, s.csrf, s.allow(users.Fix))
+	s.registerPageFix(in)
 	in.GET("/auditorium/:ppe/:aud", s.auditoriumPage, s.allow(users.ViewBoard))
 	in.POST("/auditorium/close", s.closeAuditorium, s.csrf, s.allow(users.CloseAud))
 	in.POST("/auditorium/reopen", s.reopenAuditorium, s.csrf, s.allow(users.Reopen))
@@ -47,14 +52,18 @@ var fourDigits = regexp.MustCompile(`^[0-9]{4}$`)
 
 // opMessage turns a refusal into a sentence for the web page.
 func opMessage(err error) string {
-	msg := err.Error()
+	return sentence(err.Error()) + " Ничего не изменено."
+}
+
+// sentence starts msg with a capital letter and ends it with a full stop.
+func sentence(msg string) string {
 	if r := []rune(msg); len(r) > 0 {
 		msg = strings.ToUpper(string(r[0])) + string(r[1:])
 	}
 	if !strings.HasSuffix(msg, ".") {
 		msg += "."
 	}
-	return msg + " Ничего не изменено."
+	return msg
 }
 
 // refParam reads the page a URL names, refusing malformed numbers.
@@ -108,18 +117,7 @@ type shape struct {
 	X, Y, W, H float64
 	Class      string // svg class: ok, wait, marked, code
 	Title      string
-}
-
-// geometry is a page's template frame for the SVG overlay.
-type geometry struct {
-	W, H   float64
-	Rotate int // the page's correction, degrees clockwise
-	Image  string
-}
-
-// Transform turns the image upright in the SVG frame.
-func (g geometry) Transform() string {
-	return fmt.Sprintf("rotate(%d %g %g)", g.Rotate, g.W/2, g.H/2)
+	ID         string // the field (and cell) it outlines, for tests and styles
 }
 
 func templateOf(r *forms.PageResult) *forms.Template {
@@ -184,41 +182,18 @@ type reviewView struct {
 	Pages int
 }
 
-func geometryOf(p store.Page) geometry {
-	g := geometry{W: 210, H: 297, Image: pageURL(p.Ref) + "/image?rev=" + strconv.Itoa(p.Rev)}
-	if t := templateOf(p.Result); t != nil {
-		g.W, g.H = t.Width, t.Height
+// labelOf is the Russian name of field id of a page read as r.
+func labelOf(r *forms.PageResult, id string) string {
+	typ := ""
+	if r != nil {
+		typ = r.Type
 	}
-	if p.Result != nil {
-		g.Rotate = ((p.Result.Rotation % 360) + 360) % 360
-	}
-	return g
-}
-
-func labelOf(t *forms.Template, id string) string {
-	if t != nil {
-		if f, ok := t.Field(id); ok && f.Label != "" {
-			return f.Label
-		}
-		for _, b := range t.Boxes {
-			if b.ID == id && b.Label != "" {
-				return b.Label
-			}
-		}
-	}
-	switch id {
-	case "barcode":
-		return "штрихкод"
-	case "context":
-		return "QR-код"
-	case "type":
-		return "тип листа"
-	}
-	return id
+	return ops.FieldName(typ, id)
 }
 
 func (s *Server) buildQueue() (reviewView, error) {
 	var v reviewView
+	ex, _ := s.cfg.Store.Exam() // without an exam nothing is foreign
 	places, err := s.cfg.Store.Places()
 	if err != nil {
 		return v, err
@@ -229,14 +204,30 @@ func (s *Server) buildQueue() (reviewView, error) {
 			return v, err
 		}
 		for _, p := range pages {
-			if p.Status != store.Active || p.Result == nil || !p.Result.NeedsReview {
+			if p.Status != store.Active || p.Result == nil {
+				continue
+			}
+			fields := p.Result.Review
+			// A code or date of another exam read as certain on a sheet
+			// whose QR code says it is this ППЭ's is worth a look too; a
+			// sheet whose QR code is foreign is a problem of its own.
+			var foreign map[string]string
+			if p.Result.Context.PPE == p.PPE {
+				foreign = ops.ForeignFields(ex, p)
+				for _, f := range sortedKeys(foreign) {
+					if !slices.Contains(fields, f) {
+						fields = append(slices.Clip(fields), f)
+					}
+				}
+			}
+			if len(fields) == 0 {
 				continue
 			}
 			v.Pages++
 			t := templateOf(p.Result)
-			g := geometryOf(p)
-			for _, f := range p.Result.Review {
-				it := reviewItem{Ref: p.Ref, URL: pageURL(p.Ref), Rev: p.Rev, Field: f, Label: labelOf(t, f), Geometry: g}
+			g := s.geometryOf(p)
+			for _, f := range fields {
+				it := reviewItem{Ref: p.Ref, URL: pageURL(p.Ref), Rev: p.Rev, Field: f, Label: labelOf(p.Result, f), Geometry: g}
 				if d, ok := p.Result.Digits[f]; ok {
 					it.Value, it.Digit = d, true
 					it.Hint = "Введите цифры с листа; если прочитано верно — просто Enter"
@@ -248,6 +239,9 @@ func (s *Server) buildQueue() (reviewView, error) {
 					it.Hint = "Enter — подтвердить; или введите «да» (отметка стоит) / «нет» (пусто)"
 				} else {
 					it.Hint = "Это поле правится на странице листа: откройте её"
+				}
+				if why := foreign[f]; why != "" {
+					it.Hint = sentence(why) + " Введите значение с листа и нажмите Enter."
 				}
 				it.Crop = forms.Rect{W: g.W, H: g.H}
 				if t != nil {
@@ -315,17 +309,22 @@ func (s *Server) reviewField(c echo.Context) error {
 	case "нет", "-":
 		value = forms.MarkEmpty
 	}
-	if _, err := s.ops().Review(sessionOf(c).login, ref, field, value); err != nil {
-		if ops.IsInput(err) {
+	p, err := s.cfg.App.ReviewField(sessionOf(c).login, ref, field, value)
+	if err != nil {
+		if station.IsInput(err) {
 			return s.showQueue(c, http.StatusUnprocessableEntity, opMessage(err))
 		}
 		return err
 	}
 	what := "подтверждено"
 	if value != "" {
-		what = "исправлено на «" + value + "»"
+		what = "исправлено на «" + markNames[value] + "»"
+		if markNames[value] == "" {
+			what = "исправлено на «" + value + "»"
+		}
 	}
-	return c.Redirect(http.StatusSeeOther, withFlash("/review", fmt.Sprintf("Страница %d аудитории %s, поле %s: %s.", ref.Seq, ref.Auditorium, field, what)))
+	return c.Redirect(http.StatusSeeOther, withFlash("/review", fmt.Sprintf("Страница %d аудитории %s, поле «%s»: %s. Отменить можно на странице листа.",
+		ref.Seq, ref.Auditorium, labelOf(p.Result, field), what)))
 }
 
 // ----- page viewer -----
@@ -341,18 +340,68 @@ type pageView struct {
 	Context  string
 	Digits   []kv
 	Marks    []kv
+	Hidden   int // digit fields left empty and not waiting, shown on request
 	Flags    []string
 	Review   []string
 	Active   bool
+	Closed   string // why the auditorium takes no corrections, "" when open
 	Error    string
 	Others   []string // the other auditoriums of the ППЭ, for moving
 	Form     map[string]string
 	Confirm  bool // the deletion waits for confirmation
+	Devices  []deviceChoice
+	Device   string // the scanner offered first: the last scan's
+	Fixes    []fixView
+	Foreign  []string // values that are not this exam's
+}
+
+// fixView is one review of the page that can be undone.
+type fixView struct {
+	Seq                  int64
+	Label, Before, After string
+	Who, At              string
+	Confirm              bool
 }
 
 type kv struct {
 	Key, Label, Value string
 	Wait              bool
+	Empty             bool // an empty field, hidden unless asked for
+	Foreign           bool // not this exam's value
+}
+
+// contextText is the QR context of a page as a person reads it; the kit
+// of a ППЭ form (all zeros) and the auditorium 0000 of a ППЭ-wide form
+// are no one's, so they are not shown.
+func contextText(c forms.Context) string {
+	var parts []string
+	if c.PPE != "" {
+		parts = append(parts, "ППЭ "+c.PPE)
+	}
+	switch c.Auditorium {
+	case "":
+	case "0000":
+		parts = append(parts, "форма всего ППЭ")
+	default:
+		parts = append(parts, "аудитория "+c.Auditorium)
+	}
+	if c.Subject != "" {
+		name := forms.Subjects[c.Subject]
+		if name == "" {
+			name = "предмет " + c.Subject
+		}
+		parts = append(parts, name)
+	}
+	if len(c.Date) == 8 {
+		parts = append(parts, c.Date[6:8]+"."+c.Date[4:6]+"."+c.Date[:4])
+	}
+	if c.Kit != "" && c.Kit != forms.NoKit {
+		parts = append(parts, "комплект "+c.Kit)
+		if c.Sheet != nil && *c.Sheet > 0 {
+			parts = append(parts, fmt.Sprintf("лист %d", *c.Sheet))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (s *Server) buildPage(ref store.Ref) (*pageView, error) {
@@ -363,7 +412,7 @@ func (s *Server) buildPage(ref store.Ref) (*pageView, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &pageView{Page: p, Ref: ref, URL: pageURL(ref), Geometry: geometryOf(p), Active: p.Status == store.Active, Form: map[string]string{}}
+	v := &pageView{Page: p, Ref: ref, URL: pageURL(ref), Geometry: s.geometryOf(p), Active: p.Status == store.Active, Form: map[string]string{}}
 	if ex, err := s.cfg.Store.Exam(); err == nil {
 		if pp := ex.FindPPE(ref.PPE); pp != nil {
 			for _, a := range pp.Auditoriums {
@@ -373,39 +422,65 @@ func (s *Server) buildPage(ref store.Ref) (*pageView, error) {
 			}
 		}
 	}
+	var ce *store.ClosedError
+	if err := s.cfg.Store.CheckOpen(ref.Place); errors.As(err, &ce) {
+		v.Closed = opMessage(err)
+	} else if err != nil {
+		return nil, err
+	}
+	if v.Active && v.Closed == "" {
+		fixes, err := s.cfg.App.Corrections(ref)
+		if err != nil {
+			return nil, err
+		}
+		for i := len(fixes) - 1; i >= 0; i-- {
+			f := fixes[i]
+			if f.Rev != p.Rev {
+				continue
+			}
+			fv := fixView{Seq: f.Seq, Label: labelOf(p.Result, f.Field), Before: valueName(f.Before), After: valueName(f.After),
+				Who: f.Actor, At: f.At.In(s.cfg.Location).Format("02.01.2006 15:04"), Confirm: f.Action == audit.ActionReviewConfirm}
+			v.Fixes = append(v.Fixes, fv)
+		}
+	}
 	r := p.Result
 	if r == nil {
-		v.Error = "Страница ещё не распознана."
+		v.Error = "Страница ещё не распознана: нажмите «Распознать заново»."
 		return v, nil
 	}
 	v.Type, v.Barcode, v.Error = r.Type, r.Barcode, r.Error
 	if t := templateOf(r); t != nil {
 		v.Type = t.Name + " (" + r.Type + ")"
 	}
-	if r.Context.Kit != "" {
-		v.Context = "комплект " + r.Context.Kit
-		if r.Context.Sheet != nil {
-			v.Context += fmt.Sprintf(", лист %d", *r.Context.Sheet)
-		}
-	}
+	v.Context = contextText(r.Context)
 	v.Flags, v.Review = r.Flags, r.Review
 	t := templateOf(r)
 	wait := func(id string) bool { return slices.Contains(r.Review, id) }
-	for _, id := range sortedKeys(r.Digits) {
-		v.Digits = append(v.Digits, kv{Key: id, Label: labelOf(t, id), Value: r.Digits[id], Wait: wait(id)})
+	ex, _ := s.cfg.Store.Exam() // without an exam nothing is foreign
+	foreign := ops.ForeignFields(ex, p)
+	for _, id := range sortedKeys(foreign) {
+		v.Foreign = append(v.Foreign, sentence(foreign[id]))
 	}
-	for _, id := range sortedKeys(r.Marks) {
+	for _, id := range fieldOrder(t, r.Digits) {
+		d := kv{Key: id, Label: labelOf(r, id), Value: r.Digits[id], Wait: wait(id), Foreign: foreign[id] != ""}
+		if d.Value == "" && !d.Wait {
+			d.Empty = true
+			v.Hidden++
+		}
+		v.Digits = append(v.Digits, d)
+	}
+	for _, id := range fieldOrder(t, r.Marks) {
 		if r.Marks[id] == forms.MarkEmpty && !wait(id) {
 			continue
 		}
-		v.Marks = append(v.Marks, kv{Key: id, Label: labelOf(t, id), Value: markNames[r.Marks[id]], Wait: wait(id)})
+		v.Marks = append(v.Marks, kv{Key: id, Label: labelOf(r, id), Value: markNames[r.Marks[id]], Wait: wait(id)})
 	}
 	if t == nil {
 		return v, nil
 	}
 	state := func(id string, ok bool) string {
 		switch {
-		case wait(id):
+		case wait(id) || foreign[id] != "":
 			return "wait"
 		case !ok:
 			return "bad"
@@ -413,11 +488,14 @@ func (s *Server) buildPage(ref store.Ref) (*pageView, error) {
 		return "ok"
 	}
 	bc, _ := fieldRect(t, "barcode")
-	v.Shapes = append(v.Shapes, shape{bc.X, bc.Y, bc.W, bc.H, state("barcode", r.Barcode != ""), "штрихкод " + r.Barcode})
+	v.Shapes = append(v.Shapes, shape{bc.X, bc.Y, bc.W, bc.H, state("barcode", r.Barcode != ""), "штрихкод " + r.Barcode, "barcode"})
 	q := t.QR.Box()
-	v.Shapes = append(v.Shapes, shape{q.X, q.Y, q.W, q.H, state("context", r.Context.PPE != ""), "QR-код"})
+	v.Shapes = append(v.Shapes, shape{q.X, q.Y, q.W, q.H, state("context", r.Context.PPE != ""), "QR-код", "context"})
 	for _, f := range t.DigitFields {
 		val := r.Digits[f.ID]
+		if val == "" && !wait(f.ID) {
+			continue // an empty cell needs no outline: 150 of them hide the page
+		}
 		cls := state(f.ID, !strings.Contains(val, "?"))
 		for i := 0; i < f.Cells; i++ {
 			c := f.Cell(i)
@@ -425,7 +503,7 @@ func (s *Server) buildPage(ref store.Ref) (*pageView, error) {
 			if i < len([]rune(val)) {
 				ch = string([]rune(val)[i])
 			}
-			v.Shapes = append(v.Shapes, shape{c.X, c.Y, c.W, c.H, cls, labelOf(t, f.ID) + ": " + ch})
+			v.Shapes = append(v.Shapes, shape{c.X, c.Y, c.W, c.H, cls, labelOf(r, f.ID) + ": " + ch, fmt.Sprintf("%s/%d", f.ID, i)})
 		}
 	}
 	for _, b := range t.Boxes {
@@ -437,9 +515,54 @@ func (s *Server) buildPage(ref store.Ref) (*pageView, error) {
 		case m == forms.MarkMarked:
 			cls = "marked"
 		}
-		v.Shapes = append(v.Shapes, shape{b.X, b.Y, b.W, b.H, cls, labelOf(t, b.ID) + ": " + markNames[m]})
+		v.Shapes = append(v.Shapes, shape{b.X, b.Y, b.W, b.H, cls, labelOf(r, b.ID) + ": " + markNames[m], b.ID})
 	}
 	return v, nil
+}
+
+// valueName is a recognised value as a person reads it.
+func valueName(v string) string {
+	if n, ok := markNames[v]; ok {
+		return n
+	}
+	if v == "" {
+		return "пусто"
+	}
+	return v
+}
+
+// fieldOrder lists the ids of m in the template's order (as on the
+// paper), then any others sorted.
+func fieldOrder[V any](t *forms.Template, m map[string]V) []string {
+	var out []string
+	seen := map[string]bool{}
+	if t != nil {
+		// Digit fields as they are read on paper: line by line, left to
+		// right (a ППЭ-13-02-МАШ row by row, not column by column).
+		fields := slices.Clone(t.DigitFields)
+		slices.SortStableFunc(fields, func(a, b forms.DigitField) int {
+			if ya, yb := math.Round(a.Y), math.Round(b.Y); ya != yb {
+				return cmp.Compare(ya, yb)
+			}
+			return cmp.Compare(a.X, b.X)
+		})
+		for _, f := range fields {
+			if _, ok := m[f.ID]; ok {
+				out, seen[f.ID] = append(out, f.ID), true
+			}
+		}
+		for _, b := range t.Boxes {
+			if _, ok := m[b.ID]; ok && !seen[b.ID] {
+				out, seen[b.ID] = append(out, b.ID), true
+			}
+		}
+	}
+	for _, k := range sortedKeys(m) {
+		if !seen[k] {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -464,6 +587,10 @@ func (s *Server) showPage(c echo.Context, ref store.Ref, status int, errMsg stri
 	if err != nil {
 		return err
 	}
+	v.Devices = s.devices(c.Request().Context())
+	s.desk.mu.Lock()
+	v.Device = s.desk.spec
+	s.desk.mu.Unlock()
 	if tweak != nil {
 		tweak(v)
 	}

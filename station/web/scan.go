@@ -448,9 +448,9 @@ func pageEvent(kind string, p store.Page) scanEvent {
 		if ev.Type == "" {
 			ev.Type = "не определён"
 		}
-		ev.Barcode, ev.Kit = r.Barcode, r.Context.Kit
-		if ev.Kit == forms.NoKit {
-			ev.Kit = "" // a form belongs to no participant: no «комплект 0000000000»
+		ev.Barcode = r.Barcode
+		if r.Context.Kit != forms.NoKit { // a ППЭ form's kit is all zeros: no one's
+			ev.Kit = r.Context.Kit
 		}
 		for _, f := range r.Flags {
 			if n, ok := flagNames[f]; ok {

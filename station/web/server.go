@@ -87,6 +87,7 @@ type Server struct {
 	byLogin  *limiter
 	byIP     *limiter
 	desk     *scanDesk
+	regs     registrations // where each page's template lies on its image
 }
 
 // New makes the server and its routes.

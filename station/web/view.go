@@ -260,7 +260,7 @@ func (s *Server) buildBoard() (boardView, error) {
 	v.Exam = &ev
 	rep, err := ops.Report(s.cfg.Store)
 	if err != nil {
-		return v, fmt.Errorf("отчёт о сверке не построен (%v): проверьте папку данных командой station report", err)
+		return v, fmt.Errorf("отчёт о сверке не построен (%v): обратитесь к техническому специалисту станции", err)
 	}
 	var dl *deadlineView
 	if end, ok := ex.EndsAt(s.cfg.Location); ok {
