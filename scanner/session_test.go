@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +14,7 @@ import (
 	"time"
 
 	"giascan/hardware"
-	"giascan/hardware/escl"
+	"giascan/hardware/hardwaretest"
 	"giascan/hardware/sim"
 )
 
@@ -115,20 +114,15 @@ func TestRescanTakesExactlyOnePage(t *testing.T) {
 	}
 }
 
-// feederOverESCL serves a simulated feeder from an eSCL server that
-// reopens it by spec, as the scan agent does, and opens the station's eSCL
-// adapter on it.
+// feederOverESCL serves a simulated feeder over eSCL as the scan agent
+// does, and opens the station's eSCL adapter on it.
 func feederOverESCL(t *testing.T, spec string) (dev hardware.Scanner, url string) {
 	t.Helper()
 	feeder, err := hardware.Open(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := escl.NewServer(feeder, nil)
-	srv.Reopen = func(gone hardware.Scanner) (hardware.Scanner, error) { return hardware.Reopen(spec, gone) }
-	web := httptest.NewServer(srv)
-	t.Cleanup(func() { srv.Close(); web.Close() })
-	url = "escl:" + web.URL + escl.Root
+	url = hardwaretest.ServeESCL(t, feeder, hardwaretest.ReplugSpec)
 	if dev, err = hardware.Open(url); err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,9 @@
 package hardwaretest_test
 
 import (
-	"context"
-	"net/http/httptest"
 	"testing"
 
 	"giascan/hardware"
-	"giascan/hardware/escl"
 	"giascan/hardware/hardwaretest"
 )
 
@@ -44,14 +41,7 @@ func TestESCLServingSANE(t *testing.T) {
 // overESCL serves a scanner with the eSCL server and opens the eSCL
 // adapter on it.
 func overESCL(t *testing.T, scanner hardware.Scanner, reopen func(hardware.Scanner) (hardware.Scanner, error)) hardware.Scanner {
-	srv := escl.NewServer(scanner, nil)
-	srv.Reopen = reopen
-	web := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		srv.Close()
-		web.Close()
-	})
-	dev, err := escl.New(context.Background(), escl.Config{URL: web.URL + escl.Root})
+	dev, err := hardware.Open(hardwaretest.ServeESCL(t, scanner, reopen))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,11 @@ package hardwaretest
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"testing"
 
 	"giascan/hardware"
+	"giascan/hardware/escl"
 	"giascan/hardware/sim"
 )
 
@@ -48,4 +50,20 @@ func Replug(t *testing.T, gone hardware.Scanner) hardware.Scanner {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// ServeESCL serves dev with the eSCL server, as the scan agent does, until
+// t ends, reopening it with reopen after an unplug (ReplugSpec for a device
+// opened by spec), and returns the spec that opens it from a station:
+// escl:URL.
+func ServeESCL(t *testing.T, dev hardware.Scanner, reopen func(hardware.Scanner) (hardware.Scanner, error)) string {
+	t.Helper()
+	srv := escl.NewServer(dev, nil)
+	srv.Reopen = reopen
+	web := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		web.Close()
+	})
+	return "escl:" + web.URL + escl.Root
 }

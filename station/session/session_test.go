@@ -5,12 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"giascan/hardware"
-	"giascan/hardware/escl"
+	"giascan/hardware/hardwaretest"
 	"giascan/hardware/sim"
 	"giascan/station/audit"
 	"giascan/station/exam"
@@ -63,19 +62,15 @@ func stackSums(t *testing.T, arg string) []string {
 	return sums
 }
 
-// agent serves a simulated feeder over eSCL, reopening it by its spec as
-// the scan agent does, and returns the station's spec for it.
+// agent serves a simulated feeder over eSCL as the scan agent does, and
+// returns the station's spec for it.
 func agent(t *testing.T, spec string) string {
 	t.Helper()
 	feeder, err := hardware.Open(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := escl.NewServer(feeder, nil)
-	srv.Reopen = func(gone hardware.Scanner) (hardware.Scanner, error) { return hardware.Reopen(spec, gone) }
-	web := httptest.NewServer(srv)
-	t.Cleanup(func() { srv.Close(); web.Close() })
-	return "escl:" + web.URL + escl.Root
+	return hardwaretest.ServeESCL(t, feeder, hardwaretest.ReplugSpec)
 }
 
 // The scanner is unplugged after sheet 3 of 6: the operator is told, plugs
