@@ -112,10 +112,6 @@ func (s *Session) NumberFrom(n int) {
 	s.from = n
 }
 
-// Device is the device the session scans with now: the one it was made
-// with, or the one it reopened.
-func (s *Session) Device() hardware.Scanner { return s.dev }
-
 // Stats are a session's counts so far.
 type Stats struct {
 	Stored     int // new pages made durable
@@ -173,7 +169,8 @@ func (e *SinkError) Unwrap() error { return e.Err }
 // (a *SinkError) or ctx is cancelled. After a fault the sheet that caused
 // it is still in the stack: the caller has the operator clear the device
 // and calls Feed again, and the stack goes on where it stopped, with no
-// page lost or stored twice.
+// page lost or stored twice. A device gone stays gone for Feed: Run
+// reopens it.
 func (s *Session) Feed(ctx context.Context) error {
 	err := s.dev.Scan(ctx, s.opts, s.deliver(ctx))
 	var f *hardware.Fault
@@ -209,6 +206,7 @@ type GoneError struct {
 	Reopens int // how many times it was reopened in vain
 }
 
+// Error says, for the operator, what happened and what to do.
 func (e *GoneError) Error() string {
 	if e.Reopens > 0 {
 		return fmt.Sprintf("сканер отключился после страницы %d и не подключился снова (попыток: %d); сохранённые страницы на месте: проверьте кабель и питание сканера и запустите сканирование снова", e.Fault.After, e.Reopens)
@@ -216,6 +214,7 @@ func (e *GoneError) Error() string {
 	return fmt.Sprintf("сканер отключился после страницы %d; сохранённые страницы на месте: подключите сканер и запустите сканирование снова", e.Fault.After)
 }
 
+// Unwrap gives the last DeviceGone fault.
 func (e *GoneError) Unwrap() error { return e.Fault }
 
 // Resume decides after a fault whether to go on: it returns nil once the
