@@ -9,7 +9,9 @@ package hardware
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -17,7 +19,11 @@ import (
 
 // Page is one scanned page image as the device produced it.
 type Page struct {
-	Seq    int    // 1-based position of the page in the device's stack order; stable across retries
+	// Seq is the 1-based position of the page in the stack order of the
+	// opened device; stable across retries. A device opened afresh (after
+	// it went away and came back) numbers from its own start, usually 1:
+	// whoever reopens it keeps the sequence across (scanner.Session does).
+	Seq    int
 	Data   []byte // the encoded image
 	Format string // jpeg, png or tiff
 	DPI    int    // nominal resolution the device scanned at
@@ -81,6 +87,13 @@ type Options struct {
 // deliver, or a sheet that jammed or was double-fed, stays in the stack
 // and comes first on the next Scan. Nothing is lost and nothing repeats.
 // Scan is not safe for concurrent use with itself.
+//
+// A device that went away (unplugged, switched off, off the network)
+// stays gone: from the Scan that reported the DeviceGone fault on, every
+// Scan returns that fault again and touches nothing, until the device is
+// closed and opened afresh through the registry (Reopen), as after
+// replugging it. The sheets not yet fed are still in the feeder then, and
+// the new device goes on with them.
 type Scanner interface {
 	Device() Device
 	Scan(ctx context.Context, opts Options, deliver func(Page) error) error
@@ -199,4 +212,51 @@ func (h *Held) Deliver(ctx context.Context, deliver func(Page) error) error {
 		h.pages = h.pages[1:]
 	}
 	return ctx.Err()
+}
+
+// Close lets go of a device. Adapters that hold something while open (a
+// claimed USB interface, connections, a record to save) implement
+// io.Closer; for the others there is nothing to do.
+func Close(s Scanner) error {
+	if c, ok := s.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// Reopen closes a device that went away and opens its spec afresh, as
+// after replugging it. An error means it is not back (yet); the caller
+// asks the operator and tries again.
+func Reopen(spec string, gone Scanner) (Scanner, error) {
+	if gone != nil {
+		// Closing a device that is gone may fail (its folder is still
+		// away); the fresh device is what matters.
+		_ = Close(gone)
+	}
+	return Open(spec)
+}
+
+// Gone keeps a device gone once it went away (see Scanner): an adapter
+// passes every Scan's result through Keep and returns Err first while it
+// is not nil. The zero value is a device that is there.
+type Gone struct{ f *Fault }
+
+// Keep returns err, remembering it when it is a DeviceGone fault.
+func (g *Gone) Keep(err error) error {
+	var f *Fault
+	if g.f == nil && errors.As(err, &f) && f.Kind == DeviceGone {
+		c := *f
+		g.f = &c
+	}
+	return err
+}
+
+// Err is the DeviceGone fault the device reported, again, or nil while
+// it has not gone away.
+func (g *Gone) Err() error {
+	if g.f == nil {
+		return nil
+	}
+	c := *g.f
+	return &c
 }

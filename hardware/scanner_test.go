@@ -3,6 +3,7 @@ package hardware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -92,5 +93,49 @@ func TestHeldPagesComeFirstAndOnce(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != 4 || got[1] != 5 {
 		t.Errorf("delivered %v, want 4 then 5, each once", got)
+	}
+}
+
+// Gone remembers the first DeviceGone only, and hands out copies: a
+// caller changing the fault it got does not change the next one.
+func TestGoneKeepsTheFirstDeviceGone(t *testing.T) {
+	var g Gone
+	jam := &Fault{Kind: PaperJam, Device: "d", After: 1}
+	if err := g.Keep(jam); err != jam || g.Err() != nil {
+		t.Fatalf("a jam: %v, then %v", err, g.Err())
+	}
+	if g.Keep(errors.New("disk full")); g.Err() != nil {
+		t.Fatal("an error that is no fault made the device gone")
+	}
+	g.Keep(fmt.Errorf("run: %w", &Fault{Kind: DeviceGone, Device: "d", After: 2}))
+	g.Keep(&Fault{Kind: DeviceGone, Device: "d", After: 5})
+	var f *Fault
+	if !errors.As(g.Err(), &f) || f.Kind != DeviceGone || f.After != 2 {
+		t.Fatalf("gone: %v, want the first device gone, after page 2", g.Err())
+	}
+	f.After = 9
+	if g.Err().(*Fault).After != 2 {
+		t.Error("changing a returned fault changed the remembered one")
+	}
+}
+
+type closing struct {
+	fakeScanner
+	closed int
+}
+
+func (c *closing) Close() error { c.closed++; return nil }
+
+// Reopen closes the gone device (when it can be closed) and opens the spec
+// afresh.
+func TestReopenClosesAndOpens(t *testing.T) {
+	Register("reopen-test", func(arg string) (Scanner, error) { return &fakeScanner{arg: arg}, nil })
+	old := &closing{}
+	s, err := Reopen("reopen-test:x", old)
+	if err != nil || old.closed != 1 || s.Device().ID != "fake-x" {
+		t.Fatalf("%v, %v, closed %d times", s, err, old.closed)
+	}
+	if err := Close(&fakeScanner{}); err != nil {
+		t.Errorf("closing a device with nothing to close: %v", err)
 	}
 }

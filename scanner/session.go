@@ -56,17 +56,38 @@ type Event struct {
 
 // Session feeds one auditorium's stack through a device into a sink. Its
 // methods must not be called concurrently.
+//
+// The session owns the numbering of the stack: the sink and the events
+// see every page with the Seq of its place in the stack, and faults with
+// the place of the last page taken, whatever the device counts. A device
+// opened again after it went away numbers from its own start; the stack's
+// numbering goes on across it, with no page lost or numbered twice.
 type Session struct {
 	dev    hardware.Scanner
 	sink   Sink
 	opts   hardware.Options
 	notify func(Event)
+	reopen Reopener
 
 	mu     sync.Mutex
 	stored int // pages stored in this session (duplicates not counted)
 	dups   int
 	faults int
+	from   int // pages of the stack before this session
+	taken  int // pages the devices handed over and the sink took, duplicates too
+	gone   int // DeviceGone faults since the last page taken
 }
+
+// Reopener opens the device afresh after it went away, as after
+// replugging it (hardware.Reopen of its spec); an error means it is not
+// back.
+type Reopener func(gone hardware.Scanner) (hardware.Scanner, error)
+
+// MaxReopens is how many times in a row Run reopens a device that comes
+// back gone, or does not open, with no page in between, before it ends
+// the session: an operator (or a script) answering «go on» to a scanner
+// that stays away would otherwise never end.
+const MaxReopens = 10
 
 // New makes a session. notify, when not nil, is called synchronously for
 // every event, in order; it must not block for long, since the device
@@ -76,6 +97,19 @@ func New(dev hardware.Scanner, sink Sink, opts hardware.Options, notify func(Eve
 		notify = func(Event) {}
 	}
 	return &Session{dev: dev, sink: sink, opts: opts, notify: notify}
+}
+
+// ReopenWith makes Run open the device afresh with reopen when the
+// operator goes on after a DeviceGone fault. Without it a DeviceGone ends
+// Run, since the device does not come back by itself.
+func (s *Session) ReopenWith(reopen Reopener) { s.reopen = reopen }
+
+// NumberFrom numbers the session's pages on from n, the pages of the stack
+// stored before it: the first page is n+1.
+func (s *Session) NumberFrom(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.from = n
 }
 
 // Stats are a session's counts so far.
@@ -93,13 +127,20 @@ func (s *Session) Stats() Stats {
 }
 
 // deliver is the device's receiver: a page counts once the sink stored it.
+// The page is numbered by its place in the stack: a page refused comes
+// again with the same number, since nothing was taken meanwhile.
 func (s *Session) deliver(ctx context.Context) func(hardware.Page) error {
 	return func(p hardware.Page) error {
+		s.mu.Lock()
+		p.Seq = s.from + s.taken + 1
+		s.mu.Unlock()
 		st, err := s.sink.Store(ctx, p)
 		if err != nil {
 			return &SinkError{Err: err, After: p.Seq - 1}
 		}
 		s.mu.Lock()
+		s.taken++
+		s.gone = 0
 		kind := PageStored
 		if st.Duplicate {
 			s.dups++
@@ -117,7 +158,7 @@ func (s *Session) deliver(ctx context.Context) func(hardware.Page) error {
 // scan stopped and the sheet stays in the device's stack.
 type SinkError struct {
 	Err   error
-	After int // the device's Seq of the last page taken before it
+	After int // the Seq of the last page taken before it
 }
 
 func (e *SinkError) Error() string { return e.Err.Error() }
@@ -128,7 +169,8 @@ func (e *SinkError) Unwrap() error { return e.Err }
 // (a *SinkError) or ctx is cancelled. After a fault the sheet that caused
 // it is still in the stack: the caller has the operator clear the device
 // and calls Feed again, and the stack goes on where it stopped, with no
-// page lost or stored twice.
+// page lost or stored twice. A device gone stays gone for Feed: Run
+// reopens it.
 func (s *Session) Feed(ctx context.Context) error {
 	err := s.dev.Scan(ctx, s.opts, s.deliver(ctx))
 	var f *hardware.Fault
@@ -137,34 +179,90 @@ func (s *Session) Feed(ctx context.Context) error {
 		s.notify(Event{Kind: FeederEmpty})
 		return nil
 	case errors.As(err, &f):
-		s.mu.Lock()
-		s.faults++
-		s.mu.Unlock()
-		s.notify(Event{Kind: DeviceFault, Fault: f})
-		return f
+		return s.fault(f)
 	}
 	return err
 }
+
+// fault counts and reports a device event, placed in the stack's
+// numbering.
+func (s *Session) fault(f *hardware.Fault) *hardware.Fault {
+	c := *f
+	s.mu.Lock()
+	s.faults++
+	c.After = s.from + s.taken
+	if c.Kind == hardware.DeviceGone {
+		s.gone++
+	}
+	s.mu.Unlock()
+	s.notify(Event{Kind: DeviceFault, Fault: &c})
+	return &c
+}
+
+// GoneError ends a session whose device went away and cannot be reopened:
+// the session has no Reopener, or the device stayed away MaxReopens times.
+type GoneError struct {
+	Fault   *hardware.Fault
+	Reopens int // how many times it was reopened in vain
+}
+
+// Error says, for the operator, what happened and what to do.
+func (e *GoneError) Error() string {
+	if e.Reopens > 0 {
+		return fmt.Sprintf("сканер отключился после страницы %d и не подключился снова (попыток: %d); сохранённые страницы на месте: проверьте кабель и питание сканера и запустите сканирование снова", e.Fault.After, e.Reopens)
+	}
+	return fmt.Sprintf("сканер отключился после страницы %d; сохранённые страницы на месте: подключите сканер и запустите сканирование снова", e.Fault.After)
+}
+
+// Unwrap gives the last DeviceGone fault.
+func (e *GoneError) Unwrap() error { return e.Fault }
 
 // Resume decides after a fault whether to go on: it returns nil once the
 // operator cleared the device, or an error to stop the session.
 type Resume func(ctx context.Context, f *hardware.Fault) error
 
 // Run feeds the whole stack, asking resume after every device event, and
-// returns nil when the feeder ran empty.
+// returns nil when the feeder ran empty. After a DeviceGone the operator
+// plugs the scanner in again and goes on: the device is reopened (see
+// ReopenWith) and the stack goes on where it stopped. A device that does
+// not open again is reported as gone once more, with why, and resume is
+// asked again, up to MaxReopens times in a row.
 func (s *Session) Run(ctx context.Context, resume Resume) error {
+	var f *hardware.Fault
 	for {
-		err := s.Feed(ctx)
-		var f *hardware.Fault
-		if !errors.As(err, &f) {
-			return err
+		if f == nil {
+			err := s.Feed(ctx)
+			if !errors.As(err, &f) {
+				return err
+			}
 		}
 		if resume == nil {
+			return f
+		}
+		gone := f.Kind == hardware.DeviceGone
+		if gone && s.reopen == nil {
+			return &GoneError{Fault: f}
+		}
+		s.mu.Lock()
+		tries := s.gone
+		s.mu.Unlock()
+		if gone && tries > MaxReopens {
+			return &GoneError{Fault: f, Reopens: MaxReopens}
+		}
+		if err := resume(ctx, f); err != nil {
 			return err
 		}
-		if rerr := resume(ctx, f); rerr != nil {
-			return rerr
+		f = nil
+		if !gone {
+			continue
 		}
+		dev, err := s.reopen(s.dev)
+		if err != nil {
+			f = s.fault(&hardware.Fault{Kind: hardware.DeviceGone, Device: s.dev.Device().ID,
+				Detail: "сканер не открывается снова: " + err.Error()})
+			continue
+		}
+		s.dev = dev
 	}
 }
 

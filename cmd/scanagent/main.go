@@ -9,7 +9,9 @@
 // folder:PATH…); --list prints the devices this PC finds, with their
 // specs. The agent announces the scanner by DNS-SD (_uscan._tcp), so
 // stations list it by themselves; or the station scans with --device
-// escl:http://THIS-PC:8090/eSCL.
+// escl:http://THIS-PC:8090/eSCL. A scanner unplugged from this PC shows as
+// down until a station asks for the next job after it was plugged in
+// again: the agent then opens SPEC afresh.
 package main
 
 import (
@@ -106,8 +108,10 @@ func agent(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("сканер %s не открывается: %w", *device, err)
 	}
+	defer hardware.Close(dev)
 	srv := escl.NewServer(dev, log)
 	srv.Idle = *idle
+	srv.Reopen = func(gone hardware.Scanner) (hardware.Scanner, error) { return hardware.Reopen(*device, gone) }
 	defer srv.Close()
 
 	ln, err := net.Listen("tcp", *listen)

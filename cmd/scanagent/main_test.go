@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/png"
@@ -169,6 +170,43 @@ func TestStationAdapterScansFromAgent(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[1 2 3]" {
 		t.Errorf("pages %v, want 1 2 3", got)
+	}
+}
+
+// A scanner unplugged from the agent's PC: the station's adapter reports
+// it gone and keeps doing so; opened again through the registry once the
+// scanner is back, it scans the rest of the stack, each sheet once.
+func TestAgentDeviceUnpluggedAndBack(t *testing.T) {
+	url := startAgent(t, "--device", "sim:seed=5,count=4,profile=clean,gone=2", "--announce=false")
+	dev, err := hardware.Open("escl:" + url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]byte
+	scan := func(dev hardware.Scanner) error {
+		return dev.Scan(context.Background(), hardware.Options{Source: hardware.ADF}, func(p hardware.Page) error {
+			got = append(got, p.Data)
+			return nil
+		})
+	}
+	for try := 0; try < 2; try++ {
+		var f *hardware.Fault
+		if err := scan(dev); !errors.As(err, &f) || f.Kind != hardware.DeviceGone || f.After != 2 || len(got) != 2 {
+			t.Fatalf("run %d: %d pages, %v; want 2 and the device gone after page 2", try+1, len(got), err)
+		}
+	}
+	if dev, err = hardware.Reopen("escl:"+url, dev); err != nil {
+		t.Fatal(err)
+	}
+	if err := scan(dev); err != nil || len(got) != 4 {
+		t.Fatalf("after reopening: %d pages in all, %v; want 4", len(got), err)
+	}
+	seen := map[string]bool{}
+	for _, b := range got {
+		seen[string(b)] = true
+	}
+	if len(seen) != 4 {
+		t.Errorf("%d distinct pages of 4: a sheet came twice", len(seen))
 	}
 }
 

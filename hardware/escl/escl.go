@@ -11,8 +11,12 @@
 // Duplex), then GET NextDocument until the device answers 404, which ends
 // the job. Why it ended comes from ScannerStatus: an empty feeder is the
 // end of the stack (nil); the ADF's jam, mispick, open hatch and double
-// feed are the matching *hardware.Fault; a scanner that is down or cannot
-// be reached is a DeviceGone. A cancelled Scan deletes its job.
+// feed are the matching *hardware.Fault; a scanner that is down (State
+// Down), cannot be reached (connection refused, reset or timed out), or
+// no longer knows the job it was running (404 on the job while its status
+// lists other jobs: it restarted) is a DeviceGone. A gone scanner stays
+// gone until it is opened again (see hardware.Scanner). A cancelled Scan
+// deletes its job.
 //
 // A page the device sent cannot be taken back, so a page the receiver
 // refused, or one that arrived while the Scan was being cancelled, is kept
@@ -61,6 +65,9 @@ type Config struct {
 	// Client makes the requests; nil uses a client of the adapter's own,
 	// whose idle connections are closed after every Scan.
 	Client *http.Client
+	// Close, when set, lets go of what Client's transport holds (a
+	// claimed USB interface); Scanner.Close calls it once.
+	Close func() error
 }
 
 // Scanner is an eSCL scanner. It implements hardware.Scanner.
@@ -73,6 +80,8 @@ type Scanner struct {
 	mu   sync.Mutex
 	held hardware.Held // scanned, numbered, not yet accepted
 	next int           // Seq of the next page received
+	gone hardware.Gone
+	shut sync.Once
 }
 
 // Open opens a scanner from a spec argument; see the package comment.
@@ -134,6 +143,19 @@ func New(ctx context.Context, cfg Config) (*Scanner, error) {
 // Device describes the scanner.
 func (s *Scanner) Device() hardware.Device { return s.dev }
 
+// Close lets go of the scanner: its connections and, for a USB scanner,
+// the interface it claimed.
+func (s *Scanner) Close() error {
+	var err error
+	s.shut.Do(func() {
+		s.http.CloseIdleConnections()
+		if s.cfg.Close != nil {
+			err = s.cfg.Close()
+		}
+	})
+	return err
+}
+
 // Capabilities returns what the device said it can do.
 func (s *Scanner) Capabilities() *Capabilities { return s.caps }
 
@@ -141,7 +163,14 @@ func (s *Scanner) Capabilities() *Capabilities { return s.caps }
 func (s *Scanner) Scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.gone.Err(); err != nil {
+		return err
+	}
 	defer s.http.CloseIdleConnections() // no connection to the device outlives a run
+	return s.gone.Keep(s.scan(ctx, opts, deliver))
+}
+
+func (s *Scanner) scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
 	if deliver == nil {
 		return errors.New("escl: scan without a receiver for the pages")
 	}
@@ -192,7 +221,7 @@ func (s *Scanner) Scan(ctx context.Context, opts hardware.Options, deliver func(
 				return err
 			}
 		case code == http.StatusNotFound || code == http.StatusGone:
-			return s.ended(ctx)
+			return s.ended(ctx, job)
 		default:
 			s.cancel(job)
 			if f := s.statusFault(ctx); f != nil {
@@ -316,10 +345,18 @@ func (s *Scanner) nextDocument(ctx context.Context, job string, st *Settings) (p
 	return p, code, "", nil
 }
 
-// ended says why a job that has no more pages ended.
-func (s *Scanner) ended(ctx context.Context) error {
-	if f := s.statusFault(ctx); f != nil {
+// ended says why a job that has no more pages ended. A device that lists
+// jobs but not this one has restarted since it took the job (it was
+// switched off or unplugged meanwhile): the rest of the stack was not
+// scanned, and that is a DeviceGone, not an empty feeder. A device that
+// lists no jobs at all cannot tell, and its ADF state is believed.
+func (s *Scanner) ended(ctx context.Context, job string) error {
+	st, err := s.status(ctx)
+	if f := s.faultIn(ctx, st, err); f != nil || err != nil {
 		return f
+	}
+	if len(st.Jobs) > 0 && !st.lists(job) {
+		return s.fault(hardware.DeviceGone)
 	}
 	return nil
 }
@@ -328,6 +365,12 @@ func (s *Scanner) ended(ctx context.Context) error {
 // none or when the status cannot be read.
 func (s *Scanner) statusFault(ctx context.Context) error {
 	st, err := s.status(ctx)
+	return s.faultIn(ctx, st, err)
+}
+
+// faultIn is the device event a status read reports: a scanner that
+// cannot be reached is gone.
+func (s *Scanner) faultIn(ctx context.Context, st *Status, err error) error {
 	if err != nil {
 		if ctx.Err() == nil && isNetErr(err) {
 			return s.fault(hardware.DeviceGone)

@@ -231,3 +231,91 @@ func TestBadPagesAreErrorsNotUnplugs(t *testing.T) {
 		web.Close()
 	}
 }
+
+// A device that restarted (switched off and on, replugged) forgets the
+// job it was running: NextDocument answers 404 while its status lists
+// other jobs, and the sheets still in the feeder are not an empty stack
+// but a device gone. A device that lists no jobs, or lists this one, ended
+// the job as its ADF state says.
+func TestForgottenJobIsDeviceGone(t *testing.T) {
+	for _, tc := range []struct {
+		jobs string
+		gone bool
+	}{
+		{`<scan:Jobs><scan:JobInfo><pwg:JobUri>/eSCL/ScanJobs/1</pwg:JobUri><pwg:JobState>Completed</pwg:JobState></scan:JobInfo></scan:Jobs>`, true},
+		{`<scan:Jobs><scan:JobInfo><pwg:JobUri>http://printer.local/eSCL/ScanJobs/7/</pwg:JobUri><pwg:JobState>Completed</pwg:JobState></scan:JobInfo></scan:Jobs>`, false},
+		{`<scan:Jobs><scan:JobInfo><pwg:JobUuid>urn:uuid:7</pwg:JobUuid></scan:JobInfo></scan:Jobs>`, false},
+		{``, false},
+	} {
+		dev, _ := serve(t, "seed=2,count=1,profile=clean")
+		web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.Method == http.MethodPost:
+				w.Header().Set("Location", "/eSCL/ScanJobs/7")
+				w.WriteHeader(http.StatusCreated)
+			case strings.HasSuffix(r.URL.Path, "/ScannerStatus"):
+				w.Write([]byte(`<scan:ScannerStatus xmlns:scan="` + nsScan + `" xmlns:pwg="` + nsPWG + `"><pwg:State>Idle</pwg:State><scan:AdfState>ScannerAdfLoaded</scan:AdfState>` + tc.jobs + `</scan:ScannerStatus>`))
+			default:
+				http.NotFound(w, r)
+			}
+		}))
+		dev.base.Host = strings.TrimPrefix(web.URL, "http://")
+		_, err := scanAll(dev, hardware.ADF)
+		web.Close()
+		var f *hardware.Fault
+		if gone := errors.As(err, &f) && f.Kind == hardware.DeviceGone; gone != tc.gone {
+			t.Errorf("jobs %q: %v; want device gone %v", tc.jobs, err, tc.gone)
+		}
+	}
+}
+
+// A scanner gone on the agent's side stays Down: a client's next job
+// reopens it, and while it is not back the job is refused and the client
+// sees the device gone; once it is back the job scans the rest.
+func TestServerReopensAGoneDevice(t *testing.T) {
+	const spec = "sim:seed=2,count=3,profile=clean,gone=1"
+	feeder, err := hardware.Open(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(feeder, nil)
+	back := errors.New("still unplugged")
+	srv.Reopen = func(gone hardware.Scanner) (hardware.Scanner, error) {
+		if back != nil {
+			return nil, back
+		}
+		return hardware.Reopen(spec, gone)
+	}
+	web := httptest.NewServer(srv)
+	defer func() { srv.Close(); web.Close() }()
+	open := func() *Scanner {
+		dev, err := Open(web.URL + Root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dev
+	}
+	wantGone := func(err error) {
+		t.Helper()
+		var f *hardware.Fault
+		if !errors.As(err, &f) || f.Kind != hardware.DeviceGone {
+			t.Fatalf("%v, want the device gone", err)
+		}
+	}
+	first, err := scanAll(open(), hardware.ADF)
+	wantGone(err)
+	if len(first) != 1 {
+		t.Fatalf("%d pages before the unplug", len(first))
+	}
+	dev := open()
+	_, err = scanAll(dev, hardware.ADF)
+	wantGone(err)
+	if st, _ := open().Status(context.Background()); st == nil || st.State != "Down" {
+		t.Fatalf("status %+v while the scanner is away, want Down", st)
+	}
+	back = nil
+	rest, err := scanAll(open(), hardware.ADF)
+	if err != nil || len(rest) != 2 {
+		t.Fatalf("after replugging: %d pages, %v; want the 2 left", len(rest), err)
+	}
+}

@@ -39,21 +39,28 @@ var errAbandoned = errors.New("the client stopped asking for pages")
 // is refused, so the adapter keeps it. When the Scan ends, NextDocument
 // answers 404 and ScannerStatus tells why: ScannerAdfEmpty for an empty
 // feeder, the ADF state of a fault, or State Down for a device that went
-// away.
+// away. A device that went away stays Down until a client asks for a new
+// job: then it is opened again with Reopen (it was replugged), and a job
+// is refused with 409 and State Down while it is not back.
 type Server struct {
-	scanner hardware.Scanner
-	dev     hardware.Device
-	log     *slog.Logger
+	dev hardware.Device
+	log *slog.Logger
 	// Idle is how long a job waits for its client to ask for the next
 	// page before it is cancelled; the page stays with the adapter.
 	Idle time.Duration
+	// Reopen opens the device afresh after it went away (hardware.Reopen
+	// of its spec); nil leaves it gone for good.
+	Reopen func(gone hardware.Scanner) (hardware.Scanner, error)
 
-	mu     sync.Mutex
-	job    *job // the job running or the last one
-	serial int
-	state  string // the scanner's State: Idle, Processing, Down
-	adf    string // its AdfState
-	closed bool
+	reopening sync.Mutex // one reopen at a time, outside mu
+	mu        sync.Mutex
+	scanner   hardware.Scanner
+	job       *job // the job running or the last one
+	serial    int
+	state     string // the scanner's State: Idle, Processing, Down
+	adf       string // its AdfState
+	closed    bool
+	reopened  bool // scanner was opened by the server
 }
 
 // job is one Scan of the scanner on behalf of a client.
@@ -88,7 +95,8 @@ func NewServer(scanner hardware.Scanner, log *slog.Logger) *Server {
 }
 
 // Close cancels the running job and waits for its Scan to return. The
-// server answers 503 afterwards.
+// server answers 503 afterwards. A device the server reopened is its own
+// and is closed; the one it was given stays the caller's.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
@@ -98,6 +106,37 @@ func (s *Server) Close() {
 		j.cancel()
 		<-j.done
 	}
+	s.reopening.Lock()
+	defer s.reopening.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reopened {
+		_ = hardware.Close(s.scanner)
+	}
+}
+
+// replug opens the device again when it went away and no job runs. It
+// returns an error when the device is not back.
+func (s *Server) replug() error {
+	s.reopening.Lock()
+	defer s.reopening.Unlock()
+	s.mu.Lock()
+	down := s.state == "Down" && s.Reopen != nil && !s.closed && (s.job == nil || s.job.state != "Processing")
+	old := s.scanner
+	s.mu.Unlock()
+	if !down {
+		return nil
+	}
+	dev, err := s.Reopen(old)
+	if err != nil {
+		s.log.Warn("the scanner is not back", "err", err)
+		return err
+	}
+	s.mu.Lock()
+	s.scanner, s.reopened, s.state, s.adf = dev, true, "Idle", AdfLoaded
+	s.mu.Unlock()
+	s.log.Info("the scanner is back", "device", dev.Device().Name)
+	return nil
 }
 
 // ServeHTTP answers the eSCL requests under Root.
@@ -282,6 +321,10 @@ func (s *Server) startJob(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusConflict)
 		return
 	}
+	if err := s.replug(); err != nil {
+		http.Error(w, "the scanner is not connected: "+err.Error(), http.StatusConflict)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || (s.job != nil && s.job.state == "Processing") {
@@ -296,7 +339,7 @@ func (s *Server) startJob(w http.ResponseWriter, r *http.Request) {
 	j.path = fmt.Sprintf("%s/ScanJobs/%d", Root, j.id)
 	j.uuid = uuidOf(fmt.Sprintf("%s %d %d", s.dev.ID, j.id, j.started.UnixNano()))
 	s.job, s.state, s.adf = j, "Processing", AdfLoaded
-	go s.run(ctx, j) // owned by the job: cancel, Close and Idle end it
+	go s.run(ctx, j, s.scanner) // owned by the job: cancel, Close and Idle end it
 	s.log.Info("eSCL job started", "job", j.id, "source", opts.Source, "dpi", opts.DPI, "mode", opts.Mode, "client", r.RemoteAddr)
 	w.Header().Set("Location", j.path)
 	w.WriteHeader(http.StatusCreated)
@@ -338,8 +381,8 @@ func (s *Server) options(st *Settings) (hardware.Options, error) {
 }
 
 // run is a job's Scan; its end sets the scanner's state.
-func (s *Server) run(ctx context.Context, j *job) {
-	err := s.scanner.Scan(ctx, j.opts, func(p hardware.Page) error {
+func (s *Server) run(ctx context.Context, j *job, scanner hardware.Scanner) {
+	err := scanner.Scan(ctx, j.opts, func(p hardware.Page) error {
 		taken := make(chan error, 1)
 		idle := time.NewTimer(s.Idle)
 		defer idle.Stop()

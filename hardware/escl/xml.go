@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/xml"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -236,6 +237,26 @@ func ParseStatus(b []byte) (*Status, error) {
 		return nil, fmt.Errorf("ScannerStatus: %w", err)
 	}
 	return &s, nil
+}
+
+// lists says whether the status lists the job at path (its URI, or the
+// last part of the path as its UUID). Devices give the URI as a path or a
+// whole URL, so the last part of the path is compared.
+func (s *Status) lists(path string) bool {
+	last := func(p string) string {
+		if u, err := url.Parse(p); err == nil {
+			p = u.Path
+		}
+		p = strings.TrimSuffix(p, "/")
+		return p[strings.LastIndexByte(p, '/')+1:]
+	}
+	id := last(path)
+	for _, j := range s.Jobs {
+		if last(j.JobURI) == id || strings.EqualFold(strings.TrimPrefix(j.JobUUID, "urn:uuid:"), id) {
+			return true
+		}
+	}
+	return false
 }
 
 // ADF states of the specification, and the one some devices use instead

@@ -24,8 +24,11 @@
 // time (default 2s): the "feeder" is empty. Opened with "watch", Scan keeps
 // watching the folder until its context ends and then returns ctx.Err().
 // A folder that disappears during a Scan (an unplugged drive, a lost
-// network share) is a *hardware.Fault of kind DeviceGone; the next Scan
-// picks up where it stopped once the folder is back.
+// network share) is a *hardware.Fault of kind DeviceGone, and like any
+// device that went away it stays gone until it is closed and opened again
+// (see hardware.Scanner). Close saves the record of what was delivered
+// while the folder was away, once it is back, so the folder opened again
+// picks up where it stopped and numbers on from there.
 package folder
 
 import (
@@ -82,6 +85,7 @@ type Folder struct {
 	record    []key        // the same, in delivery order, as the state file holds it
 	unsaved   bool         // record has entries the state file lacks
 	delivered int
+	gone      hardware.Gone
 }
 
 // key identifies one version of a file: a new file under an old name is a
@@ -100,7 +104,12 @@ func Open(arg string) (*Folder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(cfg)
+	f, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	f.dev.Spec = "folder:" + arg
+	return f, nil
 }
 
 // ParseArg reads a spec argument into a Config without opening anything,
@@ -180,6 +189,17 @@ func New(cfg Config) (*Folder, error) {
 // Device describes the folder.
 func (f *Folder) Device() hardware.Device { return f.dev }
 
+// Close saves the record of delivered files, which a folder that went
+// away could not; it fails while the folder is still away.
+func (f *Folder) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.save(); err != nil {
+		return fmt.Errorf("folder %s: recording delivered files: %w", f.cfg.Dir, err)
+	}
+	return nil
+}
+
 // load reads the delivery record; a missing one means nothing was
 // delivered yet.
 func (f *Folder) load() error {
@@ -232,6 +252,13 @@ type seen struct {
 func (f *Folder) Scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.gone.Err(); err != nil {
+		return err
+	}
+	return f.gone.Keep(f.scan(ctx, opts, deliver))
+}
+
+func (f *Folder) scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
 	if deliver == nil {
 		return errors.New("folder: scan without a receiver for the pages")
 	}
@@ -320,7 +347,7 @@ func (f *Folder) Scan(ctx context.Context, opts hardware.Options, deliver func(h
 			f.unsaved = true
 			quietSince = time.Now()
 			// A lost folder shows at the next poll as DeviceGone; the
-			// record is kept in memory and saved once it is back.
+			// record is kept in memory and saved by Close once it is back.
 			if _, err := os.Stat(f.cfg.Dir); err == nil {
 				if err := f.save(); err != nil {
 					return fmt.Errorf("folder %s: recording delivered files: %w", f.cfg.Dir, err)

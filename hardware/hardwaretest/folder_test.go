@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"giascan/hardware"
 	"giascan/hardware/folder"
@@ -18,7 +17,7 @@ import (
 
 // unplugging wraps a folder and takes the folder away (renames it) once a
 // number of pages were delivered, as an unplugged drive or a lost share
-// would; the next Scan puts it back.
+// would.
 type unplugging struct {
 	*folder.Folder
 	dir       string
@@ -27,11 +26,6 @@ type unplugging struct {
 }
 
 func (u *unplugging) Scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
-	if _, err := os.Stat(u.dir + ".away"); err == nil {
-		if err := os.Rename(u.dir+".away", u.dir); err != nil {
-			return err
-		}
-	}
 	return u.Folder.Scan(ctx, opts, func(p hardware.Page) error {
 		if err := deliver(p); err != nil {
 			return err
@@ -42,6 +36,16 @@ func (u *unplugging) Scan(ctx context.Context, opts hardware.Options, deliver fu
 		}
 		return nil
 	})
+}
+
+// replug puts the folder back and opens it again, by the spec as the
+// station would.
+func (u *unplugging) replug(t *testing.T) hardware.Scanner {
+	t.Helper()
+	if err := os.Rename(u.dir+".away", u.dir); err != nil {
+		t.Fatal(err)
+	}
+	return hardwaretest.Replug(t, u.Folder)
 }
 
 func TestFolder(t *testing.T) {
@@ -61,7 +65,7 @@ func TestFolder(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		f, err := folder.New(folder.Config{Dir: dir, Settle: 100 * time.Millisecond, Poll: 10 * time.Millisecond})
+		f, err := folder.Open(dir + ",settle=100ms,poll=10ms")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,5 +73,7 @@ func TestFolder(t *testing.T) {
 			return f
 		}
 		return &unplugging{Folder: f, dir: dir, goneAfter: s.GoneAfter}
-	})
+	}, hardwaretest.Caps{Reopen: func(t *testing.T, gone hardware.Scanner) hardware.Scanner {
+		return gone.(*unplugging).replug(t)
+	}})
 }

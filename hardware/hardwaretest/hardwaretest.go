@@ -5,12 +5,12 @@
 // the device.
 //
 // An adapter's test calls Run with a function that opens a fresh device
-// loaded with a given stack:
+// loaded with a given stack, and says what the adapter can show:
 //
 //	func TestConformance(t *testing.T) {
 //		hardwaretest.Run(t, func(t *testing.T, s hardwaretest.Stack) hardware.Scanner {
 //			return openLoaded(t, s.Pages, s.GoneAfter)
-//		})
+//		}, hardwaretest.Caps{Reopen: replug})
 //	}
 package hardwaretest
 
@@ -35,15 +35,28 @@ type Stack struct {
 	// Pages is the number of pages in the feeder, scanned simplex. The
 	// suite asks for at most 10, what SANE's test backend feeds in a run.
 	Pages int
-	// GoneAfter, when above 0, makes the device drop off once after that
-	// many pages were scanned: the Scan that hits it returns a *Fault of
-	// kind DeviceGone, and the next Scan finds the device back with the
-	// rest of the stack.
+	// GoneAfter, when above 0, unplugs the device once that many pages
+	// were scanned: the Scan that hits it returns a *Fault of kind
+	// DeviceGone, and so does every Scan after, until Caps.Reopen opens
+	// it again with the rest of the stack still in its feeder.
 	GoneAfter int
 }
 
 // OpenFunc opens a fresh device loaded with s. It fails t when it cannot.
 type OpenFunc func(t *testing.T, s Stack) hardware.Scanner
+
+// Caps is what the adapter under test can show the suite beyond the
+// basic promises. Each check it cannot do is named with a reason, so that
+// the suite reports it as skipped and why, never silently.
+type Caps struct {
+	// Reopen plugs the device gone back in and opens it afresh (closing
+	// the gone one, as hardware.Reopen does), with the stack as the
+	// unplug left it.
+	Reopen func(t *testing.T, gone hardware.Scanner) hardware.Scanner
+	// NoUnplug says why the adapter cannot model an unplugged device,
+	// when Reopen is nil.
+	NoUnplug string
+}
 
 // Prompt is how long a cancelled Scan may take to return.
 const Prompt = 5 * time.Second
@@ -53,11 +66,14 @@ var errRefused = errors.New("receiver refused the page")
 
 // Run checks the adapter opened by open against the hardware.Scanner
 // contract.
-func Run(t *testing.T, open OpenFunc) {
+func Run(t *testing.T, open OpenFunc, caps Caps) {
+	if caps.Reopen == nil && caps.NoUnplug == "" {
+		t.Fatal("hardwaretest: Caps must give Reopen or say in NoUnplug why the adapter cannot model an unplug")
+	}
 	t.Run("BatchOrder", func(t *testing.T) { testBatchOrder(t, open) })
 	t.Run("EmptyFeeder", func(t *testing.T) { testEmptyFeeder(t, open) })
 	t.Run("RefusedPageComesAgain", func(t *testing.T) { testRefused(t, open) })
-	t.Run("DeviceGone", func(t *testing.T) { testDeviceGone(t, open) })
+	t.Run("DeviceGoneUntilReopened", func(t *testing.T) { testDeviceGone(t, open, caps) })
 	t.Run("Cancel", func(t *testing.T) { testCancel(t, open) })
 }
 
@@ -164,8 +180,20 @@ func testRefused(t *testing.T, open OpenFunc) {
 	}
 }
 
-func testDeviceGone(t *testing.T, open OpenFunc) {
+// testDeviceGone unplugs the device after page 2 of 5: the Scan that hits
+// it and every Scan after report the same DeviceGone and deliver nothing;
+// reopened, the device scans the 3 sheets left, in order, each once. A
+// reopened device may number from 1 or on from page 2 (the session that
+// reopens it keeps the sequence), but within its run the numbers follow
+// on. Where the stack's pages differ from each other, they are compared
+// with those of the same stack scanned with no unplug: nothing lost,
+// nothing twice, nothing out of order.
+func testDeviceGone(t *testing.T, open OpenFunc, caps Caps) {
+	if caps.Reopen == nil {
+		t.Skipf("the adapter cannot model an unplugged device: %s", caps.NoUnplug)
+	}
 	const n, after = 5, 2
+	want := scanAll(t, open(t, Stack{Pages: n}))
 	s := open(t, Stack{Pages: n, GoneAfter: after})
 	goroutines := runtime.NumGoroutine()
 	first, err := scanOnce(context.Background(), s, nil)
@@ -181,12 +209,53 @@ func testDeviceGone(t *testing.T, open OpenFunc) {
 	}
 	checkPages(t, first, 1)
 	checkLeftovers(t, goroutines)
-	rest := scanAll(t, s)
-	if len(rest) != n-after {
-		t.Fatalf("%d pages after the device came back, want %d", len(rest), n-after)
+	for try := 1; try <= 2; try++ {
+		again, err := scanOnce(context.Background(), s, nil)
+		var g *hardware.Fault
+		if !errors.As(err, &g) || *g != *f {
+			t.Fatalf("Scan %d after the unplug: %v, want the same fault again (%v) until the device is reopened", try, err, f)
+		}
+		if len(again) != 0 {
+			t.Fatalf("Scan %d after the unplug delivered %d pages", try, len(again))
+		}
 	}
-	checkPages(t, rest, after+1)
+	r := caps.Reopen(t, s)
+	if r.Device().ID != s.Device().ID {
+		t.Errorf("reopened as %q, was %q", r.Device().ID, s.Device().ID)
+	}
+	rest := scanAll(t, r)
+	if len(rest) != n-after {
+		t.Fatalf("%d pages after the device was reopened, want %d", len(rest), n-after)
+	}
+	if from := rest[0].Seq; from != 1 && from != after+1 {
+		t.Errorf("the reopened device numbers from %d, want 1 or %d", from, after+1)
+	}
+	checkPages(t, rest, rest[0].Seq)
+	if more := scanAll(t, r); len(more) != 0 {
+		t.Errorf("%d pages after the stack was done", len(more))
+	}
+	checkLeftovers(t, goroutines)
+	if len(want) != n || !distinct(want) {
+		t.Logf("the stack's pages are alike (%d of %d distinct images): only their count and numbers are checked", len(unique(want)), len(want))
+		return
+	}
+	for i, p := range append(first, rest...) {
+		if !bytes.Equal(p.Data, want[i].Data) {
+			t.Errorf("sheet %d across the unplug is not sheet %d of the stack (a page lost, repeated or out of order)", i+1, i+1)
+		}
+	}
 }
+
+// unique are the distinct images among pages.
+func unique(pages []hardware.Page) map[string]bool {
+	u := map[string]bool{}
+	for _, p := range pages {
+		u[string(p.Data)] = true
+	}
+	return u
+}
+
+func distinct(pages []hardware.Page) bool { return len(unique(pages)) == len(pages) }
 
 // testCancel cancels the scan while page 2 is being received: Scan must
 // return ctx.Err() promptly, leave no goroutine or process behind, and
@@ -197,20 +266,21 @@ func testCancel(t *testing.T, open OpenFunc) {
 	goroutines := runtime.NumGoroutine()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	start := time.Now()
-	var took time.Duration
+	// Timed from the cancel: scanning the pages before it may take long.
+	var cancelled time.Time
 	first, err := scanOnce(ctx, s, func(p hardware.Page) bool {
-		if p.Seq == 2 {
+		if p.Seq == 2 && cancelled.IsZero() {
+			cancelled = time.Now()
 			cancel()
 		}
 		return false
 	})
-	took = time.Since(start)
+	took := time.Since(cancelled)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Scan after cancel: %v, want %v", err, context.Canceled)
 	}
 	if took > Prompt {
-		t.Errorf("cancelled Scan took %s", took)
+		t.Errorf("cancelled Scan took %s to return after the cancel", took)
 	}
 	if len(first) < 2 {
 		t.Fatalf("%d pages before the cancel, want at least 2", len(first))

@@ -8,5 +8,6 @@ import (
 )
 
 func TestSim(t *testing.T) {
-	hardwaretest.Run(t, func(t *testing.T, s hardwaretest.Stack) hardware.Scanner { return hardwaretest.OpenSim(t, s) })
+	hardwaretest.Run(t, func(t *testing.T, s hardwaretest.Stack) hardware.Scanner { return hardwaretest.OpenSim(t, s) },
+		hardwaretest.Caps{Reopen: hardwaretest.Replug})
 }

@@ -16,8 +16,12 @@
 //
 // scanimage's end is mapped to events by its messages: "Document feeder
 // out of documents" is the feeder running empty (nil); "jammed" a
-// PaperJam; "cover is open" a CoverOpen; an I/O error, a device that cannot
-// be opened, or a crash a DeviceGone.
+// PaperJam; "cover is open" a CoverOpen; an I/O error
+// (SANE_STATUS_IO_ERROR, what a backend reports when its device is
+// unplugged mid-scan), a device that cannot be opened or is not found, or
+// a crash a DeviceGone. A gone device stays gone until it is opened again
+// (see hardware.Scanner): New asks scanimage for its options, which fails
+// while it is still away.
 //
 // A real feeder does not take back a sheet it scanned, so pages that were
 // scanned but not accepted (the receiver refused one, or the scan was
@@ -116,6 +120,7 @@ type Scanner struct {
 	mu   sync.Mutex
 	held hardware.Held // scanned, numbered, not yet accepted
 	next int           // Seq of the next page scanned
+	gone hardware.Gone
 }
 
 // Open opens a device from a spec argument; see the package comment.
@@ -143,7 +148,12 @@ func Open(arg string) (*Scanner, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), OpenTimeout)
 	defer cancel()
-	return New(ctx, cfg)
+	s, err := New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.dev.Spec = "sane:" + arg
+	return s, nil
 }
 
 // New opens a device: it asks scanimage for the device's options, which
@@ -169,6 +179,13 @@ func (s *Scanner) Device() hardware.Device { return s.dev }
 func (s *Scanner) Scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.gone.Err(); err != nil {
+		return err
+	}
+	return s.gone.Keep(s.scan(ctx, opts, deliver))
+}
+
+func (s *Scanner) scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
 	if deliver == nil {
 		return errors.New("sane: scan without a receiver for the pages")
 	}

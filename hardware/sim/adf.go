@@ -23,14 +23,19 @@ type Faults struct {
 	JamAfter       int // paper jam after sheet N; sheet N+1 stays in the stack
 	DoubleFeedAt   int // double feed detected at sheet N; it stays in the stack
 	CoverOpenAfter int // cover opened after sheet N
-	GoneAfter      int // device dropped off the bus after sheet N
+	// GoneAfter unplugs the device after sheet N: it stays gone until it
+	// is closed and its spec opened again (see ADF).
+	GoneAfter int
 }
 
 // ADF is a simulated scanner with an automatic document feeder loaded with
 // a planned stream. It implements hardware.Scanner (adapter "sim").
 //
-// A device-gone event ends the Scan that hit it; the next Scan finds the
-// device back, as after replugging it, with the stack where it was.
+// A device-gone event is an unplug: the Scan that hit it and every Scan
+// after return the fault, until the ADF is closed and its spec opened again
+// through the registry, which is replugging it: the fresh ADF has the stack
+// where the unplugged one left it and goes on numbering from there. An ADF
+// made by New or NewShape has no spec and is not reopened.
 type ADF struct {
 	scanning  sync.Mutex // one Scan at a time
 	mu        sync.Mutex // guards truth, which a receiver may read during a Scan
@@ -45,6 +50,57 @@ type ADF struct {
 	resume    int  // pages stored by an earlier run, skipped by the first Scan (Open's resume=N)
 	truth     map[int]forms.PageResult
 	how       []variant // planted rendering by stack position (plant.go); nil without plants
+	spec      string    // the argument Open was given; "" from New
+	gone      hardware.Gone
+	closed    bool
+}
+
+// unplugged are the feeders closed while gone, by the spec that opened
+// them: the next Open of that spec plugs the feeder in again.
+var unplugged = struct {
+	sync.Mutex
+	by map[string]*ADF
+}{by: map[string]*ADF{}}
+
+// Close lets go of the feeder. A feeder that went away is set aside with
+// its stack, for the next Open of its spec.
+func (a *ADF) Close() error {
+	a.scanning.Lock()
+	defer a.scanning.Unlock()
+	if a.closed {
+		return nil
+	}
+	a.closed = true
+	if a.gone.Err() != nil && a.spec != "" {
+		unplugged.Lock()
+		unplugged.by[a.spec] = a
+		unplugged.Unlock()
+	}
+	return nil
+}
+
+// replugged takes back the feeder unplugged under spec, if there is one:
+// a new ADF with its stack, its position and its numbering.
+func replugged(spec string) *ADF {
+	unplugged.Lock()
+	old := unplugged.by[spec]
+	delete(unplugged.by, spec)
+	unplugged.Unlock()
+	if old == nil {
+		return nil
+	}
+	a := newFeeder(old.dev.ID, old.sheets, old.set, old.faults)
+	a.dev = old.dev
+	a.pos, a.backDue, a.delivered, a.how, a.spec = old.pos, old.backDue, old.delivered, old.how, old.spec
+	old.mu.Lock()
+	for k, v := range old.truth {
+		a.truth[k] = v
+	}
+	old.mu.Unlock()
+	for k, v := range old.fired {
+		a.fired[k] = v
+	}
+	return a
 }
 
 // New loads a simulated feeder with count pages of the stream of seed.
@@ -87,7 +143,9 @@ func newFeeder(id string, sheets []Sheet, set Settings, faults Faults) *ADF {
 
 // Open makes a feeder from a spec argument: comma-separated key=value
 // pairs seed, count, profile (clean, real, hard), jam, double, cover,
-// gone (sheet numbers as in Faults), resume (pages an earlier run of the
+// gone (sheet numbers as in Faults; gone=N unplugs the device after sheet
+// N, and opening the same spec again after closing it plugs it back in
+// with the rest of the stack), resume (pages an earlier run of the
 // same stack stored: the first Scan skips them, without rendering them,
 // and numbers pages on from resume+1; in Duplex a page is a side), and
 // the keys of Plants (from,
@@ -97,6 +155,9 @@ func newFeeder(id string, sheets []Sheet, set Settings, faults Faults) *ADF {
 // feeds one ППЭ of A auditoriums of K participants instead. Example:
 // "seed=7,count=40,profile=hard,jam=5".
 func Open(arg string) (*ADF, error) {
+	if a := replugged(arg); a != nil {
+		return a, nil
+	}
 	seed, count, profile := int64(1), 20, Real
 	auds, kits := 0, 0
 	resume := 0
@@ -170,6 +231,10 @@ func Open(arg string) (*ADF, error) {
 		}
 	}
 	a.resume = resume
+	a.spec, a.dev.Spec = arg, "sim"
+	if arg != "" {
+		a.dev.Spec += ":" + arg
+	}
 	if plants.Zero() {
 		return a, nil
 	}
@@ -220,6 +285,16 @@ func (a *ADF) fault() *hardware.Fault {
 func (a *ADF) Scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
 	a.scanning.Lock()
 	defer a.scanning.Unlock()
+	if err := a.gone.Err(); err != nil {
+		return err
+	}
+	if a.closed {
+		return errors.New("sim: the scanner was closed")
+	}
+	return a.gone.Keep(a.scan(ctx, opts, deliver))
+}
+
+func (a *ADF) scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
 	if deliver == nil {
 		return errors.New("sim: scan without a receiver for the pages")
 	}

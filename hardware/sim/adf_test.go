@@ -88,7 +88,6 @@ func TestFaultsLoseNothing(t *testing.T) {
 		{Faults{DoubleFeedAt: 1}, hardware.DoubleFeed, 0},
 		{Faults{DoubleFeedAt: 3}, hardware.DoubleFeed, 2},
 		{Faults{CoverOpenAfter: 3}, hardware.CoverOpen, 3},
-		{Faults{GoneAfter: 1}, hardware.DeviceGone, 1},
 	} {
 		a := newADF(t, 4, tc.f)
 		first, err := collect(t, a, fastScan)
@@ -104,22 +103,78 @@ func TestFaultsLoseNothing(t *testing.T) {
 	}
 }
 
+// An unplugged feeder stays gone, whatever is asked of it, until it is
+// closed and its spec opened again: then it goes on with the stack where
+// it was, numbering on, and does not go away again.
+func TestUnplugLastsUntilReopened(t *testing.T) {
+	const spec = "sim:seed=9,count=4,profile=clean,gone=1"
+	dev, err := hardware.Open(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := collect(t, dev, fastScan)
+	wantFault(t, err, hardware.DeviceGone, 1)
+	for _, opts := range []hardware.Options{fastScan, {Source: hardware.Duplex, DPI: 150}} {
+		again, err := collect(t, dev, opts)
+		wantFault(t, err, hardware.DeviceGone, 1)
+		if len(again) != 0 {
+			t.Fatalf("the unplugged feeder gave %d pages", len(again))
+		}
+	}
+	// Opened again without being closed, it is another feeder, loaded
+	// afresh: the unplugged one is still unplugged.
+	other, err := Open(spec[len("sim:"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.pos != 0 {
+		t.Fatalf("a feeder opened beside the unplugged one starts at sheet %d", other.pos+1)
+	}
+	back, err := hardware.Reopen(spec, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, err := collect(t, back, fastScan)
+	if err != nil {
+		t.Fatalf("the run after replugging: %v", err)
+	}
+	checkStack(t, back.(*ADF), append(first, rest...))
+	if d := back.Device(); d.Spec != spec || d.ID != dev.Device().ID {
+		t.Errorf("replugged as %+v", d)
+	}
+	// Replugging takes the feeder back once: the next Open is a new one.
+	if again, _ := Open(spec[len("sim:"):]); again.pos != 0 {
+		t.Errorf("a second Open took the replugged feeder again")
+	}
+}
+
 func TestSeveralFaultsInOneStack(t *testing.T) {
-	a := newADF(t, 5, Faults{JamAfter: 1, DoubleFeedAt: 3, GoneAfter: 4})
+	const spec = "sim:seed=9,count=5,profile=clean,jam=1,double=3,gone=4"
+	var s hardware.Scanner
+	s, err := hardware.Open(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var all []hardware.Page
 	var kinds []hardware.FaultKind
 	for i := 0; i < 10; i++ {
-		pages, err := collect(t, a, fastScan)
+		pages, err := collect(t, s, fastScan)
 		all = append(all, pages...)
 		if err == nil {
 			break
 		}
 		var f *hardware.Fault
-		if !errors.As(err, &f) || f.After != len(all) || f.Device != a.Device().ID {
+		if !errors.As(err, &f) || f.After != len(all) || f.Device != s.Device().ID {
 			t.Fatalf("run %d: %v after %d pages", i+1, err, len(all))
 		}
 		kinds = append(kinds, f.Kind)
+		if f.Kind == hardware.DeviceGone {
+			if s, err = hardware.Reopen(spec, s); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
+	a := s.(*ADF)
 	if len(kinds) != 3 || kinds[0] != hardware.PaperJam || kinds[1] != hardware.DoubleFeed || kinds[2] != hardware.DeviceGone {
 		t.Errorf("faults %v", kinds)
 	}

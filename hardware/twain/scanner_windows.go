@@ -35,6 +35,7 @@ type Scanner struct {
 	mu   sync.Mutex
 	held hardware.Held // scanned, numbered, not yet accepted
 	next int
+	gone hardware.Gone
 }
 
 // Open opens a source from a spec argument; see the package comment. It
@@ -123,6 +124,13 @@ func (s *Scanner) Device() hardware.Device { return s.dev }
 func (s *Scanner) Scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.gone.Err(); err != nil {
+		return err
+	}
+	return s.gone.Keep(s.scan(ctx, opts, deliver))
+}
+
+func (s *Scanner) scan(ctx context.Context, opts hardware.Options, deliver func(hardware.Page) error) error {
 	if deliver == nil {
 		return errors.New("twain: scan without a receiver for the pages")
 	}

@@ -19,7 +19,9 @@
 // or through memory buffers, until the feeder is empty. A paper jam, a
 // double feed, an open cover and a device gone offline become the
 // matching *hardware.Fault; an empty feeder at the start is an empty
-// stack.
+// stack. A source gone offline (TWCC_CHECKDEVICEONLINE, or the DSM no
+// longer finding it) stays gone until it is opened again (see
+// hardware.Scanner).
 //
 // This file and the others without a build tag hold what does not need
 // Windows: TWAIN's constants, the byte layout of its structures as

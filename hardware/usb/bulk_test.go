@@ -27,6 +27,7 @@ func (p packets) Read(b []byte) (int, error) { return p.Reader.Read(b[:min(len(b
 func fakeDevice(t *testing.T, s hardwaretest.Stack) Bulk {
 	host, device := net.Pipe()
 	srv := escl.NewServer(hardwaretest.OpenSim(t, s), nil)
+	srv.Reopen = hardwaretest.ReplugSpec
 	web := &http.Server{Handler: srv}
 	done := make(chan struct{})
 	go func() { // owned by the test: ends when the pipe closes
@@ -74,15 +75,24 @@ func (l *oneConn) Close() error {
 func (l *oneConn) Addr() net.Addr { return &net.UnixAddr{Name: "usb", Net: "usb"} }
 
 // The eSCL adapter passes the conformance suite over the bulk framing.
+// Unplugged, the device's firmware (the eSCL server) stays down until the
+// station opens the scanner again over the same interface.
 func TestConformanceOverBulkPipe(t *testing.T) {
-	hardwaretest.Run(t, func(t *testing.T, s hardwaretest.Stack) hardware.Scanner {
-		client := &http.Client{Transport: NewBulkTransport(fakeDevice(t, s))}
+	clients := map[hardware.Scanner]*http.Client{}
+	open := func(t *testing.T, client *http.Client) hardware.Scanner {
 		dev, err := escl.New(context.Background(), escl.Config{URL: "http://localhost/eSCL", Client: client})
 		if err != nil {
 			t.Fatal(err)
 		}
+		clients[dev] = client
 		return dev
-	})
+	}
+	hardwaretest.Run(t, func(t *testing.T, s hardwaretest.Stack) hardware.Scanner {
+		return open(t, &http.Client{Transport: NewBulkTransport(fakeDevice(t, s))})
+	}, hardwaretest.Caps{Reopen: func(t *testing.T, gone hardware.Scanner) hardware.Scanner {
+		hardware.Close(gone)
+		return open(t, clients[gone])
+	}})
 }
 
 // script is a device whose answers are canned bytes; it records what it

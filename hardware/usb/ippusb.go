@@ -68,7 +68,8 @@ func findIPPUSB(d *gousb.DeviceDesc) (ippUSB, bool) {
 // OpenIPPUSB opens a scanner that speaks eSCL over IPP-over-USB, with no
 // driver: the spec argument is the USB device's ID without "usb:", e.g.
 // "04f9:0468@1-2" (discovery lists it as ippusb:…). The device stays
-// claimed while the program runs.
+// claimed until the scanner is closed; an unplugged one is opened again
+// by its spec once it is back (see hardware.Scanner).
 func OpenIPPUSB(arg string) (*escl.Scanner, error) {
 	vid, pid, port, err := parseID(arg)
 	if err != nil {
@@ -110,13 +111,22 @@ func OpenIPPUSB(arg string) (*escl.Scanner, error) {
 		cfg.Close()
 		return fail(err)
 	}
+	release := func() error {
+		intf.Close()
+		cfg.Close()
+		err := dev.Close()
+		uctx.Close()
+		return err
+	}
 	in, err := intf.InEndpoint(where.in)
 	if err != nil {
-		return fail(err)
+		release()
+		return nil, fmt.Errorf("ippusb %s: %w", arg, err)
 	}
 	out, err := intf.OutEndpoint(where.out)
 	if err != nil {
-		return fail(err)
+		release()
+		return nil, fmt.Errorf("ippusb %s: %w", arg, err)
 	}
 	client := &http.Client{Transport: NewBulkTransport(struct {
 		*gousb.InEndpoint
@@ -124,7 +134,12 @@ func OpenIPPUSB(arg string) (*escl.Scanner, error) {
 	}{in, out})}
 	ctx, cancel := context.WithTimeout(context.Background(), escl.OpenTimeout)
 	defer cancel()
-	return escl.New(ctx, escl.Config{URL: "http://localhost/eSCL", Client: client})
+	s, err := escl.New(ctx, escl.Config{URL: "http://localhost/eSCL", Client: client, Close: release})
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return s, nil
 }
 
 // parseID reads "VVVV:PPPP@PORT".

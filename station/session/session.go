@@ -168,7 +168,8 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	dev, err := openDevice(cfg.Device, len(stored), cfg.Options.Source)
+	spec := deviceSpec(cfg.Device, len(stored))
+	dev, err := hardware.Open(spec)
 	if err != nil {
 		return Summary{}, inputError("сканер %s не открывается: %v", cfg.Device, err)
 	}
@@ -180,7 +181,8 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.NumCPU()
 	}
-	r := &run{cfg: cfg, dev: dev, start: time.Now()}
+	r := &run{cfg: cfg, dev: dev, spec: spec, start: time.Now()}
+	defer func() { hardware.Close(r.dev) }()
 	r.exam, _ = cfg.Store.Exam() // CheckPlace found it
 	return r.run(ctx, len(stored))
 }
@@ -188,7 +190,8 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 // run is one session from start to summary.
 type run struct {
 	cfg   Config
-	dev   hardware.Scanner
+	dev   hardware.Scanner // the device now: the one opened, or the one reopened after it went away
+	spec  string           // what opened it, and opens it again
 	start time.Time
 	exam  *exam.Exam // the imported exam, to tell a misplaced sheet at once
 
@@ -270,6 +273,10 @@ func (r *run) run(ctx context.Context, already int) (Summary, error) {
 	}
 
 	sess := scanner.New(r.dev, scanner.SinkFunc(r.store), r.cfg.Options, r.event)
+	// The pages already stored are the start of the stack: the numbering
+	// of faults and pages goes on from them, across reopens too.
+	sess.NumberFrom(already)
+	sess.ReopenWith(r.reopen)
 	err = sess.Run(ctx, r.resume)
 	stats := sess.Stats()
 	if err != nil {
@@ -399,8 +406,11 @@ func (r *run) event(ev scanner.Event) {
 			Text: fmt.Sprintf("Лист %s уже сохранён как страница №%d: повторно не сохраняется", ev.Raw.Name, ev.Page.Seq)})
 	case scanner.DeviceFault:
 		r.notify(Event{Kind: DeviceFault, Fault: ev.Fault, Text: FaultMessage(ev.Fault)})
-		r.cfg.Log.Append(audit.Event{Actor: audit.Station, Action: audit.ActionDeviceFault, Subject: r.subject(0),
-			After: jsonOf(map[string]any{"kind": ev.Fault.Kind, "device": ev.Fault.Device, "after": ev.Fault.After})})
+		rec := map[string]any{"kind": ev.Fault.Kind, "device": ev.Fault.Device, "after": ev.Fault.After}
+		if ev.Fault.Detail != "" {
+			rec["detail"] = ev.Fault.Detail
+		}
+		r.cfg.Log.Append(audit.Event{Actor: audit.Station, Action: audit.ActionDeviceFault, Subject: r.subject(0), After: jsonOf(rec)})
 	case scanner.FeederEmpty:
 		r.notify(Event{Kind: FeederEmpty, Text: "Лоток сканера пуст."})
 	}
@@ -418,7 +428,11 @@ func FaultMessage(f *hardware.Fault) string {
 	case hardware.CoverOpen:
 		return fmt.Sprintf("Открыта крышка сканера после страницы %d: закройте крышку и продолжите", f.After)
 	case hardware.DeviceGone:
-		return fmt.Sprintf("Сканер отключился после страницы %d: проверьте кабель и питание, затем продолжите", f.After)
+		msg := fmt.Sprintf("Сканер отключился после страницы %d: подключите его снова (кабель, питание, сеть) и продолжите; листы, оставшиеся в лотке, пойдут дальше", f.After)
+		if f.Detail != "" {
+			msg += " (" + f.Detail + ")"
+		}
+		return msg
 	case hardware.Rejected:
 		return fmt.Sprintf("Не принят %s: он пропущен, остальные идут дальше; проверьте его и при необходимости отсканируйте лист заново, затем продолжите", f.Detail)
 	}
@@ -428,6 +442,18 @@ func FaultMessage(f *hardware.Fault) string {
 // StopError is the error of a session ended after a device event.
 func StopError(f *hardware.Fault) error {
 	return fmt.Errorf("сканирование остановлено после события «%s»; сохранённые страницы на месте, устраните причину и запустите сканирование снова", f.Kind)
+}
+
+// reopen opens the device again once the operator plugged it in and went
+// on, by the spec that opened it.
+func (r *run) reopen(gone hardware.Scanner) (hardware.Scanner, error) {
+	dev, err := hardware.Reopen(r.spec, gone)
+	if err != nil {
+		return nil, err
+	}
+	r.dev = dev
+	r.say("Сканер подключён снова: сканирование продолжается со следующего листа.")
+	return dev, nil
 }
 
 func (r *run) resume(ctx context.Context, f *hardware.Fault) error {
@@ -520,18 +546,19 @@ func (r *run) summary(stats scanner.Stats) (Summary, error) {
 	return s, nil
 }
 
-// openDevice opens the scanner of a spec. A simulated feeder is loaded
-// with the sheets not yet stored, as an operator reloads the stack from the
-// first page the station does not have (the simulator's resume option);
-// other devices take the stack the operator put in, and pages fed again
-// are recognised by their bytes (see store.Add).
-func openDevice(spec string, stored int, source hardware.Source) (hardware.Scanner, error) {
+// deviceSpec is the spec that opens the scanner of a session. A simulated
+// feeder is loaded with the sheets not yet stored, as an operator reloads
+// the stack from the first page the station does not have (the
+// simulator's resume option); other devices take the stack the operator
+// put in, and pages fed again are recognised by their bytes (see
+// store.Add).
+func deviceSpec(spec string, stored int) string {
 	name, arg, _ := strings.Cut(spec, ":")
 	if name == "sim" && stored > 0 {
 		if arg != "" {
 			arg += ","
 		}
-		return hardware.Open("sim:" + arg + "resume=" + strconv.Itoa(stored))
+		return "sim:" + arg + "resume=" + strconv.Itoa(stored)
 	}
-	return hardware.Open(spec)
+	return spec
 }
