@@ -176,7 +176,7 @@ func New(cfg Config) (*Folder, error) {
 	}
 	f := &Folder{
 		cfg: cfg,
-		dev: hardware.Device{ID: "folder:" + cfg.Dir, Name: "Scans dropped into " + cfg.Dir, Adapter: "folder",
+		dev: hardware.Device{ID: "folder:" + cfg.Dir, Name: "Папка со сканами " + cfg.Dir, Adapter: "folder",
 			Caps: hardware.Capabilities{Sources: []hardware.Source{hardware.ADF}}},
 		done: map[key]bool{},
 	}

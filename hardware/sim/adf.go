@@ -130,7 +130,7 @@ func NewShape(seed int64, auds, kits int, set Settings, faults Faults) (*ADF, er
 
 func newFeeder(id string, sheets []Sheet, set Settings, faults Faults) *ADF {
 	return &ADF{
-		dev: hardware.Device{ID: id, Name: fmt.Sprintf("Simulated ADF scanner (%s scans)", set.Profile), Adapter: "sim",
+		dev: hardware.Device{ID: id, Name: fmt.Sprintf("Имитатор сканера с автоподатчиком (профиль %s)", set.Profile), Adapter: "sim",
 			Caps: hardware.Capabilities{
 				Sources: []hardware.Source{hardware.ADF, hardware.Duplex},
 				DPIs:    []int{150, 200, 240, 300, 400, 600},

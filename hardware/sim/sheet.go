@@ -147,7 +147,7 @@ func NewDrawingFeeder(d *forms.Drawing, seed int64, count int, set Settings, tw 
 	}
 	return &DrawingFeeder{
 		dev: hardware.Device{ID: fmt.Sprintf("sim-sheet-%d-%s", seed, set.Profile),
-			Name: fmt.Sprintf("Simulated ADF scanner (%s scans of a test sheet)", set.Profile), Adapter: "sim",
+			Name: fmt.Sprintf("Имитатор сканера с тестовым листом (профиль %s)", set.Profile), Adapter: "sim",
 			Caps: hardware.Capabilities{
 				Sources: []hardware.Source{hardware.Flatbed, hardware.ADF},
 				DPIs:    []int{150, 200, 240, 300, 400, 600},
