@@ -115,7 +115,7 @@ func TestDiscovererListsAnnouncedAndRemembered(t *testing.T) {
 		t.Errorf("the remembered scanner that does not answer: %+v", devs)
 	}
 	live := devs[1-dead]
-	if live.Spec != "escl:"+web.URL+Root || !strings.Contains(live.Name, "Simulated") {
+	if live.Spec != "escl:"+web.URL+Root || !strings.Contains(live.Name, "Имитатор сканера") {
 		t.Errorf("live device %+v", live)
 	}
 	if _, err := hardware.Open(live.Spec); err != nil {
