@@ -190,14 +190,17 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err := runReport(ctx, &env{stdout: &indent{w: out}, stderr: e.stderr}, []string{"--data", *data}); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nЧто дальше:\n")
-	fmt.Fprintf(out, "  • откройте %s — так выглядят напечатанные комплекты (БО №1, БО №2 листы 1 и 2);\n", kitsPDF)
-	fmt.Fprintf(out, "  • сканы — в %s; распознайте их заново: bin/station recognize %s\n", filepath.Join(*data, "pages"), filepath.Join(*data, "pages"))
-	fmt.Fprintf(out, "  • исправления: bin/station page --help, bin/station review --help; закрытие: bin/station auditorium close --data %s --ppe %s --auditorium %s --reason «…»\n", *data, place.PPE, place.Auditorium)
-	fmt.Fprintf(out, "  • журнал действий: bin/station audit show --data %s; проверка цепочки: bin/station audit verify --data %s\n", *data, *data)
-	fmt.Fprintf(out, "  • свой тестовый набор сканов с эталоном: bin/station testscan --out /tmp/corpus --count 100 --seed 7 --profile hard\n")
-	fmt.Fprintf(out, "  • в браузере: «Сканирование», аудитория %s/%s, сканер «%s» — пачка этого экзамена с замятием, двойной подачей и потерянным листом\n",
+	fmt.Fprintf(out, "\nЧто дальше — в браузере, под учётной записью нужной роли:\n")
+	fmt.Fprintf(out, "  • оператор: «Сканирование», аудитория %s/%s, сканер «%s» — пачка этого экзамена с замятием, двойной подачей и потерянным листом;\n",
 		first.PPE, tr.auditorium, tr.name)
+	fmt.Fprintf(out, "    затем страница аудитории (проблемы и исправления), «Проверка» (значения для проверки), закрытие аудитории;\n")
+	fmt.Fprintf(out, "  • руководитель: «Печать» (комплекты, ДБО, формы), ППЭ-13-02-МАШ, протокол ППЭ-15 — просмотр и подпись, «Журнал»;\n")
+	fmt.Fprintf(out, "  • администратор: «Учётные записи», «РЦОИ и ключи»; доставка пакетов — страница ППЭ «Доставка в РЦОИ».\n")
+	fmt.Fprintf(out, "Для администраторов и скриптов то же есть в командной строке:\n")
+	fmt.Fprintf(out, "  • напечатанные комплекты: %s; сканы — в %s (распознать заново: bin/station recognize %s)\n", kitsPDF, filepath.Join(*data, "pages"), filepath.Join(*data, "pages"))
+	fmt.Fprintf(out, "  • bin/station page --help, bin/station review --help, bin/station auditorium close --data %s --ppe %s --auditorium %s --reason «…»\n", *data, place.PPE, place.Auditorium)
+	fmt.Fprintf(out, "  • журнал: bin/station audit show --data %s; проверка цепочки: bin/station audit verify --data %s\n", *data, *data)
+	fmt.Fprintf(out, "  • свой тестовый набор сканов с эталоном: bin/station testscan --out /tmp/corpus --count 100 --seed 7 --profile hard\n")
 	if *serve == "" {
 		return nil
 	}
