@@ -30,7 +30,7 @@ func startDaemon(t testing.TB, dir string) (stop func()) {
 	addr := l.Addr().String()
 	l.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
+	var out, errb lockedBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, &env{stdout: &out, stderr: &errb}, []string{"serve", "--data", dir, "--listen", addr})

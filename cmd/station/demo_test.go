@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -78,24 +77,6 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // With --serve the demo ends by serving the web interface with fresh
 // random accounts, and stops cleanly when interrupted.
 func TestDemoServesTheWebInterface(t *testing.T) {
@@ -108,7 +89,7 @@ func TestDemoServesTheWebInterface(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "demo-data")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb syncBuffer
+	var out, errb lockedBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, &env{stdout: &out, stderr: &errb}, []string{"demo", "--data", data, "--profile", "clean", "--serve", addr})

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -28,19 +26,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("report")
 	data := addDataFlag(fs)
 	asJSON := fs.Bool("json", false, "print the report as one JSON object (exam.md)")
-	pos, err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(e.stdout, reportUsage)
-		flagUsage(e.stdout, fs)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return badInput("unexpected argument %q", pos[0])
-	}
-	if err := checkDataDir(*data); err != nil {
+	if help, err := parseCommand(e, fs, reportUsage, args, data); help || err != nil {
 		return err
 	}
 	if !store.Exists(*data) {

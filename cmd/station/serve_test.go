@@ -41,7 +41,7 @@ func TestServeBadInput(t *testing.T) {
 func TestServeFirstStartPrintsTheSetupCode(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
+	var out, errb lockedBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, &env{stdout: &out, stderr: &errb}, []string{"serve", "--data", dir, "--listen", "127.0.0.1:0"})

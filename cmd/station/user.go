@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -55,19 +54,7 @@ func runUserAdd(e *env, args []string) error {
 	login := fs.String("login", "", "the new account's `login` (2–32 of a–z, 0–9, . _ -)")
 	role := fs.String("role", "", "`role`: "+users.RoleList())
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin instead of the terminal")
-	pos, err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(e.stdout, userUsage)
-		flagUsage(e.stdout, fs)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return badInput("unexpected argument %q", pos[0])
-	}
-	if err := checkDataDir(*data); err != nil {
+	if help, err := parseCommand(e, fs, userUsage, args, data); help || err != nil {
 		return err
 	}
 	if err := requireFlag("login", *login); err != nil {
@@ -144,19 +131,7 @@ func readPassword(e *env, fromStdin bool) (string, error) {
 func runUserList(e *env, args []string) error {
 	fs := newFlagSet("user list")
 	data := addDataFlag(fs)
-	pos, err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(e.stdout, userUsage)
-		flagUsage(e.stdout, fs)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return badInput("unexpected argument %q", pos[0])
-	}
-	if err := checkDataDir(*data); err != nil {
+	if help, err := parseCommand(e, fs, userUsage, args, data); help || err != nil {
 		return err
 	}
 	list, err := users.Open(*data).List()
