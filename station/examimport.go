@@ -33,7 +33,11 @@ func (s *Station) ImportExam(actor string, ex *exam.Exam, source, reason string)
 			// A login of the station that is not the head's may not swap
 			// the exam under scanned pages; a script's actor with no
 			// account is an administrator's and only needs the reason.
-			if u, found, _ := s.Users.Find(actor); found && u.Role != users.Head {
+			u, found, err := s.Users.Find(actor)
+			if err != nil {
+				return nil, fmt.Errorf("учётная запись %q не прочитана: %w", actor, err)
+			}
+			if found && !users.Can(u.Role, users.ReplaceExam) {
 				return nil, refuse("причина замены экзамена", "на станции уже есть отсканированные страницы этого экзамена: заменить экзамен может только руководитель ППЭ, указав причину замены")
 			}
 			if reason == "" {

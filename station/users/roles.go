@@ -51,6 +51,7 @@ type Permission string
 const (
 	ViewBoard    Permission = "board.view"        // see the exam board
 	ImportExam   Permission = "exam.import"       // import the exam file
+	ReplaceExam  Permission = "exam.replace"      // replace the exam once pages are scanned, with a reason
 	Scan         Permission = "scan"              // scan blanks
 	Fix          Permission = "fix"               // correct pages, review values
 	CloseAud     Permission = "auditorium.close"  // close (package) an auditorium
@@ -67,6 +68,7 @@ const (
 var matrix = map[Permission][]Role{
 	ViewBoard:    {Operator, Technician, Head, Admin},
 	ImportExam:   {Head, Admin},
+	ReplaceExam:  {Head},
 	Scan:         {Operator, Technician, Head},
 	Fix:          {Operator, Technician, Head},
 	CloseAud:     {Operator, Technician, Head},
