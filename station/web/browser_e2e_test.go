@@ -147,7 +147,9 @@ func TestBrowserExamDay(t *testing.T) {
 	toAuditorium := chromedp.Steps(
 		chromedp.Click(chromedp.CSS(`nav a[href="/"]`)),
 		chromedp.WaitVisible(chromedp.CSS(audCard+" h3 a")),
-		chromedp.Click(chromedp.CSS(audCard+" h3 a")),
+		// The board's live update may replace the card between finding
+		// its link and clicking it: click in the page, in one step.
+		into(new(bool), chromedp.Evaluate[bool](fmt.Sprintf(`document.querySelector(%q).click(), true`, audCard+" h3 a"))),
 		chromedp.WaitVisible(chromedp.CSS("#aud-status")),
 	)
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
