@@ -91,6 +91,8 @@ func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
 		}
 		if lv.inkFrac < blankInkFrac {
 			r.Flags = append(r.Flags, forms.FlagBlankPage)
+		} else if bar, rot, ok := wholePageBarcode(&midp); ok && identityOnly(r, bar, rot, rc.set) {
+			r.Flags = append(r.Flags, forms.FlagAnchorMissing)
 		} else {
 			r.Flags = append(r.Flags, forms.FlagAnchorMissing, forms.FlagUnknownType)
 			r.NeedsReview = true

@@ -173,3 +173,53 @@ func TestPrintFitsRefusesWrongPivot(t *testing.T) {
 		m.Close()
 	}
 }
+
+// TestBarcodeAlone: a page with no anchor left on the image and its QR
+// code blotted is not given up: the barcode found on the whole page gives
+// its type, barcode and way up, and every box and digit field goes to
+// review, the context too.
+func TestBarcodeAlone(t *testing.T) {
+	set := forms.Builtin()
+	rc, _ := New(set, nil)
+	const dpi = 300
+	mm := func(v float64) int { return int(v * dpi / 25.4) }
+	for _, rot := range []int{0, 90, 180, 270} {
+		g := renderPage(t, set, "11", 47, pen{marks: []string{"t05_2"}}, dpi)
+		b := g.Bounds()
+		// Right anchors torn off, the QR code inked over.
+		for y := 0; y < b.Max.Y; y++ {
+			for x := mm(170); x < b.Max.X; x++ {
+				if y < mm(16) || y >= b.Max.Y-mm(16) {
+					g.Pix[g.PixOffset(x, y)] = 255
+				} else if y >= mm(20) && y < mm(34) && x < mm(190) {
+					g.Pix[g.PixOffset(x, y)] = 30
+				}
+			}
+		}
+		m := scan(toMat(t, g), rot, 2, 0, 0, 1, dpi, 6)
+		// The page's left anchors are off the bed.
+		switch rot {
+		case 0:
+			m = cutMat(m, mm(20), 0, 0, 0)
+		case 90: // the page's left edge at the image's bottom
+			m = cutMat(m, 0, 0, 0, mm(20))
+		case 180:
+			m = cutMat(m, 0, 0, mm(20), 0)
+		case 270:
+			m = cutMat(m, 0, mm(20), 0, 0)
+		}
+		res := rc.Page(m)
+		m.Close()
+		t.Log(describe(res))
+		id := testIdentity(t, "11", 47)
+		if res.Type != "11" || res.Barcode != id.Barcode || res.Rotation != rot {
+			t.Fatalf("rot %d: %s", rot, describe(res))
+		}
+		if !slices.Contains(res.Review, "context") || !slices.Contains(res.Review, "t05_2") || !slices.Contains(res.Review, "variant") {
+			t.Errorf("rot %d: review %v", rot, res.Review)
+		}
+		if res.Marks["t05_2"] != forms.MarkAmbiguous {
+			t.Errorf("rot %d: t05_2 = %q without a map", rot, res.Marks["t05_2"])
+		}
+	}
+}
