@@ -436,3 +436,56 @@ func imageinFromBytes(data []byte, name string) (gocv.Mat, error) {
 	m, _, err := d.Page(0)
 	return m, err
 }
+
+// BenchmarkDocumentParts splits the pipeline's time per page on the
+// throughput corpus, one worker, the parts measured in turn on each page
+// so that a noisy machine disturbs them alike: the full decode (the
+// floor of BenchmarkRecognizeThroughput), the reduced decode the
+// pipeline makes instead, and the reading of the reduced page. It
+// reports each in ms per page and the reduced decode and the reading as
+// fractions of the full decode: their sum is the pipeline's ratio when
+// no page is decoded twice.
+func BenchmarkDocumentParts(b *testing.B) {
+	scans, err := benchScans()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rc := benchRecognizer(b)
+	var full, reduced, read time.Duration
+	b.ResetTimer()
+	for it := 0; it < b.N; it++ {
+		for i, s := range scans {
+			name := fmt.Sprintf("%04d.jpg", i+1)
+			d, err := imagein.FromBytes(s.data, name, imagein.Limits{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			t0 := time.Now()
+			m, _, err := d.Page(0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			full += time.Since(t0)
+			m.Close()
+			t0 = time.Now()
+			m, _, err = d.PageReduced(0, reducedMinLong)
+			if err != nil {
+				b.Fatal(err)
+			}
+			reduced += time.Since(t0)
+			t0 = time.Now()
+			rc.Page(m)
+			read += time.Since(t0)
+			m.Close()
+			d.Close()
+		}
+	}
+	b.StopTimer()
+	n := float64(b.N * len(scans))
+	ms := func(d time.Duration) float64 { return float64(d) / n / 1e6 }
+	b.ReportMetric(ms(full), "full_decode_ms")
+	b.ReportMetric(ms(reduced), "reduced_decode_ms")
+	b.ReportMetric(ms(read), "read_ms")
+	b.ReportMetric(float64(reduced)/float64(full), "reduced_x_of_decode")
+	b.ReportMetric(float64(read)/float64(full), "read_x_of_decode")
+}

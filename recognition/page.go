@@ -1,8 +1,10 @@
 // Package recognition reads one scanned page: it registers the page on its
 // anchors (or, when fewer than three are on the image, on its QR code and
-// the anchors that are left), reads the barcode and the QR code, then the
+// the anchors that are left, or on two anchors that put the codes where
+// they read and the print where it is; with the QR code alone only the
+// identity is certain), reads the barcode and the QR code, then the
 // mark boxes, digit cells and zones of the page's template, and reports a
-// forms.PageResult. It is a pure function of the page image, the templates
+// forms.PageResult. A box or cell off the image goes to review. It is a pure function of the page image, the templates
 // and the digit classifier.
 //
 // Everything after registration works in template millimetres: only the
@@ -89,6 +91,8 @@ func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
 		}
 		if lv.inkFrac < blankInkFrac {
 			r.Flags = append(r.Flags, forms.FlagBlankPage)
+		} else if bar, rot, ok := wholePageBarcode(&midp); ok && identityOnly(r, bar, rot, rc.set) {
+			r.Flags = append(r.Flags, forms.FlagAnchorMissing)
 		} else {
 			r.Flags = append(r.Flags, forms.FlagAnchorMissing, forms.FlagUnknownType)
 			r.NeedsReview = true
@@ -105,7 +109,18 @@ func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
 		return h
 	}
 	hMid, altMid := scaled(reg.h), scaled(reg.alt)
-	c := readCodes(&full, &midp, &reg.h, &hMid, rc.header)
+	var c codes
+	if loc.codes != nil {
+		c = *loc.codes // read already, to choose the registration
+	} else {
+		c = readCodes(&full, &midp, &reg.h, &hMid, rc.header)
+	}
+	if c.qrText == "" && loc.qrText != "" {
+		c.qrText = loc.qrText
+		if id, err := forms.ParseQR(c.qrText); err == nil {
+			c.qr = &id
+		}
+	}
 	if !c.any() {
 		// The header ink may have misled the 0/180 decision (a torn or
 		// inked page): try the page the other way up.
@@ -128,7 +143,30 @@ func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
 	readDigits(r, &full, &reg.h, reg.ink, tpl, rc.digits)
 	checkDigitsAgainstQR(r)
 	readZones(r, &midp, &hMid, reg.ink, tpl)
+	// A box or cell off the image reads as paper: its value is not known.
+	for _, b := range tpl.Boxes {
+		if loc.coarse || !onImage(&full, &reg.h, b.Rect) {
+			r.Review = append(r.Review, b.ID)
+		}
+	}
+	for _, f := range tpl.DigitFields {
+		if loc.coarse || !onImage(&full, &reg.h, f.Bounds()) {
+			r.Review = append(r.Review, f.ID)
+		}
+	}
 	return nil
+}
+
+// onImage says whether rectangle r of the template lies on the image
+// under map h, with its corners at least a pixel inside.
+func onImage(p *plane, h *homography, r forms.Rect) bool {
+	for _, c := range []pt{{r.X, r.Y}, {r.X1(), r.Y}, {r.X1(), r.Y1()}, {r.X, r.Y1()}} {
+		q := h.apply(c)
+		if q.X < 1 || q.Y < 1 || q.X > float64(p.w-1) || q.Y > float64(p.h-1) {
+			return false
+		}
+	}
+	return true
 }
 
 // finish sorts and de-duplicates flags and review ids, so the output is
@@ -183,7 +221,10 @@ type located struct {
 	fm         float64 // mid px per full px
 	lv         pageLevels
 	reg        registration
-	regErr     error // why reg is not found: errNoAnchors or a failure
+	regErr     error  // why reg is not found: errNoAnchors or a failure
+	codes      *codes // the page's codes, when registration read them already
+	coarse     bool   // reg is the QR code's alone: every cell read goes to review
+	qrText     string // the QR code as the whole page's search read it, with coarse
 	closers    []func() error
 }
 
@@ -237,9 +278,24 @@ func (rc *Recognizer) locate(m gocv.Mat) (located, error) {
 
 	reg, err := register(&full, small, fs, pxmm*fs, rc.header)
 	if errors.Is(err, errNoAnchors) && lv.inkFrac >= blankInkFrac {
-		// Anchors off the bed: the QR code may still place the page.
-		if qr, ok := registerByQR(&full, &midp, fm, small, fs, pxmm*fs, rc.header); ok {
+		// Anchors off the bed: the QR code may still place the page, or
+		// two anchors that put the codes where they read.
+		qr, seen, ok := registerByQR(&full, &midp, fm, small, fs, pxmm*fs, rc.set, rc.header)
+		if ok {
 			reg, err = qr, nil
+		} else if pr, c, ok := registerByPair(&full, &midp, fm, small, fs, pxmm*fs, rc.set, rc.header); ok {
+			reg, err = pr, nil
+			loc.codes = &c
+		} else if seen != nil {
+			// Only the QR code places the page: its finder patterns lie
+			// too close together to place the far cells for certain, but
+			// the page's identity reads, and what is read from the cells
+			// waits for a person.
+			reg, err = registration{h: seen.coarse, alt: seen.coarse, ink: seen.ink}, nil
+			reg.rotation, reg.skew = quarterTurn(&reg.h)
+			reg.altRot = reg.rotation
+			reg.pxPerMM = reg.h.scaleAt(pt{105, 148.5})
+			loc.coarse, loc.qrText = true, seen.text
 		}
 	}
 	loc.full, loc.midp, loc.fm, loc.lv, loc.reg, loc.regErr = full, midp, fm, lv, reg, err

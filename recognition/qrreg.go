@@ -67,39 +67,50 @@ func qrFinderCentres(tpl *forms.Template, text string) ([3]pt, bool) {
 	return [3]pt{{a, d}, {a, b}, {c, b}}, true
 }
 
+// qrSeen is the QR code found by a search of the whole page: its text,
+// the map its finder patterns alone give, and the grey level of their
+// cores (the page's black).
+type qrSeen struct {
+	text   string
+	coarse homography
+	ink    float64
+}
+
 // registerByQR registers a page on which too few anchors were found: the
 // QR code is searched on the mid copy (fm mid px per full px), its finder
 // patterns map the page well enough to find the anchors that are there,
 // on the small copy (fs small px per full px), and the finder patterns and
 // those anchors together are fitted by least squares. ok is false unless
-// at least qrMinAnchors anchors were found.
-func registerByQR(full, mid *plane, fm float64, small gocv.Mat, fs, k float64, tpl *forms.Template) (registration, bool) {
+// at least qrMinAnchors anchors were found, or one whose map puts the
+// printed rectangles of the page's type (set) where they are. seen is the
+// QR code when one was found, placed or not.
+func registerByQR(full, mid *plane, fm float64, small gocv.Mat, fs, k float64, set *forms.Set, tpl *forms.Template) (reg registration, seen *qrSeen, ok bool) {
 	text, finders, ok := qrFinders(mid)
 	if !ok {
-		return registration{}, false
+		return registration{}, nil, false
 	}
 	tplF, ok := qrFinderCentres(tpl, text)
 	if !ok {
-		return registration{}, false
+		return registration{}, nil, false
 	}
 	var img [3]pt
 	for i, f := range finders {
 		img[i] = pt{f.X / fm, f.Y / fm}
 	}
-	coarse, err := fitAffine(tplF, img)
+	coarse, err := fitSimilarity(tplF[:], img[:])
 	if err != nil {
-		return registration{}, false
+		return registration{}, nil, false
 	}
+	seen = &qrSeen{text: text, coarse: coarse, ink: finderInk(full, &coarse, tplF)}
 	blobs, err := anchorBlobsWhole(small, k)
 	if err != nil {
-		return registration{}, false
+		return registration{}, seen, false
 	}
 	var src, dst []pt
 	pxmm := k / fs
 	// An anchor cut by the image's edge would pull the map by the part
 	// that is missing.
 	edge := (anchorSide/2 + 0.5) * k
-	reg := registration{}
 	var inkSum float64
 	for _, c := range anchorCentres(tpl) {
 		want := coarse.apply(c)
@@ -123,8 +134,16 @@ func registerByQR(full, mid *plane, fm float64, small gocv.Mat, fs, k float64, t
 		inkSum += ink
 		reg.anchors++
 	}
-	if reg.anchors < qrMinAnchors {
-		return registration{}, false
+	if reg.anchors == 0 {
+		return registration{}, seen, false
+	}
+	one := reg.anchors < qrMinAnchors
+	if one {
+		// One anchor and the finder patterns: the anchor, far from them,
+		// fixes the turn and the scale; the print check below must
+		// confirm that it is the anchor.
+		src = append(src, tplF[:]...)
+		dst = append(dst, img[:]...)
 	}
 	// The anchors lie far apart, the finder patterns close together: a
 	// map from the anchors alone is the sharper, and with two of them it
@@ -132,33 +151,51 @@ func registerByQR(full, mid *plane, fm float64, small gocv.Mat, fs, k float64, t
 	// image is.
 	h, err := fitSimilarity(src, dst)
 	if err != nil {
-		return registration{}, false
+		return registration{}, seen, false
 	}
 	// The anchors' map must put the finder patterns where they were found,
 	// and the scale must be the page's: otherwise the blobs taken for
 	// anchors were something else.
 	for i, f := range tplF {
 		if h.apply(f).dist(img[i]) > qrAgree*pxmm {
-			return registration{}, false
+			return registration{}, seen, false
 		}
 	}
 	if s := h.scaleAt(pt{105, 148.5}) / pxmm; math.Abs(s-1) > maxScaleError {
-		return registration{}, false
+		return registration{}, seen, false
+	}
+	reg.ink = inkSum / float64(reg.anchors)
+	if one {
+		id, err := forms.ParseQR(text)
+		body, known := set.Get(id.Type)
+		if err != nil || !known || !printFits(full, &h, body, reg.ink) {
+			return registration{}, seen, false
+		}
 	}
 
 	reg.h = h
-	reg.ink = inkSum / float64(reg.anchors)
 	// The QR code fixes the way up: the rotation is the quarter turn
 	// nearest to the map's.
-	a := h.apply(pt{105, 148.5})
-	b := h.apply(pt{106, 148.5})
-	ang := math.Atan2(b.Y-a.Y, b.X-a.X) * 180 / math.Pi
-	reg.rotation = ((-int(math.Round(ang/90))*90)%360 + 360) % 360
-	reg.skew = skewOf(&reg.h, reg.rotation)
+	reg.rotation, reg.skew = quarterTurn(&reg.h)
 	reg.pxPerMM = reg.h.scaleAt(pt{105, 148.5})
 	// There is no other way up to try.
 	reg.alt, reg.altRot = reg.h, reg.rotation
-	return reg, true
+	return reg, seen, true
+}
+
+// finderInk is the grey level of the finder patterns' cores (their
+// middle 3 × 3 modules are solid) under map h.
+func finderInk(full *plane, h *homography, centres [3]pt) float64 {
+	var hist [256]int
+	for _, c := range centres {
+		for dy := -0.6; dy <= 0.6; dy += 0.2 {
+			for dx := -0.6; dx <= 0.6; dx += 0.2 {
+				p := h.apply(pt{c.X + dx, c.Y + dy})
+				hist[full.at(int(p.X), int(p.Y))]++
+			}
+		}
+	}
+	return percentile(&hist, 0.5)
 }
 
 // anchorBlobsWhole finds anchor candidates on the whole small page, not

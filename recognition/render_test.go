@@ -5,6 +5,8 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -42,6 +44,9 @@ type pen struct {
 	marks []string // box ids to cross
 	dots  []string // box ids with a stray dot
 	zones []string // zone ids to scribble in
+	// cells are digit cells to write in, as "field:index" (0-based): a
+	// stroke shaped like a 7, which a test's digit reader takes for one.
+	cells []string
 }
 
 // renderPage draws a page of type pageType with pen strokes at dpi.
@@ -72,6 +77,17 @@ func renderPage(t testing.TB, set *forms.Set, pageType string, serial uint64, p 
 	for _, id := range p.dots {
 		cx, cy := box(id).Center()
 		d.Line(cx-0.3, cy, cx+0.3, cy, 0.6, 0.85)
+	}
+	for _, c := range p.cells {
+		id, idx, _ := strings.Cut(c, ":")
+		f, ok := tpl.Field(id)
+		i, err := strconv.Atoi(idx)
+		if !ok || err != nil || i < 0 || i >= f.Cells {
+			t.Fatalf("no digit cell %s", c)
+		}
+		r := f.Cell(i).Inset(1.2)
+		d.Line(r.X, r.Y, r.X1(), r.Y, 0.5, 0.85)
+		d.Line(r.X1(), r.Y, r.X+r.W*0.3, r.Y1(), 0.5, 0.85)
 	}
 	for _, id := range p.zones {
 		z, _ := tpl.ZoneByID(id)
