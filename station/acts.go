@@ -517,8 +517,12 @@ func (s *Station) MakeRemoved(ctx context.Context, actor string, role users.Role
 			}
 		}
 	}
+	r.FormConfirmed = true
 	for _, pa := range p.Auditoriums {
 		exp := byNum[pa.Number].Expected
+		if exp == nil {
+			r.FormConfirmed = false
+		}
 		for _, mark := range []string{acts.MarkRemoved, acts.MarkUnfinished} {
 			c := acts.Check{Auditorium: pa.Number, Mark: mark, Blanks: counts[pa.Number][mark]}
 			what := "«удалён с экзамена»"
@@ -526,7 +530,10 @@ func (s *Station) MakeRemoved(ctx context.Context, actor string, role users.Role
 				what = "«не закончил экзамен»"
 			}
 			if exp == nil {
-				c.Text = fmt.Sprintf("Аудитория %s, отметка %s: на БО №1 — %d, ППЭ-13-02-МАШ не подтверждена: подтвердите форму и составьте ведомость заново", pa.Number, what, c.Blanks)
+				if c.Blanks == 0 {
+					continue
+				}
+				c.Text = fmt.Sprintf("Аудитория %s, отметка %s: на БО №1 — %d, сверить не с чем: ППЭ-13-02-МАШ не подтверждена", pa.Number, what, c.Blanks)
 			} else {
 				form := exp.Removed
 				if mark == acts.MarkUnfinished {
@@ -554,12 +561,7 @@ func (s *Station) MakeRemoved(ctx context.Context, actor string, role users.Role
 	if err := s.Acts().Save(ppe, acts.NameRemoved, r, pdf); err != nil {
 		return nil, nil, err
 	}
-	mismatches := 0
-	for _, c := range r.Checks {
-		if !c.Agrees {
-			mismatches++
-		}
-	}
+	mismatches := r.Mismatches()
 	if _, err := s.Log.Append(audit.Event{Actor: actor, Action: audit.ActionActRemoved, Subject: audit.Subject{PPE: ppe},
 		After: jsonOf(map[string]any{"rows": len(r.Rows), "mismatches": mismatches})}); err != nil {
 		return r, pdf, fmt.Errorf("ведомость сохранена, но журнал аудита не пишется: %w; обратитесь к техническому специалисту", err)

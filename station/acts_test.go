@@ -232,7 +232,7 @@ func TestAcceptanceRemovedAndClosingSet(t *testing.T) {
 	if len(r.Rows) != 1 || r.Rows[0].Kit != kit || r.Rows[0].Mark != acts.MarkRemoved || !r.Rows[0].Crop {
 		t.Fatalf("rows %+v", r.Rows)
 	}
-	if len(r.Checks) == 0 || !strings.Contains(r.Checks[0].Text, "не подтверждена") {
+	if r.FormConfirmed || r.Mismatches() != 0 || len(r.Checks) != 1 || !strings.Contains(r.Checks[0].Text, "не подтверждена") {
 		t.Errorf("checks without ППЭ-13-02-МАШ: %+v", r.Checks)
 	}
 	rfile := filepath.Join(t.TempDir(), "removed.pdf")
@@ -247,7 +247,7 @@ func TestAcceptanceRemovedAndClosingSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Checks) != 1 || r.Checks[0].Agrees || r.Checks[0].Form == nil || *r.Checks[0].Form != 0 || r.Checks[0].Blanks != 1 {
+	if !r.FormConfirmed || r.Mismatches() != 1 || len(r.Checks) != 1 || r.Checks[0].Agrees || r.Checks[0].Form == nil || *r.Checks[0].Form != 0 || r.Checks[0].Blanks != 1 {
 		t.Errorf("check against the form: %+v", r.Checks)
 	}
 

@@ -177,6 +177,17 @@ type Marked struct {
 	Crop       bool   `json:"crop"` // a crop of the page around the mark is on the PDF
 }
 
+// Mismatches counts the checks that disagree with ППЭ-13-02-МАШ.
+func (r Removed) Mismatches() int {
+	n := 0
+	for _, c := range r.Checks {
+		if c.Form != nil && !c.Agrees {
+			n++
+		}
+	}
+	return n
+}
+
 // Check is one auditorium and mark against ППЭ-13-02-МАШ.
 type Check struct {
 	Auditorium string `json:"auditorium"`
@@ -194,7 +205,10 @@ type Removed struct {
 	Name   string      `json:"name"` // removed-unfinished
 	Exam   exam.Header `json:"exam"`
 	PPE    string      `json:"ppe"`
-	Rows   []Marked    `json:"rows"`
+	// FormConfirmed is false while ППЭ-13-02-МАШ is not confirmed: the
+	// list is then not checked against it.
+	FormConfirmed bool     `json:"form_confirmed"`
+	Rows          []Marked `json:"rows"`
 	Checks []Check     `json:"checks"`
 	By     string      `json:"by"`
 	At     time.Time   `json:"at"`

@@ -275,9 +275,15 @@ func RemovedDrawings(r Removed, crops map[int][]byte) []*forms.Drawing {
 	}
 	head()
 	p.line("Выверка с формой ППЭ-13-02-МАШ", 9, true, 5)
+	if !r.FormConfirmed {
+		p.line("ППЭ-13-02-МАШ не подтверждена: выверка не проведена. Подтвердите форму на станции и составьте ведомость заново.", 7.5, true, 4.5)
+	}
 	for _, c := range r.Checks {
 		mark := "✓"
-		if !c.Agrees {
+		switch {
+		case c.Form == nil:
+			mark = "—"
+		case !c.Agrees:
 			mark = "РАСХОЖДЕНИЕ:"
 		}
 		for i, l := range wrap(c.Text, 100) {
@@ -287,8 +293,8 @@ func RemovedDrawings(r Removed, crops map[int][]byte) []*forms.Drawing {
 			p.line(l, 7.5, !c.Agrees && i == 0, 3.8)
 		}
 	}
-	if len(r.Checks) == 0 {
-		p.line("аудиторий нет", 8, false, 4)
+	if len(r.Checks) == 0 && r.FormConfirmed {
+		p.line("отметок нет ни на бланках, ни в форме: сходится", 8, false, 4)
 	}
 	p.y += 3
 	p.line(fmt.Sprintf("Бланки с отметками: %d", len(r.Rows)), 9, true, 5)
