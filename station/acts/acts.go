@@ -207,11 +207,11 @@ type Removed struct {
 	PPE    string      `json:"ppe"`
 	// FormConfirmed is false while ППЭ-13-02-МАШ is not confirmed: the
 	// list is then not checked against it.
-	FormConfirmed bool     `json:"form_confirmed"`
-	Rows          []Marked `json:"rows"`
-	Checks []Check     `json:"checks"`
-	By     string      `json:"by"`
-	At     time.Time   `json:"at"`
+	FormConfirmed bool      `json:"form_confirmed"`
+	Rows          []Marked  `json:"rows"`
+	Checks        []Check   `json:"checks"`
+	By            string    `json:"by"`
+	At            time.Time `json:"at"`
 }
 
 // Folder is the acts folder of one data folder.

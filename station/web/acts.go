@@ -47,7 +47,6 @@ type actsView struct {
 // KindSelected tells whether kind k is the one typed last.
 func (v actsView) KindSelected(k string) bool { return v.Form["kind"] == k }
 
-
 func (s *Server) actsPage(c echo.Context) error {
 	form := map[string]string{"auditorium": c.QueryParam("auditorium")}
 	return s.showActs(c, http.StatusOK, "", form)
