@@ -162,10 +162,10 @@ func (s *Station) saveIncident(in acts.Incident) error {
 	return s.Acts().Save(in.PPE, in.Name, in, pdf)
 }
 
-// SignIncident records the head's signature of incident act n of a ППЭ.
-// An act is signed once: signing again changes nothing and first is
-// false.
-func (s *Station) SignIncident(ctx context.Context, actor string, role users.Role, ppe string, n int) (in acts.Incident, first bool, err error) {
+// SignIncident records the head's signature of incident act n of a ППЭ,
+// given via "web" or "cli". An act is signed once: signing again changes
+// nothing and first is false.
+func (s *Station) SignIncident(ctx context.Context, actor string, role users.Role, ppe string, n int, via string) (in acts.Incident, first bool, err error) {
 	if !users.Can(role, users.SignActs) {
 		return in, false, refuse("роль", "акт о нештатной ситуации подписывает руководитель: попросите его")
 	}
@@ -182,12 +182,12 @@ func (s *Station) SignIncident(ctx context.Context, actor string, role users.Rol
 	if in.Signed != nil {
 		return in, false, nil
 	}
-	in.Signed = &acts.Signature{By: actor, At: time.Now().UTC(), Via: "web"}
+	in.Signed = &acts.Signature{By: actor, At: time.Now().UTC(), Via: via}
 	if err := s.saveIncident(in); err != nil {
 		return in, false, err
 	}
 	if _, err := s.Log.Append(audit.Event{Actor: actor, Action: audit.ActionActIncidentSign, Subject: audit.Subject{PPE: ppe, Auditorium: in.Auditorium},
-		After: jsonOf(map[string]any{"act": in.Name, "signed_by": actor})}); err != nil {
+		After: jsonOf(map[string]any{"act": in.Name, "signed_by": actor, "via": via})}); err != nil {
 		return in, true, fmt.Errorf("подпись записана, но журнал аудита не пишется: %w; обратитесь к техническому специалисту", err)
 	}
 	s.resealClosing(ctx, ppe)

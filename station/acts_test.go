@@ -141,17 +141,17 @@ func TestIncidentActs(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	if _, _, err := s.SignIncident(ctx, "oper", users.Operator, place.PPE, 1); err == nil || !strings.Contains(err.Error(), "руководитель") {
+	if _, _, err := s.SignIncident(ctx, "oper", users.Operator, place.PPE, 1, "web"); err == nil || !strings.Contains(err.Error(), "руководитель") {
 		t.Errorf("operator signed: %v", err)
 	}
-	if _, _, err := s.SignIncident(ctx, "head", users.Head, place.PPE, 7); err == nil || !IsInput(err) || !strings.Contains(err.Error(), "акта № 7") {
+	if _, _, err := s.SignIncident(ctx, "head", users.Head, place.PPE, 7, "web"); err == nil || !IsInput(err) || !strings.Contains(err.Error(), "акта № 7") {
 		t.Errorf("unknown act signed: %v", err)
 	}
-	signed, first, err := s.SignIncident(ctx, "head", users.Head, place.PPE, 1)
+	signed, first, err := s.SignIncident(ctx, "head", users.Head, place.PPE, 1, "web")
 	if err != nil || !first || signed.Signed == nil || signed.Signed.By != "head" {
 		t.Fatalf("sign: %+v %v %v", signed, first, err)
 	}
-	again, first, err := s.SignIncident(ctx, "head2", users.Head, place.PPE, 1)
+	again, first, err := s.SignIncident(ctx, "head2", users.Head, place.PPE, 1, "web")
 	if err != nil || first || again.Signed.By != "head" || !again.Signed.At.Equal(signed.Signed.At) {
 		t.Errorf("second signature changed the act: %+v %v %v", again.Signed, first, err)
 	}
@@ -272,7 +272,7 @@ func TestAcceptanceRemovedAndClosingSet(t *testing.T) {
 		t.Errorf("closing set acts %v, want %v", names, want)
 	}
 	v1 := sl.Manifest.Version
-	if _, _, err := s.SignIncident(ctx, "head", users.Head, place.PPE, 1); err != nil {
+	if _, _, err := s.SignIncident(ctx, "head", users.Head, place.PPE, 1, "web"); err != nil {
 		t.Fatal(err)
 	}
 	if out := os.Getenv("GIASCAN_ACTS_OUT"); out != "" {

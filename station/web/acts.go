@@ -130,14 +130,14 @@ func (s *Server) signIncident(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	sess := sessionOf(c)
-	in, first, err := s.cfg.App.SignIncident(c.Request().Context(), sess.login, sess.role, ppe, n)
+	in, first, err := s.cfg.App.SignIncident(c.Request().Context(), sess.login, sess.role, ppe, n, "web")
 	if err != nil {
 		if station.IsInput(err) {
 			return s.showActs(c, http.StatusUnprocessableEntity, opMessage(err), nil)
 		}
 		return err
 	}
-	at := in.Signed.At.In(s.cfg.Location).Format("02.01.2006 15:04")
+	at := fmtTime(&in.Signed.At)
 	msg := fmt.Sprintf("Акт № %d подписан руководителем (%s, %s); запись внесена в журнал аудита.", n, in.Signed.By, at)
 	if !first {
 		msg = fmt.Sprintf("Акт № %d уже подписан (%s, %s); подпись одна.", n, in.Signed.By, at)

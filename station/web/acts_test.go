@@ -118,7 +118,7 @@ func TestBrowserIncidentFiledAndSigned(t *testing.T) {
 		t.Errorf("signed: %q", signed)
 	}
 	// Signing again keeps the one signature.
-	in, first, err := s.app.SignIncident(br.ctx, "head", "head", s.place.PPE, 1)
+	in, first, err := s.app.SignIncident(br.ctx, "head", "head", s.place.PPE, 1, "web")
 	again = in.Signed.By
 	if err != nil || first || again != "head" {
 		t.Errorf("second signature: %v %v %q", first, err, again)
