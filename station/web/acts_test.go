@@ -1,16 +1,24 @@
 package web
 
 import (
+	"bytes"
+	"context"
+	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	_ "giascan/hardware/folder" // the scanner's own software drops the signed act into a folder
 	"giascan/station/acts"
 	"giascan/station/audit"
+	"giascan/station/users"
 )
 
 // Bad input on the acts page is refused with a Russian sentence, keeps
@@ -118,7 +126,7 @@ func TestBrowserIncidentFiledAndSigned(t *testing.T) {
 		t.Errorf("signed: %q", signed)
 	}
 	// Signing again keeps the one signature.
-	in, first, err := s.app.SignIncident(br.ctx, "head", "head", s.place.PPE, 1, "web")
+	in, first, err := s.app.SignIncident(br.ctx, "head", users.Head, s.place.PPE, 1, "web")
 	again = in.Signed.By
 	if err != nil || first || again != "head" {
 		t.Errorf("second signature: %v %v %q", first, err, again)
@@ -128,5 +136,60 @@ func TestBrowserIncidentFiledAndSigned(t *testing.T) {
 		if !strings.Contains(log, `"`+a+`"`) {
 			t.Errorf("audit log lacks %s", a)
 		}
+	}
+}
+
+// The signed acceptance act comes back through the scanning screen (here
+// a folder the scanner's own software fills) and is matched; a page that
+// is no acceptance act, loaded on the acts page, is refused.
+func TestAcceptanceScannedBack(t *testing.T) {
+	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		t.Skip("pdftoppm is not installed")
+	}
+	s := newScanned(t)
+	_, pdf, err := s.app.MakeAcceptance(context.Background(), "oper", users.Operator, s.place.PPE, acts.Received{Envelopes: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	os.WriteFile(filepath.Join(tmp, "act.pdf"), pdf, 0o600)
+	tray := filepath.Join(tmp, "tray")
+	os.MkdirAll(tray, 0o750)
+	if b, err := exec.Command("pdftoppm", "-r", "200", "-gray", "-png", "-singlefile", filepath.Join(tmp, "act.pdf"), filepath.Join(tray, "0001")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, b)
+	}
+	spec := "folder:" + tray + ",settle=300ms"
+	s.srv.cfg.Devices = []string{spec}
+	c := s.client(t)
+	c.mustSignIn("oper")
+
+	// A БО №1 scan is not the act.
+	page := s.page(t, 1)
+	img, _ := s.st.Image(page)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("csrf", c.token("/acts/"+s.place.PPE))
+	fw, _ := mw.CreateFormFile("scan", "bo1."+page.Format)
+	fw.Write(img)
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, s.http.URL+"/acts/"+s.place.PPE+"/acceptance/match", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if r := c.do(req); r.code != http.StatusUnprocessableEntity || !strings.Contains(r.body, "не распознана как акт приёмки-передачи") {
+		t.Errorf("БО №1 as the act: %d %s", r.code, r.body)
+	}
+
+	r := c.post("/scan/acceptance", url.Values{"csrf": {c.token("/scan")}, "ppe": {s.place.PPE}, "device": {spec}})
+	if r.code != http.StatusOK || !strings.Contains(r.body, "сверен и сохранён") {
+		t.Fatalf("scan back: %d %s", r.code, r.body)
+	}
+	got, err := s.app.PPEActs(s.place.PPE)
+	if err != nil || got.Acceptance.Signed == nil || got.Acceptance.Signed.Via != "scan" {
+		t.Fatalf("after the scan: %+v %v", got.Acceptance, err)
+	}
+	if _, err := os.Stat(s.app.Acts().Path(s.place.PPE, got.Acceptance.Signed.Scan)); err != nil {
+		t.Errorf("signed scan not kept: %v", err)
+	}
+	if !strings.Contains(s.auditText(t), `"`+audit.ActionActAcceptanceMatch+`"`) {
+		t.Error("audit log lacks the match")
 	}
 }
