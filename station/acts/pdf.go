@@ -286,7 +286,7 @@ func RemovedDrawings(r Removed, crops map[int][]byte) []*forms.Drawing {
 		case !c.Agrees:
 			mark = "РАСХОЖДЕНИЕ:"
 		}
-		for i, l := range wrap(c.Text, 100) {
+		for i, l := range wrap(c.Text, 88) {
 			if i == 0 {
 				l = mark + " " + l
 			}
