@@ -67,11 +67,11 @@ func wantZone(t *testing.T, tpl *Template, id string, x0, x1, y0, y1 float64) {
 
 func TestTemplatesFollowTheContractHeader(t *testing.T) {
 	set := Builtin()
-	want := []string{"11", "21", "22", "23", "51", "53", "55"}
+	want := []string{"11", "21", "22", "23", "51", "53", "55", "56"}
 	if got := set.Types(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("page types %v, contract %v", got, want)
 	}
-	sheets := map[string]int{"11": 0, "21": 1, "22": 2, "23": -1, "51": 0, "53": 0, "55": 0}
+	sheets := map[string]int{"11": 0, "21": 1, "22": 2, "23": -1, "51": 0, "53": 0, "55": 0, "56": 0}
 	for _, tt := range want {
 		tpl, _ := set.Get(tt)
 		if !near(tpl.Width, 210) || !near(tpl.Height, 297) {

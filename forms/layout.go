@@ -20,6 +20,7 @@ const (
 	OpStroke               // rectangle outline, stroke centred on the edge
 	OpLine                 // straight line from (X, Y) to (X2, Y2)
 	OpText                 // text with its baseline at Y
+	OpImage                // a PNG image stretched over Rect (a crop of a scan)
 )
 
 // Font roles; backends map them to real fonts.
@@ -40,6 +41,7 @@ type Op struct {
 	Size   float64 // points
 	Font   string
 	Align  string // left, center, right
+	Image  []byte // OpImage: PNG
 }
 
 // Drawing is a page as a list of operations, independent of the output.
@@ -71,6 +73,12 @@ func (d *Drawing) Text(t Text, ink float64) {
 		font = FontBold
 	}
 	d.Ops = append(d.Ops, Op{Kind: OpText, Rect: Rect{X: t.X, Y: t.Y}, Text: t.Text, Size: t.Size, Font: font, Align: t.Align, Ink: ink})
+}
+
+// Image adds a PNG image stretched over r: a crop of a scanned page on a
+// printed act.
+func (d *Drawing) Image(r Rect, png []byte) {
+	d.Ops = append(d.Ops, Op{Kind: OpImage, Rect: r, Image: png, Ink: 1})
 }
 
 // Compose draws a page of template t for the page identity id: anchors,

@@ -1,6 +1,9 @@
 package forms
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -151,10 +154,27 @@ func (r *pdfRenderer) op(op Op) error {
 		r.pdf.Line(op.Rect.X, op.Rect.Y, op.X2, op.Y2)
 	case OpText:
 		return r.text(op, g)
+	case OpImage:
+		return r.image(op)
 	default:
 		return fmt.Errorf("unknown operation kind %d", op.Kind)
 	}
 	return nil
+}
+
+// image places a PNG, registered once per content.
+func (r *pdfRenderer) image(op Op) error {
+	if len(op.Image) == 0 || op.Rect.W <= 0 || op.Rect.H <= 0 {
+		return fmt.Errorf("image of %d bytes over %gx%g mm", len(op.Image), op.Rect.W, op.Rect.H)
+	}
+	sum := sha256.Sum256(op.Image)
+	name := "img" + hex.EncodeToString(sum[:8])
+	opt := fpdf.ImageOptions{ImageType: "PNG"}
+	if r.pdf.GetImageInfo(name) == nil {
+		r.pdf.RegisterImageOptionsReader(name, opt, bytes.NewReader(op.Image))
+	}
+	r.pdf.ImageOptions(name, op.Rect.X, op.Rect.Y, op.Rect.W, op.Rect.H, false, opt, 0, "")
+	return r.pdf.Error()
 }
 
 func (r *pdfRenderer) text(op Op, g int) error {

@@ -1,8 +1,11 @@
 package forms
 
 import (
+	"bytes"
 	"fmt"
 	"image"
+	"image/color"
+	"image/png"
 	"math"
 	"os"
 	"sync"
@@ -87,6 +90,8 @@ func (r *rasterizer) op(op Op) error {
 		r.line(op.Rect.X, op.Rect.Y, op.X2, op.Y2, op.Width, g)
 	case OpText:
 		return r.text(op, g)
+	case OpImage:
+		return r.image(op)
 	default:
 		return fmt.Errorf("unknown operation kind %d", op.Kind)
 	}
@@ -395,4 +400,26 @@ func LoadFont(path string) (*sfnt.Font, error) {
 	}
 	loadedFonts.byPath[path] = f
 	return f, nil
+}
+
+// image draws a PNG over its rectangle, nearest pixel: acts only carry
+// crops for people to look at, nothing is read back from them.
+func (r *rasterizer) image(op Op) error {
+	src, err := png.Decode(bytes.NewReader(op.Image))
+	if err != nil {
+		return fmt.Errorf("image: %w", err)
+	}
+	sb := src.Bounds()
+	s := r.scale
+	x0, y0 := int(math.Round(op.Rect.X*s)), int(math.Round(op.Rect.Y*s))
+	x1, y1 := int(math.Round(op.Rect.X1()*s)), int(math.Round(op.Rect.Y1()*s))
+	b := r.img.Rect
+	for y := max(y0, b.Min.Y); y < min(y1, b.Max.Y); y++ {
+		sy := sb.Min.Y + (y-y0)*sb.Dy()/max(1, y1-y0)
+		for x := max(x0, b.Min.X); x < min(x1, b.Max.X); x++ {
+			sx := sb.Min.X + (x-x0)*sb.Dx()/max(1, x1-x0)
+			r.img.SetGray(x, y, color.GrayModel.Convert(src.At(sx, sy)).(color.Gray))
+		}
+	}
+	return nil
 }

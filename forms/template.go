@@ -29,6 +29,9 @@ const (
 	TypePPE1302   = "51" // ППЭ-13-02-МАШ
 	TypePPE18     = "53" // ППЭ-18-МАШ
 	TypePPE15     = "55" // ППЭ-15, signed copy (header only is fixed)
+	// TypeAcceptance is the station's own acceptance act (акт
+	// приёмки-передачи ЭМ): the contract's header, no H, the station's body.
+	TypeAcceptance = "56"
 )
 
 // Rect is an axis-aligned rectangle in millimetres.

@@ -40,6 +40,8 @@ type Station struct {
 	// life serialises lifecycle changes (close, reopen, seal, sign) so
 	// that two of them on one auditorium or ППЭ never interleave.
 	life sync.Mutex
+	// actsMu serialises changes to the acts folder (numbering, signing).
+	actsMu sync.Mutex
 
 	readOnce sync.Once
 	rc       *recognition.Recognizer

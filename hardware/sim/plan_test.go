@@ -41,7 +41,7 @@ func TestPlanLooksLikeAuditoriumStacks(t *testing.T) {
 		}
 		if count >= 10 {
 			for _, pt := range forms.Builtin().Types() {
-				if types[pt] == 0 {
+				if types[pt] == 0 && pt != forms.TypeAcceptance { // the station's own act is never in a stack
 					t.Errorf("count %d: no page of type %s (%v)", count, pt, types)
 				}
 			}

@@ -12,6 +12,7 @@
 //	keys/                    station key and the РЦОИ's recipients (transport/seal)
 //	outbox/PPE/              sealed packages (station/packaging)
 //	protocols/PPE/           ППЭ-15 prints, summaries, signed copies (station/packaging)
+//	acts/PPE/                a ППЭ's acts: data, PDFs, signed scans (station/acts)
 //	sending/, outbox.db      upload queue and its copies (transport/upload)
 //	receipts/PPE/            the РЦОИ's signed receipts
 //	rcoi.json                the РЦОИ's address and receipt key
@@ -33,6 +34,7 @@ const (
 	KeysDir    = "keys"
 	OutboxDir  = "outbox"
 	Protocols  = "protocols"
+	ActsDir    = "acts"
 	UploadDir  = "sending"   // transport/upload.OutboxDir
 	UploadDB   = "outbox.db" // transport/upload.OutboxDB
 	ReceiptDir = "receipts"
@@ -74,6 +76,10 @@ func (d Dir) OutboxRoot() string { return d.join(OutboxDir) }
 
 // Protocols is the folder of a ППЭ's ППЭ-15 prints and signed copies.
 func (d Dir) Protocols(ppe string) string { return d.join(Protocols, ppe) }
+
+// Acts is the folder of a ППЭ's acts (acceptance, incidents, the list of
+// removed and unfinished participants).
+func (d Dir) Acts(ppe string) string { return d.join(ActsDir, ppe) }
 
 // Receipts is the folder of the РЦОИ's receipts for a ППЭ.
 func (d Dir) Receipts(ppe string) string { return d.join(ReceiptDir, ppe) }

@@ -314,7 +314,8 @@ func samePages(a, b pkg.Manifest) bool {
 			return false
 		}
 	}
-	return true
+	// Acts are content too: a new or signed act makes a new version.
+	return slices.Equal(a.Acts, b.Acts)
 }
 
 var reName = regexp.MustCompile(`^(.+)-v([0-9]+)` + regexp.QuoteMeta(seal.SignatureExt) + `$`)

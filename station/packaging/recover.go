@@ -32,7 +32,7 @@ type Report struct {
 // it would take for a crash's.
 func Recover(data string) (*Report, error) {
 	r := &Report{}
-	for _, root := range []string{layout.Dir(data).OutboxRoot(), layout.Dir(data).Sub(layout.Protocols)} {
+	for _, root := range []string{layout.Dir(data).OutboxRoot(), layout.Dir(data).Sub(layout.Protocols), layout.Dir(data).Sub(layout.ActsDir)} {
 		ents, err := os.ReadDir(root)
 		if errors.Is(err, os.ErrNotExist) {
 			continue

@@ -13,6 +13,7 @@ import (
 
 	"giascan/atomicfile"
 	"giascan/forms"
+	"giascan/station/acts"
 	"giascan/station/audit"
 	"giascan/station/store"
 	"giascan/transport/pkg"
@@ -194,8 +195,8 @@ func errSuffix(s string) string {
 
 // PPE builds and seals the closing set of a ППЭ: its ППЭ-13-02-МАШ and
 // ППЭ-18-МАШ scans, the confirmed ППЭ-13-02-МАШ values, the ППЭ-15 PDF and
-// summary it signs off, the signed ППЭ-15 scan once matched, and the audit
-// excerpt of the ППЭ.
+// summary it signs off, the signed ППЭ-15 scan once matched, the ППЭ's acts
+// (docs/acts.md) and the audit excerpt of the ППЭ.
 func (p *Packager) PPE(ppe string) (*Sealed, error) {
 	e, err := p.Store.Exam()
 	if err != nil {
@@ -284,6 +285,21 @@ func (p *Packager) PPE(ppe string) (*Sealed, error) {
 	}
 	if f, ok := forms1302[ppe]; ok {
 		if err := addJSON(b.AddProtocol, "ppe-13-02-confirmed.json", f); err != nil {
+			return nil, err
+		}
+	}
+	// The ППЭ's acts as they stand (docs/acts.md), under acts/.
+	af := acts.Folder{Dir: layout.Dir(p.Data)}
+	names, err := af.Files(ppe)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		data, err := os.ReadFile(af.Path(ppe, n))
+		if err != nil {
+			return nil, fmt.Errorf("акт %s ППЭ %s не читается: %w", n, ppe, err)
+		}
+		if err := b.AddAct(n, bytes.NewReader(data)); err != nil {
 			return nil, err
 		}
 	}

@@ -571,6 +571,8 @@ func sheetName(t string, sheet int, kit string) string {
 		return "форма ППЭ-18-МАШ"
 	case forms.TypePPE15:
 		return "протокол ППЭ-15"
+	case forms.TypeAcceptance:
+		return "акт приёмки-передачи"
 	default:
 		return "лист типа " + t
 	}

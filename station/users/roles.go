@@ -59,6 +59,8 @@ const (
 	Deliver      Permission = "delivery"          // send packages, export them, set the РЦОИ
 	SignProtocol Permission = "protocol.sign"     // sign the ППЭ-15 protocol
 	ConfirmForm  Permission = "form1302.confirm"  // confirm the ППЭ-13-02-МАШ values
+	WriteActs    Permission = "acts.write"        // write incident acts, make the acceptance act and the list of removed participants
+	SignActs     Permission = "acts.sign"         // sign incident acts
 	ManageUsers  Permission = "users.manage"      // add and list accounts
 	ViewAuditLog Permission = "audit.view"        // read the audit log
 )
@@ -76,6 +78,8 @@ var matrix = map[Permission][]Role{
 	Deliver:      {Technician, Head, Admin},
 	SignProtocol: {Head},
 	ConfirmForm:  {Head},
+	WriteActs:    {Operator, Technician, Head},
+	SignActs:     {Head},
 	ManageUsers:  {Admin},
 	ViewAuditLog: {Head, Admin},
 }

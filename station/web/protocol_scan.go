@@ -22,6 +22,7 @@ import (
 
 func (s *Server) registerProtocolScan(in *echo.Group) {
 	in.POST("/scan/protocol", s.scanProtocol, s.csrf, s.allow(users.Scan))
+	in.POST("/scan/acceptance", s.scanAcceptance, s.csrf, s.allow(users.Scan))
 	in.POST("/signoff/:ppe/match", s.matchProtocolFile, s.csrf, s.allow(users.SignProtocol))
 }
 
@@ -30,11 +31,23 @@ func (s *Server) registerProtocolScan(in *echo.Group) {
 const protocolScanTimeout = 2 * time.Minute
 
 func (s *Server) scanProtocol(c echo.Context) error {
-	sess := sessionOf(c)
 	ppe := c.FormValue("ppe")
 	if !fourDigits.MatchString(ppe) {
 		return s.answer(c, http.StatusBadRequest, "Выберите ППЭ, чей подписанный протокол ППЭ-15 в лотке.")
 	}
+	return s.scanSheet(c, fmt.Sprintf("подписанный протокол ППЭ-15 ППЭ %s", ppe), func(ctx context.Context, sc hardware.Scanner, opts hardware.Options) (string, error) {
+		m, first, err := s.cfg.App.ScanProtocol(ctx, sessionOf(c).login, ppe, sc, opts)
+		if err != nil {
+			return "", err
+		}
+		return protocolMatched(ppe, m.Barcode, first), nil
+	})
+}
+
+// scanSheet takes the scanning desk for one signed sheet (what names it),
+// opens the chosen scanner and runs scan, answering with its message.
+func (s *Server) scanSheet(c echo.Context, what string, scan func(context.Context, hardware.Scanner, hardware.Options) (string, error)) error {
+	sess := sessionOf(c)
 	spec := c.FormValue("device")
 	if !slices.ContainsFunc(s.devices(c.Request().Context()), func(d deviceChoice) bool { return d.Spec == spec }) {
 		return s.answer(c, http.StatusBadRequest, "Такого сканера нет в списке: выберите сканер из списка на странице.")
@@ -46,15 +59,15 @@ func (s *Server) scanProtocol(c echo.Context) error {
 		return s.answer(c, http.StatusServiceUnavailable, "Станция останавливается: сканирование сейчас не начать.")
 	}
 	if d.running {
-		what := d.what
+		busy := d.what
 		d.mu.Unlock()
-		return s.answer(c, http.StatusConflict, fmt.Sprintf("Сканирование уже идёт: %s. Дождитесь окончания или остановите его, затем отсканируйте протокол.", what))
+		return s.answer(c, http.StatusConflict, fmt.Sprintf("Сканирование уже идёт: %s. Дождитесь окончания или остановите его, затем отсканируйте %s.", busy, what))
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), protocolScanTimeout)
 	defer cancel()
 	done := make(chan struct{})
 	d.running, d.cancel, d.done = true, cancel, done
-	d.what = fmt.Sprintf("подписанный протокол ППЭ-15 ППЭ %s (%s)", ppe, sess.login)
+	d.what = fmt.Sprintf("%s (%s)", what, sess.login)
 	d.mu.Unlock()
 	defer s.finishScan(done)
 
@@ -64,14 +77,14 @@ func (s *Server) scanProtocol(c echo.Context) error {
 	}
 	opts := s.cfg.ScanOptions
 	opts.Source = hardware.ADF
-	m, first, err := s.cfg.App.ScanProtocol(ctx, sess.login, ppe, sc, opts)
+	msg, err := scan(ctx, sc, opts)
 	if err != nil {
 		if station.IsInput(err) {
 			return s.answer(c, http.StatusUnprocessableEntity, opMessage(err))
 		}
 		return err
 	}
-	return s.answer(c, http.StatusOK, protocolMatched(ppe, m.Barcode, first))
+	return s.answer(c, http.StatusOK, msg)
 }
 
 func protocolMatched(ppe, barcode string, first bool) string {
@@ -110,4 +123,20 @@ func (s *Server) matchProtocolFile(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, withFlash("/signoff/"+ppe, protocolMatched(ppe, m.Barcode, first)))
+}
+
+// scanAcceptance scans the signed acceptance act of a ППЭ from the
+// scanning screen and matches it (Station.ScanAcceptance).
+func (s *Server) scanAcceptance(c echo.Context) error {
+	ppe := c.FormValue("ppe")
+	if !fourDigits.MatchString(ppe) {
+		return s.answer(c, http.StatusBadRequest, "Выберите ППЭ, чей подписанный акт приёмки-передачи в лотке.")
+	}
+	return s.scanSheet(c, fmt.Sprintf("подписанный акт приёмки-передачи ППЭ %s", ppe), func(ctx context.Context, sc hardware.Scanner, opts hardware.Options) (string, error) {
+		a, err := s.cfg.App.ScanAcceptance(ctx, sessionOf(c).login, ppe, sc, opts)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("Подписанный акт приёмки-передачи ППЭ %s (штрихкод %s) сверен и сохранён; он уйдёт в РЦОИ с пакетом ППЭ.", ppe, a.Barcode), nil
+	})
 }

@@ -40,13 +40,14 @@ func (s *Server) registerScan(in *echo.Group) {
 
 // pageTypeNames are the Russian names of the page types.
 var pageTypeNames = map[string]string{
-	forms.TypeBO1:       "Бланк ответов №1",
-	forms.TypeBO2Sheet1: "Бланк ответов №2, лист 1",
-	forms.TypeBO2Sheet2: "Бланк ответов №2, лист 2",
-	forms.TypeDBO2:      "Доп. бланк ответов №2",
-	forms.TypePPE1302:   "ППЭ-13-02-МАШ",
-	forms.TypePPE18:     "ППЭ-18-МАШ",
-	forms.TypePPE15:     "ППЭ-15",
+	forms.TypeBO1:        "Бланк ответов №1",
+	forms.TypeBO2Sheet1:  "Бланк ответов №2, лист 1",
+	forms.TypeBO2Sheet2:  "Бланк ответов №2, лист 2",
+	forms.TypeDBO2:       "Доп. бланк ответов №2",
+	forms.TypePPE1302:    "ППЭ-13-02-МАШ",
+	forms.TypePPE18:      "ППЭ-18-МАШ",
+	forms.TypePPE15:      "ППЭ-15",
+	forms.TypeAcceptance: "акт приёмки-передачи",
 }
 
 // flagNames are the Russian names of the recognizer's page flags.

@@ -212,6 +212,7 @@ func (s *Server) routes() *echo.Echo {
 	s.registerForm1302Typed(in)
 	s.registerScan(in)
 	s.registerProtocolScan(in)
+	s.registerActs(in)
 	s.registerPrint(in)
 	s.registerReadiness(in)
 	s.registerBoard(in)

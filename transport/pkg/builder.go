@@ -25,7 +25,7 @@ type Builder struct {
 // Station, ID, Version and Created. Pages, Protocols and Audit are filled
 // by the Add methods; any already in m are ignored.
 func NewBuilder(m Manifest) *Builder {
-	m.Pages, m.Protocols, m.Audit = nil, nil, nil
+	m.Pages, m.Protocols, m.Audit, m.Acts = nil, nil, nil, nil
 	m.Created = m.Created.UTC()
 	return &Builder{m: m, data: map[string][]byte{}, added: map[string]string{}}
 }
@@ -78,6 +78,18 @@ func (b *Builder) AddAudit(name string, r io.Reader) error {
 	return nil
 }
 
+// AddAct adds one file of a ППЭ's act under acts/ (docs/acts.md); name is
+// the file's name inside that folder, e.g. "incident-1.json".
+func (b *Builder) AddAct(name string, r io.Reader) error {
+	full := "acts/" + name
+	sum, n, err := b.read(full, "act", r)
+	if err != nil {
+		return err
+	}
+	b.m.Acts = append(b.m.Acts, File{Name: full, SHA256: sum, Size: n})
+	return nil
+}
+
 // Manifest returns the manifest as it stands, in the order it will be
 // written.
 func (b *Builder) Manifest() Manifest {
@@ -85,12 +97,14 @@ func (b *Builder) Manifest() Manifest {
 	m.Pages = slices.Clone(m.Pages)
 	m.Protocols = slices.Clone(m.Protocols)
 	m.Audit = slices.Clone(m.Audit)
+	m.Acts = slices.Clone(m.Acts)
 	// The order of Add calls must not show in the package: pages go by
 	// sequence number, other files by name.
 	slices.SortFunc(m.Pages, func(x, y Page) int { return x.Seq - y.Seq })
 	byName := func(x, y File) int { return strings.Compare(x.Name, y.Name) }
 	slices.SortFunc(m.Protocols, byName)
 	slices.SortFunc(m.Audit, byName)
+	slices.SortFunc(m.Acts, byName)
 	return m
 }
 

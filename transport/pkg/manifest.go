@@ -42,6 +42,10 @@ type Manifest struct {
 	Protocols []File `json:"protocols"`
 	// Audit are excerpts of the station's audit log for this package.
 	Audit []File `json:"audit"`
+	// Acts are a ППЭ's acts in its closing set (docs/acts.md): names
+	// "acts/<name>.json", "acts/<name>.pdf" and "acts/<name>-signed.<ext>".
+	// Absent from older packages and from auditorium packages.
+	Acts []File `json:"acts,omitempty"`
 }
 
 // Exam is the exam context of a package, as in the forms' QR codes.
@@ -105,6 +109,7 @@ func (m *Manifest) Name() string { return fmt.Sprintf("%s-v%d", m.ID, m.Version)
 var (
 	reDigits   = map[int]*regexp.Regexp{2: regexp.MustCompile(`^[0-9]{2}$`), 4: regexp.MustCompile(`^[0-9]{4}$`), 8: regexp.MustCompile(`^[0-9]{8}$`)}
 	reFileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	reActName  = regexp.MustCompile(`^acts/[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 	reSHA256   = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	reStation  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 )
@@ -165,9 +170,17 @@ func (m *Manifest) validate() error {
 	for _, group := range []struct {
 		what  string
 		files []File
-	}{{"protocol", m.Protocols}, {"audit", m.Audit}} {
+	}{{"protocol", m.Protocols}, {"audit", m.Audit}, {"act", m.Acts}} {
 		for _, f := range group.files {
-			if err := seen(f.Name, group.what); err != nil {
+			if group.what == "act" {
+				if !reActName.MatchString(f.Name) {
+					return fmt.Errorf("act file name %q: want acts/ and up to 100 letters, digits, '.', '_' or '-'", f.Name)
+				}
+				if _, dup := names[f.Name]; dup {
+					return fmt.Errorf("file name %q used twice", f.Name)
+				}
+				names[f.Name] = group.what
+			} else if err := seen(f.Name, group.what); err != nil {
 				return err
 			}
 			if !reSHA256.MatchString(f.SHA256) || f.Size < 0 {
@@ -189,6 +202,9 @@ func (m *Manifest) files() map[string]File {
 		all[f.Name] = f
 	}
 	for _, f := range m.Audit {
+		all[f.Name] = f
+	}
+	for _, f := range m.Acts {
 		all[f.Name] = f
 	}
 	return all
