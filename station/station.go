@@ -102,7 +102,7 @@ func (s *Station) cleanTemps() error {
 	for _, d := range rep.Damaged {
 		s.logger.Error("damaged sealed package", "err", d)
 	}
-	for _, dir := range []string{string(s.Dir), s.Dir.Keys(), s.Dir.Sub(layout.ReceiptDir)} {
+	for _, dir := range []string{string(s.Dir), s.Dir.Keys(), s.Dir.Sub(layout.ReceiptDir), s.Dir.Sub(layout.AttachDir)} {
 		removed, err := atomicfile.Clean(dir, dir != string(s.Dir))
 		if err != nil {
 			return err

@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -42,6 +44,13 @@ type Manifest struct {
 	Protocols []File `json:"protocols"`
 	// Audit are excerpts of the station's audit log for this package.
 	Audit []File `json:"audit"`
+	// Attachments are an auditorium's files other than scans (ППОИ
+	// procedure §5.5): attachments/kege/KIT…, the participants' КЕГЭ
+	// answer files, attachments/audio/KIT…, their oral-answer recordings,
+	// and attachments/index.json, which lists them with kit, kind, size,
+	// SHA-256 and an audio file's duration. Left out of the manifest when
+	// there are none, so a package without them hashes as before.
+	Attachments []File `json:"attachments,omitempty"`
 }
 
 // Exam is the exam context of a package, as in the forms' QR codes.
@@ -107,7 +116,17 @@ var (
 	reFileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 	reSHA256   = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	reStation  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	// reAttachment is a file of Manifest.Attachments: a participant's
+	// file named by the kit number (10 digits), or the index.
+	reAttachment = regexp.MustCompile(`^attachments/(?:(?:kege|audio)/[0-9]{10}[A-Za-z0-9._-]{0,80}|index\.json)$`)
 )
+
+// AttachmentIndex is the name of the index of an auditorium's attachments
+// inside its package.
+const AttachmentIndex = "attachments/index.json"
+
+// IsAttachment tells whether name is a valid name of an attachment.
+func IsAttachment(name string) bool { return reAttachment.MatchString(name) }
 
 // validate checks a manifest's own fields (not the files against it).
 func (m *Manifest) validate() error {
@@ -175,7 +194,31 @@ func (m *Manifest) validate() error {
 			}
 		}
 	}
+	for _, f := range m.Attachments {
+		if !reAttachment.MatchString(f.Name) {
+			return fmt.Errorf("attachment name %q: want attachments/kege/ or attachments/audio/ and a name starting with a 10-digit kit number, or %s", f.Name, AttachmentIndex)
+		}
+		if prev, dup := names[f.Name]; dup {
+			return fmt.Errorf("file name %q used twice (%s and attachment)", f.Name, prev)
+		}
+		names[f.Name] = "attachment"
+		if !reSHA256.MatchString(f.SHA256) || f.Size < 0 {
+			return fmt.Errorf("attachment %s: bad SHA-256 %q or size %d", f.Name, f.SHA256, f.Size)
+		}
+	}
 	return nil
+}
+
+// Files lists every file the manifest names, with its hash and size, by
+// name.
+func (m *Manifest) Files() []File {
+	all := m.files()
+	out := make([]File, 0, len(all))
+	for _, f := range all {
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // files lists every file the manifest names, with its expected hash and
@@ -189,6 +232,9 @@ func (m *Manifest) files() map[string]File {
 		all[f.Name] = f
 	}
 	for _, f := range m.Audit {
+		all[f.Name] = f
+	}
+	for _, f := range m.Attachments {
 		all[f.Name] = f
 	}
 	return all
