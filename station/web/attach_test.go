@@ -1,0 +1,127 @@
+package web
+
+import (
+	"bytes"
+	"math"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-audio/audio"
+	"github.com/go-audio/wav"
+
+	"giascan/station/attach"
+	"giascan/station/exam"
+	"giascan/station/store"
+)
+
+// wavBytes is a real WAV of a tone, seconds long, made with go-audio.
+func wavBytes(t *testing.T, seconds float64) []byte {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "a.wav")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := wav.NewEncoder(f, 8000, 16, 1, 1)
+	buf := &audio.IntBuffer{Format: &audio.Format{NumChannels: 1, SampleRate: 8000}, SourceBitDepth: 16, Data: make([]int, int(seconds*8000))}
+	for i := range buf.Data {
+		buf.Data[i] = int(5000 * math.Sin(float64(i)/4))
+	}
+	if err := e.Write(buf); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	f.Close()
+	b, _ := os.ReadFile(p)
+	return b
+}
+
+type upFile struct {
+	name string
+	data []byte
+}
+
+// postFiles posts the attachments form: fields in the order the page's
+// form has them (the token first), then the files.
+func (c *client) postFiles(token, ppe, aud, kind string, files []upFile) resp {
+	c.t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	if token != "" {
+		w.WriteField("csrf", token)
+	}
+	w.WriteField("ppe", ppe)
+	w.WriteField("aud", aud)
+	w.WriteField("kind", kind)
+	for _, f := range files {
+		fw, _ := w.CreateFormFile("files", f.name)
+		fw.Write(f.data)
+	}
+	w.Close()
+	req, _ := http.NewRequest("POST", c.f.http.URL+attachPath, &b)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	return c.do(req)
+}
+
+// Audio uploaded in the browser: the good recording is taken with its
+// duration, the empty and the non-audio file are named in Russian on the
+// page, the missing kit too; a forged upload writes nothing; a closed
+// auditorium takes nothing and says why.
+func TestAttachmentsUploadedOnAuditoriumPage(t *testing.T) {
+	f := newFixture(t)
+	ex := &exam.Exam{Level: 9, Subject: "09", Date: "2025-05-27", Region: "77", PPE: []exam.PPE{{Code: "0101",
+		Auditoriums: []exam.Auditorium{{Number: "0012", Kits: []string{"0000012345", "0000012346", "0000012347", "0000012348"}}}}}}
+	if err := f.st.SetExam(ex); err != nil {
+		t.Fatal(err)
+	}
+	c := f.client(t)
+	c.mustSignIn("oper")
+	page := "/auditorium/0101/0012"
+	tok := c.token(page)
+	if r := c.get(page); !strings.Contains(r.body, `id="attach-form"`) {
+		t.Fatalf("no attachments form on the auditorium page:\n%s", r.body)
+	}
+
+	if r := c.postFiles("", "0101", "0012", attach.Audio, []upFile{{"0000012345.wav", wavBytes(t, 1)}}); r.code != http.StatusForbidden {
+		t.Fatalf("forged upload: %d", r.code)
+	}
+	if x, _ := attach.FolderOf(f.dir, "0101", "0012").Load(); len(x.Files) != 0 {
+		t.Fatal("a forged upload was imported")
+	}
+
+	r := c.postFiles(tok, "0101", "0012", attach.Audio, []upFile{
+		{"0000012345.wav", wavBytes(t, 3)},
+		{"0000012346.wav", nil},
+		{"0000012347.mp3", []byte("<html>это страница, а не запись</html>")},
+	})
+	if r.code != http.StatusOK {
+		t.Fatalf("upload: %d\n%s", r.code, r.body)
+	}
+	for _, want := range []string{"принято 1; есть у 1 из 4 комплектов", "0000012345.wav ← 0000012345.wav", "0:00:03",
+		"Файл 0000012346.wav комплекта 0000012346 пустой (0 байт) и не принят",
+		"Файл 0000012347.mp3 комплекта 0000012347 не принят: это не аудиозапись",
+		"Нет файла комплекта 0000012348"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	// Nothing of the upload is left outside the auditorium's folder.
+	if ups, _ := filepath.Glob(filepath.Join(f.dir, "attachments", ".tmp-*")); len(ups) != 0 {
+		t.Errorf("upload folders left: %q", ups)
+	}
+
+	if err := f.st.SetClosure(store.Closure{Place: store.Place{PPE: "0101", Auditorium: "0012"}, By: "oper"}); err != nil {
+		t.Fatal(err)
+	}
+	r = c.postFiles(tok, "0101", "0012", attach.Audio, []upFile{{"0000012346.wav", wavBytes(t, 1)}})
+	if r.code != http.StatusUnprocessableEntity || !strings.Contains(r.body, "закрыта") || !strings.Contains(r.body, "файлы в неё не принимаются") {
+		t.Fatalf("upload into a closed auditorium: %d\n%s", r.code, r.body)
+	}
+	if x, _ := attach.FolderOf(f.dir, "0101", "0012").Load(); len(x.Files) != 1 {
+		t.Errorf("%d files after the refused upload, want 1", len(x.Files))
+	}
+}
