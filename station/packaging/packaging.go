@@ -382,8 +382,8 @@ func samePages(a, b pkg.Manifest) bool {
 	// A manifest read back lists no pages as [], one being built as nil.
 	ja, _ := json.Marshal(append([]pkg.Page{}, a.Pages...))
 	jb, _ := json.Marshal(append([]pkg.Page{}, b.Pages...))
-	ka, _ := json.Marshal(append([]pkg.File{}, a.Attachments...))
-	kb, _ := json.Marshal(append([]pkg.File{}, b.Attachments...))
+	ka, _ := json.Marshal([][]pkg.File{append([]pkg.File{}, a.Attachments...), append([]pkg.File{}, a.Acts...)})
+	kb, _ := json.Marshal([][]pkg.File{append([]pkg.File{}, b.Attachments...), append([]pkg.File{}, b.Acts...)})
 	if !bytes.Equal(ja, jb) || !bytes.Equal(ka, kb) || len(a.Protocols) != len(b.Protocols) {
 		return false
 	}

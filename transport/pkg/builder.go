@@ -29,7 +29,7 @@ type Builder struct {
 // Station, ID, Version and Created. Pages, Protocols and Audit are filled
 // by the Add methods; any already in m are ignored.
 func NewBuilder(m Manifest) *Builder {
-	m.Pages, m.Protocols, m.Audit, m.Attachments = nil, nil, nil, nil
+	m.Pages, m.Protocols, m.Audit, m.Attachments, m.Acts = nil, nil, nil, nil, nil
 	m.Created = m.Created.UTC()
 	return &Builder{m: m, data: map[string][]byte{}, paths: map[string]string{}, added: map[string]string{}}
 }
@@ -93,6 +93,16 @@ func (b *Builder) AddAttachment(name string, r io.Reader) error {
 	return nil
 }
 
+// AddAct adds an act of a ППЭ's closing set (see Manifest.Acts).
+func (b *Builder) AddAct(name string, r io.Reader) error {
+	sum, n, err := b.read(name, "act", r)
+	if err != nil {
+		return err
+	}
+	b.m.Acts = append(b.m.Acts, File{Name: name, SHA256: sum, Size: n})
+	return nil
+}
+
 // AddAttachmentFile adds the file at path as attachment name. It is read
 // here once to hash it and again by Write, as streams; Write refuses it if
 // it changed in between.
@@ -124,6 +134,7 @@ func (b *Builder) Manifest() Manifest {
 	m.Protocols = slices.Clone(m.Protocols)
 	m.Audit = slices.Clone(m.Audit)
 	m.Attachments = slices.Clone(m.Attachments)
+	m.Acts = slices.Clone(m.Acts)
 	// The order of Add calls must not show in the package: pages go by
 	// sequence number, other files by name.
 	slices.SortFunc(m.Pages, func(x, y Page) int { return x.Seq - y.Seq })
@@ -131,6 +142,7 @@ func (b *Builder) Manifest() Manifest {
 	slices.SortFunc(m.Protocols, byName)
 	slices.SortFunc(m.Audit, byName)
 	slices.SortFunc(m.Attachments, byName)
+	slices.SortFunc(m.Acts, byName)
 	return m
 }
 

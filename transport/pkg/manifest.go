@@ -51,6 +51,11 @@ type Manifest struct {
 	// SHA-256 and an audio file's duration. Left out of the manifest when
 	// there are none, so a package without them hashes as before.
 	Attachments []File `json:"attachments,omitempty"`
+	// Acts are a ППЭ's acts in its closing set: acts/NAME.json (the act's
+	// data), acts/NAME.pdf (printed) and acts/NAME-signed.EXT (its signed
+	// scan), NAME being acceptance, incident-N (N from 1) or
+	// removed-unfinished. Left out when there are none.
+	Acts []File `json:"acts,omitempty"`
 }
 
 // Exam is the exam context of a package, as in the forms' QR codes.
@@ -120,6 +125,12 @@ var (
 	// file named by the kit number (10 digits), or the index.
 	reAttachment = regexp.MustCompile(`^attachments/(?:(?:kege|audio)/[0-9]{10}[A-Za-z0-9._-]{0,80}|index\.json)$`)
 )
+
+// reAct is a file of Manifest.Acts.
+var reAct = regexp.MustCompile(`^acts/(?:acceptance|removed-unfinished|incident-[1-9][0-9]{0,3})(?:\.json|\.pdf|-signed\.[a-z0-9]{1,5})$`)
+
+// IsAct tells whether name is a valid name of an act.
+func IsAct(name string) bool { return reAct.MatchString(name) }
 
 // AttachmentIndex is the name of the index of an auditorium's attachments
 // inside its package.
@@ -206,6 +217,18 @@ func (m *Manifest) validate() error {
 			return fmt.Errorf("attachment %s: bad SHA-256 %q or size %d", f.Name, f.SHA256, f.Size)
 		}
 	}
+	for _, f := range m.Acts {
+		if !reAct.MatchString(f.Name) {
+			return fmt.Errorf("act name %q: want acts/acceptance, acts/incident-N or acts/removed-unfinished with .json, .pdf or -signed.EXT", f.Name)
+		}
+		if prev, dup := names[f.Name]; dup {
+			return fmt.Errorf("file name %q used twice (%s and act)", f.Name, prev)
+		}
+		names[f.Name] = "act"
+		if !reSHA256.MatchString(f.SHA256) || f.Size < 0 {
+			return fmt.Errorf("act %s: bad SHA-256 %q or size %d", f.Name, f.SHA256, f.Size)
+		}
+	}
 	return nil
 }
 
@@ -235,6 +258,9 @@ func (m *Manifest) files() map[string]File {
 		all[f.Name] = f
 	}
 	for _, f := range m.Attachments {
+		all[f.Name] = f
+	}
+	for _, f := range m.Acts {
 		all[f.Name] = f
 	}
 	return all
