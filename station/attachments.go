@@ -95,7 +95,7 @@ func (s *Station) ImportAttachments(ctx context.Context, actor string, place sto
 // kits that have no file.
 type Attachments struct {
 	Kind    string           `json:"kind"`
-	Name    string           `json:"name"` // the kind in Russian
+	Name    string           `json:"name"` // the kind in Russian, as a heading
 	Files   []attach.File    `json:"files"`
 	Missing []attach.Problem `json:"missing"`
 	Seconds float64          `json:"duration_seconds,omitempty"`
@@ -113,7 +113,7 @@ func (s *Station) Attachments(place store.Place) ([]Attachments, error) {
 	}
 	var out []Attachments
 	for _, k := range attach.Kinds {
-		a := Attachments{Kind: k, Name: attach.KindName(k), Files: x.Of(k)}
+		a := Attachments{Kind: k, Name: attach.KindTitle(k), Files: x.Of(k)}
 		// Not every exam has both kinds: the missing are told once a kind
 		// has a file.
 		if len(a.Files) > 0 {

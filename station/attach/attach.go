@@ -57,6 +57,17 @@ func KindName(kind string) string {
 	return kind
 }
 
+// KindTitle is KindName at the start of a heading or a line.
+func KindTitle(kind string) string {
+	switch kind {
+	case KEGE:
+		return "Файлы ответов КЕГЭ"
+	case Audio:
+		return "Аудиозаписи устных ответов"
+	}
+	return kind
+}
+
 // ValidKind tells whether kind is one of Kinds.
 func ValidKind(kind string) bool { return slices.Contains(Kinds, kind) }
 

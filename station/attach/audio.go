@@ -52,7 +52,7 @@ func Duration(p string) (float64, error) {
 		}
 		return float64(d.Length()) / 4 / float64(d.SampleRate()), nil
 	}
-	return 0, errors.New("это не WAV и не MP3")
+	return 0, errors.New("по содержимому это не WAV и не MP3")
 }
 
 // isMP3 tells an MP3 by its ID3 tag or the sync word of its first frame.

@@ -125,7 +125,7 @@ func (d Folder) Stage(ctx context.Context, kind string, plan Plan, src *Source, 
 			secs, err := Duration(d.Path(f))
 			if err != nil {
 				os.Remove(d.Path(f))
-				problem(ProblemNotAudio, "Файл %s комплекта %s не принят: это не аудиозапись WAV или MP3, или она повреждена (%v); возьмите запись участника со станции записи заново.", e.Name, kit, err)
+				problem(ProblemNotAudio, "Файл %s комплекта %s не принят как аудиозапись: %v; возьмите запись участника со станции записи заново (WAV или MP3).", e.Name, kit, err)
 				continue
 			}
 			f.Seconds = secs

@@ -9,13 +9,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/go-audio/audio"
 	"github.com/go-audio/wav"
 
 	"giascan/station/attach"
 	"giascan/station/exam"
 	"giascan/station/store"
+	"giascan/station/web/browsertest"
 )
 
 // wavBytes is a real WAV of a tone, seconds long, made with go-audio.
@@ -103,7 +106,7 @@ func TestAttachmentsUploadedOnAuditoriumPage(t *testing.T) {
 	}
 	for _, want := range []string{"принято 1; есть у 1 из 4 комплектов", "0000012345.wav ← 0000012345.wav", "0:00:03",
 		"Файл 0000012346.wav комплекта 0000012346 пустой (0 байт) и не принят",
-		"Файл 0000012347.mp3 комплекта 0000012347 не принят: это не аудиозапись",
+		"Файл 0000012347.mp3 комплекта 0000012347 не принят как аудиозапись: по содержимому это не WAV и не MP3",
 		"Нет файла комплекта 0000012348"} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("the page lacks %q", want)
@@ -123,5 +126,51 @@ func TestAttachmentsUploadedOnAuditoriumPage(t *testing.T) {
 	}
 	if x, _ := attach.FolderOf(f.dir, "0101", "0012").Load(); len(x.Files) != 1 {
 		t.Errorf("%d files after the refused upload, want 1", len(x.Files))
+	}
+}
+
+// In Chromium: the operator picks a recording, an empty file and a page
+// saved as .mp3 in the file picker of the auditorium page; the browser
+// sends them as it does (multipart), and the page shows the recording
+// taken with its duration and the two others named with what to do.
+func TestAttachmentsUploadInBrowser(t *testing.T) {
+	needBrowser(t)
+	f := newFixture(t)
+	ex := &exam.Exam{Level: 11, Subject: "09", Date: "2025-05-27", Region: "77", PPE: []exam.PPE{{Code: "0101",
+		Auditoriums: []exam.Auditorium{{Number: "0012", Kits: []string{"0000012345", "0000012346", "0000012347", "0000012348"}}}}}}
+	if err := f.st.SetExam(ex); err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	files := map[string][]byte{"0000012345.wav": wavBytes(t, 75), "0000012346.wav": nil, "0000012347.mp3": []byte("<html>не запись</html>")}
+	var paths []string
+	for name, data := range files {
+		p := filepath.Join(src, name)
+		os.WriteFile(p, data, 0o644)
+		paths = append(paths, p)
+	}
+	b := startBrowser(t, f.http.URL, 60*time.Second)
+	var report, taken string
+	if err := chromedp.Do(b.ctx,
+		b.signIn("oper"),
+		chromedp.Navigate(f.http.URL+"/auditorium/0101/0012"),
+		chromedp.WaitVisible(chromedp.CSS("#attach-form")),
+		chromedp.SetValue(chromedp.CSS("#attach-kind"), attach.Audio),
+		chromedp.SetUploadFiles(chromedp.CSS("#attach-files"), paths),
+		chromedp.Click(chromedp.CSS("#attach-upload")),
+		chromedp.WaitVisible(chromedp.CSS("#attach-report")),
+		browsertest.Into(&report, chromedp.Text(chromedp.CSS("#attach-report"))),
+		browsertest.Into(&taken, chromedp.Text(chromedp.CSS("#attach-audio"))),
+		b.shot("attach-audio-import.png"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"принято 1; есть у 1 из 4 комплектов", "0:01:15", "пустой (0 байт)", "не принят как аудиозапись", "Нет файла комплекта 0000012348"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+	if !strings.Contains(taken, "0000012345.wav") || !strings.Contains(taken, "0:01:15") {
+		t.Errorf("audio table: %q", taken)
 	}
 }
