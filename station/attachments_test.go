@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -177,6 +178,29 @@ func TestImportAttachmentsIntoPackage(t *testing.T) {
 	}
 	if e := sum.Packages[0]; e.KEGE != 2 || e.Audio != 2 || math.Abs(e.AudioSeconds-4) > 0.01 || e.FilesLine() != "КЕГЭ 2 · аудио 2 (0:00:04)" {
 		t.Errorf("summary entry %+v, line %q", e, e.FilesLine())
+	}
+
+	// ППЭ-15 counts them, per auditorium and in all.
+	pdf, _, err := s.PrintProtocol("head", "0101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdfPath := filepath.Join(t.TempDir(), "ppe15.pdf")
+	os.WriteFile(pdfPath, pdf, 0o644)
+	if out, err := exec.Command("qpdf", "--check", pdfPath).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf --check: %v\n%s", err, out)
+	}
+	text, err := exec.Command("pdftotext", "-layout", pdfPath, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"версия 1 · КЕГЭ 2 · аудио 2 (0:00:04)", "Файлы ответов КЕГЭ: 2; аудиозаписи устных ответов: 2, общая длительность 0:00:04"} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("ППЭ-15 lacks %q:\n%s", want, text)
+		}
+	}
+	if dir := os.Getenv("GIASCAN_SHOTS"); dir != "" {
+		exec.Command("pdftoppm", "-png", "-r", "80", pdfPath, filepath.Join(dir, "ppe15-attachments")).Run()
 	}
 
 	// Sealing again with the same files reuses the version.
