@@ -10,8 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 	"github.com/go-audio/audio"
@@ -207,5 +210,69 @@ func TestImportAttachmentsIntoPackage(t *testing.T) {
 	again, err := s.Seal(ctx, place, packaging.Bilevel)
 	if err != nil || !again.Reused {
 		t.Errorf("seal again: reused %v, %v", again != nil && again.Reused, err)
+	}
+}
+
+// A big attachment streams: importing and sealing 256 MiB of answer
+// files keeps the heap far below the file's size (the package is built
+// through a temporary file and encrypted straight into the outbox).
+func TestBigAttachmentSealsWithoutHoldingIt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 256 MiB three times; skipped in -short mode")
+	}
+	s, _ := attachStation(t)
+	ctx := context.Background()
+	place := store.Place{PPE: "0101", Auditorium: "0012"}
+	src := t.TempDir()
+	big, err := os.Create(filepath.Join(src, "0000012345.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 256 << 20
+	if err := big.Truncate(size); err != nil { // zeros, read as any file is
+		t.Fatal(err)
+	}
+	big.Close()
+
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	start := time.Now()
+	rep, err := s.ImportAttachments(ctx, "op1", place, attach.KEGE, src)
+	if err != nil || len(rep.Imported) != 1 || rep.Imported[0].Size != size {
+		t.Fatalf("import: %+v %v", rep, err)
+	}
+	imported := time.Since(start)
+	cl, err := s.CloseAuditorium(ctx, "op1", place, "проверка большого файла")
+	close(stop)
+	<-done
+	if err != nil || cl.SealErr != nil {
+		t.Fatalf("close: %v %v", err, cl.SealErr)
+	}
+	if cl.Sealed.Size < size {
+		t.Errorf("sealed package of %d bytes holds less than the file", cl.Sealed.Size)
+	}
+	t.Logf("256 MiB attachment: import %v, seal %v, peak heap in use %.1f MiB",
+		imported.Round(time.Millisecond), (time.Since(start) - imported).Round(time.Millisecond), float64(peak.Load())/(1<<20))
+	if peak.Load() > 64<<20 {
+		t.Errorf("peak heap %d MiB while importing and sealing a 256 MiB file", peak.Load()>>20)
+	}
+	if err := packaging.Verify(cl.Sealed); err != nil {
+		t.Fatal(err)
 	}
 }
