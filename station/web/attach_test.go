@@ -1,13 +1,16 @@
 package web
 
 import (
+	"archive/zip"
 	"bytes"
+	"io"
 	"math"
 	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,6 +120,19 @@ func TestAttachmentsUploadedOnAuditoriumPage(t *testing.T) {
 		t.Errorf("upload folders left: %q", ups)
 	}
 
+	// КЕГЭ answer files as one zip archive, as the exam's computers give them.
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	for _, k := range []string{"0000012345", "0000012346"} {
+		w, _ := zw.Create("КЕГЭ/" + k + ".txt")
+		w.Write([]byte("1 17\n"))
+	}
+	zw.Close()
+	r = c.postFiles(tok, "0101", "0012", attach.KEGE, []upFile{{"аудитория 0012.zip", zb.Bytes()}})
+	if r.code != http.StatusOK || !strings.Contains(r.body, "Файлы ответов КЕГЭ: принято 2; есть у 2 из 4 комплектов") {
+		t.Fatalf("zip upload: %d\n%s", r.code, r.body)
+	}
+
 	if err := f.st.SetClosure(store.Closure{Place: store.Place{PPE: "0101", Auditorium: "0012"}, By: "oper"}); err != nil {
 		t.Fatal(err)
 	}
@@ -124,8 +140,8 @@ func TestAttachmentsUploadedOnAuditoriumPage(t *testing.T) {
 	if r.code != http.StatusUnprocessableEntity || !strings.Contains(r.body, "закрыта") || !strings.Contains(r.body, "файлы в неё не принимаются") {
 		t.Fatalf("upload into a closed auditorium: %d\n%s", r.code, r.body)
 	}
-	if x, _ := attach.FolderOf(f.dir, "0101", "0012").Load(); len(x.Files) != 1 {
-		t.Errorf("%d files after the refused upload, want 1", len(x.Files))
+	if x, _ := attach.FolderOf(f.dir, "0101", "0012").Load(); len(x.Files) != 3 {
+		t.Errorf("%d files after the refused upload, want 3", len(x.Files))
 	}
 }
 
@@ -174,3 +190,27 @@ func TestAttachmentsUploadInBrowser(t *testing.T) {
 		t.Errorf("audio table: %q", taken)
 	}
 }
+
+// An uploaded file over the cap is not written past it: it keeps its
+// real length as a sparse file, so the import refuses it by its size.
+func TestUploadOverCapIsNotWritten(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 512 MiB; skipped in -short mode")
+	}
+	p := filepath.Join(t.TempDir(), "0000012345.wav")
+	const size = attach.MaxFileSize + 300<<20
+	if err := saveUploaded(p, io.LimitReader(zeros{}, size)); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil || fi.Size() != size {
+		t.Fatalf("size %d, want %d (%v)", fi.Size(), int64(size), err)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Blocks*512 > attach.MaxFileSize+16<<20 {
+		t.Errorf("%d MiB written to disk, want at most the cap", st.Blocks*512>>20)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
