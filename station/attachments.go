@@ -50,6 +50,8 @@ func (s *Station) ImportAttachments(ctx context.Context, actor string, place sto
 	if len(src.Entries) == 0 {
 		return nil, refuse("папка или архив", "В %s нет ни одного файла: укажите папку или архив с файлами участников.", from)
 	}
+	s.attachMu.Lock()
+	defer s.attachMu.Unlock()
 	dir := attach.FolderOf(string(s.Dir), place.PPE, place.Auditorium)
 	// The copies run outside the lifecycle lock (they may take minutes);
 	// the index switches to them under it, after checking the auditorium

@@ -39,6 +39,11 @@ type Station struct {
 
 	logger *slog.Logger
 
+	// attachMu serialises imports of attachments: an import's commit
+	// removes the files its index does not name, which would take the
+	// files another import has copied but not yet committed.
+	attachMu sync.Mutex
+
 	// life serialises lifecycle changes (close, reopen, seal, sign) so
 	// that two of them on one auditorium or ППЭ never interleave.
 	life sync.Mutex
@@ -105,11 +110,10 @@ func (s *Station) cleanTemps() error {
 		s.logger.Error("damaged sealed package", "err", d)
 	}
 	// Uploads the web interface was streaming to disk when it stopped.
-	if ups, _ := filepath.Glob(filepath.Join(s.Dir.Sub(layout.AttachDir), UploadPrefix+"*")); len(ups) > 0 {
-		for _, u := range ups {
-			if err := os.RemoveAll(u); err == nil {
-				s.logger.Info("removed an upload left by a crash", "path", u)
-			}
+	ups, _ := filepath.Glob(filepath.Join(s.Dir.Sub(layout.AttachDir), UploadPrefix+"*"))
+	for _, u := range ups {
+		if err := os.RemoveAll(u); err == nil {
+			s.logger.Info("removed an upload left by a crash", "path", u)
 		}
 	}
 	for _, dir := range []string{string(s.Dir), s.Dir.Keys(), s.Dir.Sub(layout.ReceiptDir), s.Dir.Sub(layout.AttachDir)} {

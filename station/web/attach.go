@@ -13,6 +13,7 @@ import (
 
 	"giascan/station"
 	"giascan/station/attach"
+	"giascan/station/layout"
 	"giascan/station/store"
 	"giascan/station/users"
 )
@@ -62,7 +63,7 @@ func (s *Server) importAttachments(c echo.Context) error {
 	if !tokenEqual(string(tok), sess.csrf) {
 		return s.refuseCSRF(c, sess.login)
 	}
-	root := filepath.Join(string(s.cfg.App.Dir), "attachments")
+	root := s.cfg.App.Dir.Sub(layout.AttachDir)
 	if err := os.MkdirAll(root, 0o750); err != nil {
 		return err
 	}
