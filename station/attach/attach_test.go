@@ -217,3 +217,23 @@ func TestStageKEGEFromZip(t *testing.T) {
 		t.Error("a missing folder opens")
 	}
 }
+
+// An auditorium whose kits the exam file does not list takes every file
+// named by a kit number and calls none missing or extra.
+func TestStageWithoutPlannedKits(t *testing.T) {
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "0000055555.txt"), []byte("1 1\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "0000066666.txt"), []byte("1 2\n"), 0o644)
+	open := Plan{PPE: "0101", Auditorium: "0014"}
+	d := FolderOf(t.TempDir(), "0101", "0014")
+	s, _ := Open(src)
+	rep, err := d.Stage(context.Background(), KEGE, open, s, "op1", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &Index{}
+	Merge(x, rep, open)
+	if len(rep.Imported) != 2 || len(rep.Problems) != 0 || rep.Planned != 0 {
+		t.Fatalf("report %+v", rep)
+	}
+}
