@@ -24,6 +24,9 @@ type Protocol struct {
 	// Manifest is the full SHA-256 of the summary manifest signed off.
 	Manifest string
 	Printed  time.Time
+	// Files is a line on the files sent beside the scans (КЕГЭ answer
+	// files, oral-answer audio), printed under the totals; "" for none.
+	Files string
 }
 
 // ProtocolRow is one auditorium: counts per blank type (БО №1, БО №2
@@ -117,6 +120,11 @@ func ComposeProtocol(t *Template, p Protocol) (*Drawing, error) {
 		line(cols[k+1]+1, fmt.Sprintf("%s / %d", e, got[k]), 8, true)
 	}
 	y += 8
+	if p.Files != "" {
+		y -= 3
+		line(15, clip(p.Files, 120), 7, false)
+		y += 5
+	}
 
 	line(15, "Проблемы, оставшиеся при закрытии аудиторий, и причины закрытия:", 8, true)
 	y += 4.5

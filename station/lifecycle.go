@@ -256,6 +256,19 @@ func (s *Station) CloseAuditorium(ctx context.Context, actor string, place store
 	return out, nil
 }
 
+// checkOpenForFiles refuses files for a closed auditorium: its package
+// is sealed with what it had, and only the head's reopening lets more in.
+func (s *Station) checkOpenForFiles(place store.Place) error {
+	err := s.Store.CheckOpen(place)
+	var ce *store.ClosedError
+	if errors.As(err, &ce) {
+		return refuse("аудитория", "Аудитория %s ППЭ %s закрыта (%s, %s), её пакет запечатан: файлы в неё не принимаются; "+
+			"если файлы относятся к ней, попросите руководителя ППЭ открыть аудиторию заново с указанием причины.",
+			place.Auditorium, place.PPE, ce.Closure.By, ce.Closure.At.Local().Format("02.01.2006 15:04"))
+	}
+	return err
+}
+
 // Seal seals the package of a closed auditorium, or returns the sealed
 // version when its pages have not changed since.
 func (s *Station) Seal(ctx context.Context, place store.Place, profile packaging.Profile) (*packaging.Sealed, error) {

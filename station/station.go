@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"giascan/atomicfile"
@@ -36,6 +38,11 @@ type Station struct {
 	Users *users.DB
 
 	logger *slog.Logger
+
+	// attachMu serialises imports of attachments: an import's commit
+	// removes the files its index does not name, which would take the
+	// files another import has copied but not yet committed.
+	attachMu sync.Mutex
 
 	// life serialises lifecycle changes (close, reopen, seal, sign) so
 	// that two of them on one auditorium or ППЭ never interleave.
@@ -104,7 +111,14 @@ func (s *Station) cleanTemps() error {
 	for _, d := range rep.Damaged {
 		s.logger.Error("damaged sealed package", "err", d)
 	}
-	for _, dir := range []string{string(s.Dir), s.Dir.Keys(), s.Dir.Sub(layout.ReceiptDir)} {
+	// Uploads the web interface was streaming to disk when it stopped.
+	ups, _ := filepath.Glob(filepath.Join(s.Dir.Sub(layout.AttachDir), UploadPrefix+"*"))
+	for _, u := range ups {
+		if err := os.RemoveAll(u); err == nil {
+			s.logger.Info("removed an upload left by a crash", "path", u)
+		}
+	}
+	for _, dir := range []string{string(s.Dir), s.Dir.Keys(), s.Dir.Sub(layout.ReceiptDir), s.Dir.Sub(layout.AttachDir)} {
 		removed, err := atomicfile.Clean(dir, dir != string(s.Dir))
 		if err != nil {
 			return err
@@ -115,6 +129,11 @@ func (s *Station) cleanTemps() error {
 	}
 	return nil
 }
+
+// UploadPrefix starts the name of a folder under the data folder's
+// attachments/ where the web interface streams uploaded files before
+// they are imported; one left by a crash is removed on Open.
+const UploadPrefix = atomicfile.TempPrefix + "upload-"
 
 // Supervise runs the daemon's services under sv until ctx ends; their
 // states show in the metrics.

@@ -53,7 +53,9 @@ const usageText = `usage: receiver keys init --data RDIR
                       [--uploads s3://BUCKET/PREFIX?endpoint=HOST:PORT]
                       [--tls-cert FILE --tls-key FILE | --host NAME] [--plain-http]
                       [--postgres postgres://…]   (receivers sharing RDIR behind one address)
-       receiver status --data RDIR [--json]`
+       receiver status --data RDIR [--json]
+       receiver documents --data RDIR [--store URL] [--json]
+       receiver documents get --data RDIR [--store URL] --package ID [--version N] --name NAME --out FILE`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -102,6 +104,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return serve(ctx, e, args[1:])
 	case args[0] == "status":
 		return status(ctx, e, args[1:])
+	case args[0] == "documents":
+		return documents(ctx, e, args[1:])
 	}
 	return badInput("unknown command %q (see `receiver help`)", strings.Join(args, " "))
 }
@@ -292,6 +296,9 @@ func status(ctx context.Context, e *env, args []string) error {
 			default:
 				fmt.Fprintf(e.stdout, ", %d of %d missing", len(p.Missing), len(p.Expected))
 			}
+		}
+		if p.Incidents != nil {
+			fmt.Fprintf(e.stdout, ", %d incident act(s) in the closing set", *p.Incidents)
 		}
 		fmt.Fprintln(e.stdout)
 		for _, rc := range p.Packages {

@@ -20,14 +20,15 @@ const (
 	ActionForm1302      = "form1302.confirm"
 
 	// Auditoriums and their packages.
-	ActionAuditoriumClose  = "auditorium.close"  // closed; with a reason when problems are left
-	ActionAuditoriumReopen = "auditorium.reopen" // opened again by the head, with a reason
-	ActionPackageSeal      = "package.seal"      // a package version sealed into the outbox
-	ActionPackageSent      = "package.delivered" // the РЦОИ's receipt for a package verified
-	ActionPackageExport    = "package.export"    // a ППЭ's packages written to removable media and read back
-	ActionRCOISet          = "rcoi.set"          // the РЦОИ's address and receipt key set
-	ActionKeyCreate        = "keys.create"       // the station's signing key created
-	ActionKeyRecipients    = "keys.recipients"   // the РЦОИ's encryption recipients loaded
+	ActionAuditoriumClose  = "auditorium.close"   // closed; with a reason when problems are left
+	ActionAuditoriumReopen = "auditorium.reopen"  // opened again by the head, with a reason
+	ActionPackageSeal      = "package.seal"       // a package version sealed into the outbox
+	ActionAttachImport     = "attachments.import" // КЕГЭ answer files or oral-answer audio taken into an auditorium
+	ActionPackageSent      = "package.delivered"  // the РЦОИ's receipt for a package verified
+	ActionPackageExport    = "package.export"     // a ППЭ's packages written to removable media and read back
+	ActionRCOISet          = "rcoi.set"           // the РЦОИ's address and receipt key set
+	ActionKeyCreate        = "keys.create"        // the station's signing key created
+	ActionKeyRecipients    = "keys.recipients"    // the РЦОИ's encryption recipients loaded
 
 	// The ППЭ-15 protocol.
 	ActionProtocolPrint = "protocol.print" // printed over the ППЭ's summary
@@ -85,6 +86,7 @@ var labels = map[string]string{
 	ActionAuditoriumClose:    "закрытие аудитории",
 	ActionAuditoriumReopen:   "повторное открытие аудитории",
 	ActionPackageSeal:        "запечатывание пакета",
+	ActionAttachImport:       "приём файлов ответов КЕГЭ или аудиозаписей устных ответов",
 	ActionPackageSent:        "получение квитанции РЦОИ",
 	ActionPackageExport:      "выгрузка пакетов на съёмный носитель",
 	ActionRCOISet:            "задание адреса и ключа РЦОИ",

@@ -17,6 +17,7 @@
 //	receipts/PPE/            the РЦОИ's signed receipts
 //	rcoi.json                the РЦОИ's address and receipt key
 //	print/                   PDFs printed by the demo
+//	attachments/PPE/AUD/     КЕГЭ answer files and oral-answer audio with their index.json (station/attach)
 //	station.sock             the daemon's local API (0600)
 package layout
 
@@ -41,6 +42,7 @@ const (
 	RCOIFile   = "rcoi.json"
 	PrintDir   = "print"
 	SocketFile = "station.sock"
+	AttachDir  = "attachments"
 )
 
 // Dir is a data folder.
@@ -92,3 +94,7 @@ func (d Dir) Print() string { return d.join(PrintDir) }
 
 // Socket is the daemon's local API.
 func (d Dir) Socket() string { return d.join(SocketFile) }
+
+// Attachments is the folder of an auditorium's КЕГЭ answer files and
+// oral-answer audio.
+func (d Dir) Attachments(ppe, auditorium string) string { return d.join(AttachDir, ppe, auditorium) }

@@ -46,6 +46,7 @@ import (
 	"filippo.io/age"
 
 	"giascan/atomicfile"
+	"giascan/station/attach"
 	"giascan/station/audit"
 	"giascan/station/exam"
 	"giascan/station/layout"
@@ -178,7 +179,45 @@ func (p *Packager) Auditorium(place store.Place) (*Sealed, error) {
 	if err := addJSON(b.AddAudit, "audit.json", x); err != nil {
 		return nil, err
 	}
+	if err := p.addAttachments(b, place); err != nil {
+		return nil, err
+	}
 	return p.seal(b, key, rcpt, station)
+}
+
+// addAttachments adds an auditorium's КЕГЭ answer files and oral-answer
+// audio with their index (see station/attach and docs/package.md). The
+// files stream from the data folder into the package.
+func (p *Packager) addAttachments(b *pkg.Builder, place store.Place) error {
+	dir := attach.FolderOf(p.Data, place.PPE, place.Auditorium)
+	x, err := dir.Load()
+	if err != nil || len(x.Files) == 0 {
+		return err
+	}
+	idx := AttachmentIndex{Files: []AttachmentEntry{}}
+	for _, f := range x.Files {
+		if err := b.AddAttachmentFile(f.PackagePath(), dir.Path(f)); err != nil {
+			return fmt.Errorf("файл %s комплекта %s аудитории %s не добавлен в пакет: %w; загрузите его заново", f.Original, f.Kit, place.Auditorium, err)
+		}
+		idx.Files = append(idx.Files, AttachmentEntry{File: f.PackagePath(), Kit: f.Kit, Kind: f.Kind, Size: f.Size, SHA256: f.SHA256, Seconds: f.Seconds})
+	}
+	return addJSON(b.AddAttachment, pkg.AttachmentIndex, idx)
+}
+
+// AttachmentIndex is attachments/index.json of an auditorium's package.
+type AttachmentIndex struct {
+	Files []AttachmentEntry `json:"files"`
+}
+
+// AttachmentEntry is one file of AttachmentIndex.
+type AttachmentEntry struct {
+	File   string `json:"file"` // its name in the package
+	Kit    string `json:"kit"`
+	Kind   string `json:"kind"` // kege or audio
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	// Seconds is an audio file's duration.
+	Seconds float64 `json:"duration_seconds,omitempty"`
 }
 
 // newBuilder starts a package with the next free version number.
@@ -257,54 +296,95 @@ func (p *Packager) seal(b *pkg.Builder, key ed25519.PrivateKey, rcpt []age.Recip
 		prev.Reused = true
 		return prev, nil
 	}
-	var tarBuf bytes.Buffer
-	hash, err := b.Write(&tarBuf)
+	dir := OutboxDir(p.Data, m.Exam.PPE)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("папка исходящих пакетов %s не создана: %w", dir, err)
+	}
+	// The tar goes through a temporary file, not memory: an auditorium's
+	// audio may be gigabytes. Its name is atomicfile's temporary one, so a
+	// crash leaves nothing that Recover does not remove.
+	tmp, err := os.CreateTemp(dir, atomicfile.TempPrefix+"package-*.tar")
+	if err != nil {
+		return nil, fmt.Errorf("временный файл пакета не создан: %w; проверьте место на диске", err)
+	}
+	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
+	hash, err := b.Write(tmp)
 	if err != nil {
 		return nil, fmt.Errorf("пакет не собран: %w", err)
 	}
+	size, err := tmp.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, fmt.Errorf("пакет не собран: %w", err)
+	}
+	rewind := func() error { _, err := tmp.Seek(0, io.SeekStart); return err }
 	var mbuf bytes.Buffer
 	{
-		pk, err := pkg.Read(bytes.NewReader(tarBuf.Bytes()), int64(tarBuf.Len()))
+		if err := rewind(); err != nil {
+			return nil, fmt.Errorf("собранный пакет не читается: %w", err)
+		}
+		pk, err := pkg.Check(tmp, size)
 		if err != nil {
 			return nil, fmt.Errorf("собранный пакет не читается: %w", err)
 		}
 		mbuf.Write(pk.ManifestBytes)
 	}
-	var ct bytes.Buffer
-	sig, err := seal.Seal(&ct, &tarBuf, rcpt, key, seal.Info{Station: station, Package: m.ID, Version: m.Version, ManifestHash: hash})
-	if err != nil {
-		return nil, fmt.Errorf("пакет не зашифрован: %w", err)
+	if err := rewind(); err != nil {
+		return nil, fmt.Errorf("собранный пакет не читается: %w", err)
 	}
-	dir := OutboxDir(p.Data, m.Exam.PPE)
 	base := filepath.Join(dir, m.Name())
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("папка исходящих пакетов %s не создана: %w", dir, err)
-	}
 	// This version number is past every signed one, so whatever lies under
 	// it is what a build killed before signing left: nobody read it.
 	if _, err := removeUnfinished(base); err != nil {
 		return nil, err
 	}
 	// Ciphertext and manifest first, signature last: a reader takes a
-	// package as sealed only once its .sig exists.
+	// package as sealed only once its .sig exists. The ciphertext is
+	// encrypted straight into its file.
+	var sig []byte
+	var ctSize int64
+	err = atomicfile.WriteNew(base+seal.CiphertextExt, 0o640, func(w io.Writer) error {
+		cw := &counter{w: w}
+		var err error
+		sig, err = seal.Seal(cw, tmp, rcpt, key, seal.Info{Station: station, Package: m.ID, Version: m.Version, ManifestHash: hash})
+		ctSize = cw.n
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("пакет %s не зашифрован и не записан в папку исходящих: %w; проверьте место на диске и соберите пакет заново", m.Name(), err)
+	}
 	for _, f := range []struct {
 		path string
 		data []byte
-	}{{base + seal.CiphertextExt, ct.Bytes()}, {base + ManifestExt, mbuf.Bytes()}, {base + seal.SignatureExt, sig}} {
+	}{{base + ManifestExt, mbuf.Bytes()}, {base + seal.SignatureExt, sig}} {
 		err := atomicfile.WriteNew(f.path, 0o640, func(w io.Writer) error { _, err := w.Write(f.data); return err })
 		if err != nil {
 			return nil, fmt.Errorf("пакет %s не записан в папку исходящих: %w; проверьте место на диске и соберите пакет заново", m.Name(), err)
 		}
 	}
-	return &Sealed{Manifest: m, ManifestHash: hash, Ciphertext: base + seal.CiphertextExt, Signature: base + seal.SignatureExt, Size: int64(ct.Len())}, nil
+	return &Sealed{Manifest: m, ManifestHash: hash, Ciphertext: base + seal.CiphertextExt, Signature: base + seal.SignatureExt, Size: ctSize}, nil
+}
+
+// counter counts the bytes written through it.
+type counter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // samePages tells whether two manifests hold the same page images with
 // the same records: then a rebuild adds nothing the РЦОИ lacks.
 func samePages(a, b pkg.Manifest) bool {
-	ja, _ := json.Marshal(a.Pages)
-	jb, _ := json.Marshal(b.Pages)
-	if !bytes.Equal(ja, jb) || len(a.Protocols) != len(b.Protocols) {
+	// A manifest read back lists no pages as [], one being built as nil.
+	ja, _ := json.Marshal(append([]pkg.Page{}, a.Pages...))
+	jb, _ := json.Marshal(append([]pkg.Page{}, b.Pages...))
+	ka, _ := json.Marshal([][]pkg.File{append([]pkg.File{}, a.Attachments...), append([]pkg.File{}, a.Acts...)})
+	kb, _ := json.Marshal([][]pkg.File{append([]pkg.File{}, b.Attachments...), append([]pkg.File{}, b.Acts...)})
+	if !bytes.Equal(ja, jb) || !bytes.Equal(ka, kb) || len(a.Protocols) != len(b.Protocols) {
 		return false
 	}
 	for i := range a.Protocols {

@@ -11,6 +11,7 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 
 	"giascan/forms"
+	"giascan/station/attach"
 	"giascan/station/reconcile"
 	"giascan/station/serials"
 	"giascan/station/store"
@@ -69,8 +70,17 @@ func (p *Packager) protocolPDF(ppe string, rep *reconcile.Report, sum *Summary, 
 	pr := forms.Protocol{Identity: id, Exam: examLine(ex), Station: sum.Station, First: first, Last: last,
 		Manifest: full, Printed: p.now()}
 	names := map[string]string{}
+	var kege, audio int
+	var secs float64
 	for _, s := range sum.Packages {
 		names[s.Auditorium] = fmt.Sprintf("версия %d", s.Version)
+		if fl := s.FilesLine(); fl != "" {
+			names[s.Auditorium] += " · " + fl
+		}
+		kege, audio, secs = kege+s.KEGE, audio+s.Audio, secs+s.AudioSeconds
+	}
+	if kege > 0 || audio > 0 {
+		pr.Files = fmt.Sprintf("Файлы ответов КЕГЭ: %d; аудиозаписи устных ответов: %d, общая длительность %s", kege, audio, attach.Clock(secs))
 	}
 	for _, pp := range rep.PPE {
 		if pp.Code != ppe {

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"giascan/station/layout"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,7 +14,9 @@ import (
 	"giascan/atomicfile"
 	"giascan/forms"
 	"giascan/station/acts"
+	"giascan/station/attach"
 	"giascan/station/audit"
+	"giascan/station/layout"
 	"giascan/station/store"
 	"giascan/transport/pkg"
 )
@@ -38,6 +40,13 @@ type SummaryEntry struct {
 	Version    int    `json:"version"`
 	Manifest   string `json:"manifest"` // SHA-256 of the package's manifest.json
 	Pages      int    `json:"pages"`
+	// KEGE and Audio count the package's КЕГЭ answer files and
+	// oral-answer recordings, AudioSeconds is the recordings' total
+	// duration; left out when there are none, so a summary without
+	// attachments (and its H) is as before.
+	KEGE         int     `json:"kege,omitempty"`
+	Audio        int     `json:"audio,omitempty"`
+	AudioSeconds float64 `json:"audio_seconds,omitempty"`
 }
 
 // SummaryName is the file name of the summary inside the closing set and
@@ -72,8 +81,12 @@ func (p *Packager) MakeSummary(ppe string) (*Summary, error) {
 			continue
 		}
 		have[x.Manifest.Exam.Auditorium] = true
-		s.Packages = append(s.Packages, SummaryEntry{Auditorium: x.Manifest.Exam.Auditorium, ID: x.Manifest.ID,
-			Version: x.Manifest.Version, Manifest: x.ManifestHash, Pages: len(x.Manifest.Pages)})
+		entry := SummaryEntry{Auditorium: x.Manifest.Exam.Auditorium, ID: x.Manifest.ID,
+			Version: x.Manifest.Version, Manifest: x.ManifestHash, Pages: len(x.Manifest.Pages)}
+		if err := p.countAttachments(&entry, x.Manifest); err != nil {
+			return nil, err
+		}
+		s.Packages = append(s.Packages, entry)
 	}
 	places, err := p.Store.Places()
 	if err != nil {
@@ -100,6 +113,48 @@ func (p *Packager) MakeSummary(ppe string) (*Summary, error) {
 		return nil, fmt.Errorf("у ППЭ %s нет запечатанных пакетов аудиторий: закройте аудитории", ppe)
 	}
 	return s, nil
+}
+
+// countAttachments counts a sealed package's attachments into its entry.
+// The durations come from the auditorium's index in the data folder, for
+// the files whose hash is the sealed one.
+func (p *Packager) countAttachments(e *SummaryEntry, m pkg.Manifest) error {
+	if len(m.Attachments) == 0 {
+		return nil
+	}
+	dir := attach.FolderOf(p.Data, m.Exam.PPE, m.Exam.Auditorium)
+	x, err := dir.Load()
+	if err != nil {
+		return err
+	}
+	secs := map[string]float64{}
+	for _, f := range x.Files {
+		secs[f.PackagePath()+" "+f.SHA256] = f.Seconds
+	}
+	for _, f := range m.Attachments {
+		switch {
+		case strings.HasPrefix(f.Name, "attachments/"+attach.KEGE+"/"):
+			e.KEGE++
+		case strings.HasPrefix(f.Name, "attachments/"+attach.Audio+"/"):
+			e.Audio++
+			e.AudioSeconds += secs[f.Name+" "+f.SHA256]
+		}
+	}
+	e.AudioSeconds = math.Round(e.AudioSeconds*1000) / 1000
+	return nil
+}
+
+// FilesLine tells, for the ППЭ-15, how many КЕГЭ answer files and
+// recordings (with their duration) a package holds; "" for none.
+func (e SummaryEntry) FilesLine() string {
+	var parts []string
+	if e.KEGE > 0 {
+		parts = append(parts, fmt.Sprintf("КЕГЭ %d", e.KEGE))
+	}
+	if e.Audio > 0 {
+		parts = append(parts, fmt.Sprintf("аудио %d (%s)", e.Audio, attach.Clock(e.AudioSeconds)))
+	}
+	return strings.Join(parts, " · ")
 }
 
 // ProtocolDir is where the printed protocols of a ППЭ, their summaries and
@@ -299,7 +354,7 @@ func (p *Packager) PPE(ppe string) (*Sealed, error) {
 		if err != nil {
 			return nil, fmt.Errorf("акт %s ППЭ %s не читается: %w", n, ppe, err)
 		}
-		if err := b.AddAct(n, bytes.NewReader(data)); err != nil {
+		if err := b.AddAct("acts/"+n, bytes.NewReader(data)); err != nil {
 			return nil, err
 		}
 	}

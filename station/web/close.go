@@ -54,6 +54,8 @@ type auditoriumView struct {
 	ReasonForm string
 	// ConfirmClose asks once more before closing with problems left.
 	ConfirmClose bool
+	// Attach is the КЕГЭ answer files and oral-answer audio.
+	Attach *attachView
 }
 
 type pageRow struct {
@@ -97,6 +99,7 @@ func (s *Server) buildAuditorium(place store.Place, role users.Role) (*auditoriu
 		}
 		v.Problems = append(v.Problems, it)
 	}
+	v.Attach = s.buildAttach(place, role, v.Closed)
 	pages, err := s.cfg.Store.Pages(place)
 	if err != nil {
 		return nil, err

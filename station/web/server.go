@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -188,7 +189,9 @@ func (s *Server) routes() *echo.Echo {
 	e.Use(s.secureHeaders)
 	// Bounds every body before a form is parsed: an exam file is far
 	// smaller, and a huge upload must not fill the disk with temp files.
-	e.Use(bodyLimit(maxExamFileBytes + 1<<20))
+	// Files of an auditorium (audio) are the one exception: that route
+	// streams its body to the data folder with its own bound.
+	e.Use(bodyLimit(maxExamFileBytes+1<<20, attachPath))
 
 	e.GET("/static/*", echo.WrapHandler(http.FileServer(http.FS(staticFS))))
 	// Metrics for Prometheus: counts and times only, nothing about a
@@ -218,6 +221,7 @@ func (s *Server) routes() *echo.Echo {
 	s.registerBoard(in)
 	s.registerDelivery(in)
 	s.registerAccounts(in)
+	s.registerAttach(in)
 	return e
 }
 
@@ -235,11 +239,15 @@ func (s *Server) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// bodyLimit cuts request bodies at n bytes.
-func bodyLimit(n int64) echo.MiddlewareFunc {
+// bodyLimit cuts request bodies at n bytes, except on the paths skip,
+// whose handlers bound their bodies themselves.
+func bodyLimit(n int64, skip ...string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
+			if slices.Contains(skip, r.URL.Path) {
+				return next(c)
+			}
 			if r.ContentLength > n {
 				return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
 			}

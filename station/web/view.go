@@ -95,6 +95,7 @@ var funcs = template.FuncMap{
 	"num":     numRU,
 	"fmtTime": fmtTime,
 	"size":    sizeRU,
+	"clock":   durationClock,
 }
 
 // sizeRU writes a size in bytes as people read it: «720 КБ», «1,4 МБ».

@@ -8,16 +8,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 )
 
 // Builder assembles a package. Files are read once, as streams, and kept
-// in memory until Write: a package is one auditorium or one ППЭ's forms,
-// megabytes, not gigabytes.
+// in memory until Write: page images and forms are megabytes, not
+// gigabytes. Attachment files (audio may be hundreds of megabytes) are
+// hashed from their path as a stream and streamed again by Write, never
+// held.
 type Builder struct {
 	m     Manifest
 	data  map[string][]byte
+	paths map[string]string // name → file on disk, for AddAttachmentFile
 	added map[string]string // name → what, for duplicate checks
 }
 
@@ -25,9 +29,9 @@ type Builder struct {
 // Station, ID, Version and Created. Pages, Protocols and Audit are filled
 // by the Add methods; any already in m are ignored.
 func NewBuilder(m Manifest) *Builder {
-	m.Pages, m.Protocols, m.Audit, m.Acts = nil, nil, nil, nil
+	m.Pages, m.Protocols, m.Audit, m.Attachments, m.Acts = nil, nil, nil, nil, nil
 	m.Created = m.Created.UTC()
-	return &Builder{m: m, data: map[string][]byte{}, added: map[string]string{}}
+	return &Builder{m: m, data: map[string][]byte{}, paths: map[string]string{}, added: map[string]string{}}
 }
 
 // read reads a file's content, remembering it under name.
@@ -78,15 +82,47 @@ func (b *Builder) AddAudit(name string, r io.Reader) error {
 	return nil
 }
 
-// AddAct adds one file of a ППЭ's act under acts/ (docs/acts.md); name is
-// the file's name inside that folder, e.g. "incident-1.json".
-func (b *Builder) AddAct(name string, r io.Reader) error {
-	full := "acts/" + name
-	sum, n, err := b.read(full, "act", r)
+// AddAttachment adds a small attachment held in memory, such as
+// attachments/index.json.
+func (b *Builder) AddAttachment(name string, r io.Reader) error {
+	sum, n, err := b.read(name, "attachment", r)
 	if err != nil {
 		return err
 	}
-	b.m.Acts = append(b.m.Acts, File{Name: full, SHA256: sum, Size: n})
+	b.m.Attachments = append(b.m.Attachments, File{Name: name, SHA256: sum, Size: n})
+	return nil
+}
+
+// AddAct adds an act of a ППЭ's closing set (see Manifest.Acts).
+func (b *Builder) AddAct(name string, r io.Reader) error {
+	sum, n, err := b.read(name, "act", r)
+	if err != nil {
+		return err
+	}
+	b.m.Acts = append(b.m.Acts, File{Name: name, SHA256: sum, Size: n})
+	return nil
+}
+
+// AddAttachmentFile adds the file at path as attachment name. It is read
+// here once to hash it and again by Write, as streams; Write refuses it if
+// it changed in between.
+func (b *Builder) AddAttachmentFile(name, path string) error {
+	if prev, dup := b.added[name]; dup {
+		return fmt.Errorf("package: attachment %s: name already used by %s", name, prev)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("package: attachment %s: %w", name, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return fmt.Errorf("package: read attachment %s: %w", name, err)
+	}
+	b.added[name] = "attachment"
+	b.paths[name] = path
+	b.m.Attachments = append(b.m.Attachments, File{Name: name, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n})
 	return nil
 }
 
@@ -97,6 +133,7 @@ func (b *Builder) Manifest() Manifest {
 	m.Pages = slices.Clone(m.Pages)
 	m.Protocols = slices.Clone(m.Protocols)
 	m.Audit = slices.Clone(m.Audit)
+	m.Attachments = slices.Clone(m.Attachments)
 	m.Acts = slices.Clone(m.Acts)
 	// The order of Add calls must not show in the package: pages go by
 	// sequence number, other files by name.
@@ -104,6 +141,7 @@ func (b *Builder) Manifest() Manifest {
 	byName := func(x, y File) int { return strings.Compare(x.Name, y.Name) }
 	slices.SortFunc(m.Protocols, byName)
 	slices.SortFunc(m.Audit, byName)
+	slices.SortFunc(m.Attachments, byName)
 	slices.SortFunc(m.Acts, byName)
 	return m
 }
@@ -141,12 +179,25 @@ func (b *Builder) Write(w io.Writer) (string, error) {
 	if err := put(ManifestName, mb); err != nil {
 		return "", err
 	}
-	names := make([]string, 0, len(b.data))
+	names := make([]string, 0, len(b.data)+len(b.paths))
 	for n := range b.data {
 		names = append(names, n)
 	}
+	for n := range b.paths {
+		names = append(names, n)
+	}
 	slices.Sort(names)
+	sizes := map[string]File{}
+	for _, f := range m.Attachments {
+		sizes[f.Name] = f
+	}
 	for _, n := range names {
+		if p, ok := b.paths[n]; ok {
+			if err := putFile(tw, m, n, p, sizes[n]); err != nil {
+				return "", err
+			}
+			continue
+		}
 		if err := put(n, b.data[n]); err != nil {
 			return "", err
 		}
@@ -155,6 +206,30 @@ func (b *Builder) Write(w io.Writer) (string, error) {
 		return "", fmt.Errorf("package %s: finish tar: %w", m.Name(), err)
 	}
 	return ManifestHash(mb), nil
+}
+
+// putFile streams the file at path into the tar as name, checking that it
+// is still the file the manifest hashed.
+func putFile(tw *tar.Writer, m Manifest, name, path string, want File) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("package %s: %s: %w", m.Name(), name, err)
+	}
+	defer f.Close()
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: want.Size,
+		ModTime: m.Created.Truncate(1e9), Format: tar.FormatUSTAR}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("package %s: write %s: %w", m.Name(), name, err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tw, h), io.LimitReader(f, want.Size))
+	if err != nil {
+		return fmt.Errorf("package %s: write %s: %w", m.Name(), name, err)
+	}
+	if n != want.Size || hex.EncodeToString(h.Sum(nil)) != want.SHA256 {
+		return fmt.Errorf("package %s: %s changed while the package was built", m.Name(), name)
+	}
+	return nil
 }
 
 // marshalManifest is the one encoding of a manifest, so that its hash is

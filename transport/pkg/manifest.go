@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -42,9 +44,17 @@ type Manifest struct {
 	Protocols []File `json:"protocols"`
 	// Audit are excerpts of the station's audit log for this package.
 	Audit []File `json:"audit"`
-	// Acts are a ППЭ's acts in its closing set (docs/acts.md): names
-	// "acts/<name>.json", "acts/<name>.pdf" and "acts/<name>-signed.<ext>".
-	// Absent from older packages and from auditorium packages.
+	// Attachments are an auditorium's files other than scans (ППОИ
+	// procedure §5.5): attachments/kege/KIT…, the participants' КЕГЭ
+	// answer files, attachments/audio/KIT…, their oral-answer recordings,
+	// and attachments/index.json, which lists them with kit, kind, size,
+	// SHA-256 and an audio file's duration. Left out of the manifest when
+	// there are none, so a package without them hashes as before.
+	Attachments []File `json:"attachments,omitempty"`
+	// Acts are a ППЭ's acts in its closing set: acts/NAME.json (the act's
+	// data), acts/NAME.pdf (printed) and acts/NAME-signed.EXT (its signed
+	// scan), NAME being acceptance, incident-N (N from 1) or
+	// removed-unfinished. Left out when there are none.
 	Acts []File `json:"acts,omitempty"`
 }
 
@@ -109,10 +119,25 @@ func (m *Manifest) Name() string { return fmt.Sprintf("%s-v%d", m.ID, m.Version)
 var (
 	reDigits   = map[int]*regexp.Regexp{2: regexp.MustCompile(`^[0-9]{2}$`), 4: regexp.MustCompile(`^[0-9]{4}$`), 8: regexp.MustCompile(`^[0-9]{8}$`)}
 	reFileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
-	reActName  = regexp.MustCompile(`^acts/[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 	reSHA256   = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	reStation  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	// reAttachment is a file of Manifest.Attachments: a participant's
+	// file named by the kit number (10 digits), or the index.
+	reAttachment = regexp.MustCompile(`^attachments/(?:(?:kege|audio)/[0-9]{10}[A-Za-z0-9._-]{0,80}|index\.json)$`)
 )
+
+// reAct is a file of Manifest.Acts.
+var reAct = regexp.MustCompile(`^acts/(?:acceptance|removed-unfinished|incident-[1-9][0-9]{0,3})(?:\.json|\.pdf|-signed\.[a-z0-9]{1,5})$`)
+
+// IsAct tells whether name is a valid name of an act.
+func IsAct(name string) bool { return reAct.MatchString(name) }
+
+// AttachmentIndex is the name of the index of an auditorium's attachments
+// inside its package.
+const AttachmentIndex = "attachments/index.json"
+
+// IsAttachment tells whether name is a valid name of an attachment.
+func IsAttachment(name string) bool { return reAttachment.MatchString(name) }
 
 // validate checks a manifest's own fields (not the files against it).
 func (m *Manifest) validate() error {
@@ -170,17 +195,9 @@ func (m *Manifest) validate() error {
 	for _, group := range []struct {
 		what  string
 		files []File
-	}{{"protocol", m.Protocols}, {"audit", m.Audit}, {"act", m.Acts}} {
+	}{{"protocol", m.Protocols}, {"audit", m.Audit}} {
 		for _, f := range group.files {
-			if group.what == "act" {
-				if !reActName.MatchString(f.Name) {
-					return fmt.Errorf("act file name %q: want acts/ and up to 100 letters, digits, '.', '_' or '-'", f.Name)
-				}
-				if _, dup := names[f.Name]; dup {
-					return fmt.Errorf("file name %q used twice", f.Name)
-				}
-				names[f.Name] = group.what
-			} else if err := seen(f.Name, group.what); err != nil {
+			if err := seen(f.Name, group.what); err != nil {
 				return err
 			}
 			if !reSHA256.MatchString(f.SHA256) || f.Size < 0 {
@@ -188,7 +205,43 @@ func (m *Manifest) validate() error {
 			}
 		}
 	}
+	for _, f := range m.Attachments {
+		if !reAttachment.MatchString(f.Name) {
+			return fmt.Errorf("attachment name %q: want attachments/kege/ or attachments/audio/ and a name starting with a 10-digit kit number, or %s", f.Name, AttachmentIndex)
+		}
+		if prev, dup := names[f.Name]; dup {
+			return fmt.Errorf("file name %q used twice (%s and attachment)", f.Name, prev)
+		}
+		names[f.Name] = "attachment"
+		if !reSHA256.MatchString(f.SHA256) || f.Size < 0 {
+			return fmt.Errorf("attachment %s: bad SHA-256 %q or size %d", f.Name, f.SHA256, f.Size)
+		}
+	}
+	for _, f := range m.Acts {
+		if !reAct.MatchString(f.Name) {
+			return fmt.Errorf("act name %q: want acts/acceptance, acts/incident-N or acts/removed-unfinished with .json, .pdf or -signed.EXT", f.Name)
+		}
+		if prev, dup := names[f.Name]; dup {
+			return fmt.Errorf("file name %q used twice (%s and act)", f.Name, prev)
+		}
+		names[f.Name] = "act"
+		if !reSHA256.MatchString(f.SHA256) || f.Size < 0 {
+			return fmt.Errorf("act %s: bad SHA-256 %q or size %d", f.Name, f.SHA256, f.Size)
+		}
+	}
 	return nil
+}
+
+// Files lists every file the manifest names, with its hash and size, by
+// name.
+func (m *Manifest) Files() []File {
+	all := m.files()
+	out := make([]File, 0, len(all))
+	for _, f := range all {
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // files lists every file the manifest names, with its expected hash and
@@ -202,6 +255,9 @@ func (m *Manifest) files() map[string]File {
 		all[f.Name] = f
 	}
 	for _, f := range m.Audit {
+		all[f.Name] = f
+	}
+	for _, f := range m.Attachments {
 		all[f.Name] = f
 	}
 	for _, f := range m.Acts {

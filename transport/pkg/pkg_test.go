@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +212,40 @@ func TestBuilderRefuses(t *testing.T) {
 	}
 	if _, err := NewBuilder(m).Write(io.Discard); err != nil {
 		t.Errorf("empty ППЭ closing set: %v", err)
+	}
+}
+
+// Attachments and acts are named only as docs/package.md says; a file
+// that changed between AddAttachmentFile and Write is refused.
+func TestAttachmentAndActNames(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"attachments/kege/0000012345.txt": true, "attachments/audio/0000012345.wav": true, "attachments/index.json": true,
+		"attachments/video/0000012345.mp4": false, "attachments/kege/../0000012345": false, "attachments/audio/12345.wav": false,
+		"acts/incident-1.json": true, "acts/acceptance-signed.jpg": true, "acts/removed-unfinished.pdf": true,
+		"acts/incident-0.json": false, "acts/other.json": false,
+	} {
+		b := NewBuilder(header())
+		var err error
+		if strings.HasPrefix(name, "acts/") {
+			err = b.AddAct(name, strings.NewReader("x"))
+		} else {
+			err = b.AddAttachment(name, strings.NewReader("x"))
+		}
+		if err == nil {
+			_, err = b.Write(io.Discard)
+		}
+		if (err == nil) != ok {
+			t.Errorf("%s: %v, want accepted %v", name, err, ok)
+		}
+	}
+	p := filepath.Join(t.TempDir(), "a.wav")
+	os.WriteFile(p, []byte("RIFF one"), 0o644)
+	b := NewBuilder(header())
+	if err := b.AddAttachmentFile("attachments/audio/0000012345.wav", p); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(p, []byte("RIFF two"), 0o644)
+	if _, err := b.Write(io.Discard); err == nil || !strings.Contains(err.Error(), "changed") {
+		t.Errorf("a file changed before Write: %v", err)
 	}
 }

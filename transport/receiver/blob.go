@@ -27,6 +27,9 @@ type Blob interface {
 	Put(ctx context.Context, key string, r io.Reader, size int64) error
 	// Get returns the blob under key; a missing key wraps fs.ErrNotExist.
 	Get(ctx context.Context, key string) ([]byte, error)
+	// Open streams the blob under key, for blobs too big to hold (a
+	// package); a missing key wraps fs.ErrNotExist.
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
 	// List returns the keys that start with prefix, in lexical order.
 	List(ctx context.Context, prefix string) ([]string, error)
 }
@@ -98,6 +101,21 @@ func (b *fileBlob) Put(ctx context.Context, key string, r io.Reader, size int64)
 		return fmt.Errorf("store %s: %w", key, err)
 	}
 	return nil
+}
+
+func (b *fileBlob) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p, err := b.path(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", key, err)
+	}
+	return f, nil
 }
 
 func (b *fileBlob) Get(ctx context.Context, key string) ([]byte, error) {

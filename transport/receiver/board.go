@@ -39,9 +39,12 @@ type rejectRow struct{ Time, Package, Remote, Reason string }
 type ppeRow struct {
 	PPE      string
 	Stations int
-	Class    string // late, done or waiting
-	State    string
-	Rows     []pkgRow
+	// Incidents is the count of incident acts in the newest closing set,
+	// "—" before one arrived.
+	Incidents string
+	Class     string // late, done or waiting
+	State     string
+	Rows      []pkgRow
 }
 
 type pkgRow struct {
@@ -112,7 +115,10 @@ func view(st *Status) boardView {
 		v.Recent = append(v.Recent, rejectRow{Time: clock(rj.Time, st.Now), Package: pkg, Remote: rj.Remote, Reason: rj.Reason})
 	}
 	for _, p := range st.PPE {
-		row := ppeRow{PPE: p.PPE, Stations: p.Stations, Class: "waiting", State: "ожидаются пакеты"}
+		row := ppeRow{PPE: p.PPE, Stations: p.Stations, Class: "waiting", State: "ожидаются пакеты", Incidents: "—"}
+		if p.Incidents != nil {
+			row.Incidents = fmt.Sprint(*p.Incidents)
+		}
 		owed := map[string]bool{}
 		if p.Progress != nil {
 			v.Total++
@@ -202,6 +208,7 @@ code{font-size:.9em}
 #stale{color:#b00020;display:none}
 </style></head><body>
 <h1>Приём пакетов РЦОИ</h1>
+<p><a href="` + DocumentsPath + `" id="documents-link">Акты и вложения принятых пакетов</a></p>
 <div id="live">{{template "live" .}}</div>
 <p id="updated">Обновляется само каждые {{.Every}}. <span id="stale">Нет связи с приёмником — показано последнее известное состояние.</span></p>
 <script>
@@ -224,9 +231,9 @@ code{font-size:.9em}
 ППЭ: {{.Total}}, сдали всё: <b id="done">{{.Done}}</b>, опаздывают: <b id="late">{{.Late}}</b>. Отказано в приёме: {{.Rejects}}. Состояние на {{.Updated}}.
 </div>
 {{if .PPE}}<table id="board">
-<tr><th>ППЭ</th><th>Станций</th><th>Итог</th><th>Пакет</th><th>Аудитория</th><th>Состояние</th><th>Версия</th><th>Принят</th></tr>
-{{range .PPE}}{{$p := .}}{{$n := len .Rows}}{{if eq $n 0}}<tr class="ppe {{.Class}}" data-ppe="{{.PPE}}"><td class="ppe">{{.PPE}}</td><td>{{.Stations}}</td><td class="state-ppe">{{.State}}</td><td colspan="5">пакетов нет</td></tr>
-{{else}}{{range $i, $r := .Rows}}<tr class="ppe {{$p.Class}}" data-ppe="{{$p.PPE}}" data-package="{{$r.Package}}">{{if eq $i 0}}<td class="ppe" rowspan="{{$n}}">{{$p.PPE}}</td><td rowspan="{{$n}}">{{$p.Stations}}</td><td class="state-ppe" rowspan="{{$n}}">{{$p.State}}</td>{{end}}<td><code>{{$r.Package}}</code></td><td>{{$r.Auditorium}}</td><td class="{{$r.Class}}">{{$r.State}}</td><td>{{$r.Version}}</td><td>{{$r.Received}}</td></tr>
+<tr><th>ППЭ</th><th>Станций</th><th>Актов о нештатных ситуациях</th><th>Итог</th><th>Пакет</th><th>Аудитория</th><th>Состояние</th><th>Версия</th><th>Принят</th></tr>
+{{range .PPE}}{{$p := .}}{{$n := len .Rows}}{{if eq $n 0}}<tr class="ppe {{.Class}}" data-ppe="{{.PPE}}"><td class="ppe">{{.PPE}}</td><td>{{.Stations}}</td><td class="incidents">{{.Incidents}}</td><td class="state-ppe">{{.State}}</td><td colspan="5">пакетов нет</td></tr>
+{{else}}{{range $i, $r := .Rows}}<tr class="ppe {{$p.Class}}" data-ppe="{{$p.PPE}}" data-package="{{$r.Package}}">{{if eq $i 0}}<td class="ppe" rowspan="{{$n}}">{{$p.PPE}}</td><td rowspan="{{$n}}">{{$p.Stations}}</td><td class="incidents" rowspan="{{$n}}">{{$p.Incidents}}</td><td class="state-ppe" rowspan="{{$n}}">{{$p.State}}</td>{{end}}<td><code>{{$r.Package}}</code></td><td>{{$r.Auditorium}}</td><td class="{{$r.Class}}">{{$r.State}}</td><td>{{$r.Version}}</td><td>{{$r.Received}}</td></tr>
 {{end}}{{end}}{{end}}</table>{{else}}<p>Ни одной станции и ни одного ожидаемого пакета: зарегистрируйте станции и импортируйте файл экзамена.</p>{{end}}
 {{if .Recent}}<h2>Последние отказы в приёме</h2>
 <table id="rejects"><tr><th>Когда</th><th>Пакет (как назван)</th><th>Откуда</th><th>Причина</th></tr>

@@ -110,6 +110,8 @@ func (r *Receiver) Handler(ctx context.Context, log *slog.Logger) (http.Handler,
 	mux.HandleFunc("GET "+ExamPath, r.serveExam)
 	mux.HandleFunc("GET /{$}", r.person(r.serveBoard))
 	mux.HandleFunc("GET "+BoardLivePath, r.person(r.serveBoardLive))
+	mux.HandleFunc("GET "+DocumentsPath, r.person(r.serveDocuments))
+	mux.HandleFunc("GET "+DocumentPath, r.person(r.serveDocument))
 	mux.HandleFunc("POST "+enrol.Path, r.serveEnrol(log))
 	return mux, nil
 }

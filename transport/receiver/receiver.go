@@ -499,10 +499,13 @@ func Rejects(dir string) ([]Reject, error) {
 
 // PPEStatus is what arrived from one ППЭ.
 type PPEStatus struct {
-	PPE       string            `json:"ppe"`
-	Stations  int               `json:"stations"` // registered keys
-	Packages  []receipt.Receipt `json:"packages"` // accepted versions, by package then version
-	*Progress                   // what is still missing, once the exam file is imported
+	PPE      string            `json:"ppe"`
+	Stations int               `json:"stations"` // registered keys
+	Packages []receipt.Receipt `json:"packages"` // accepted versions, by package then version
+	// Incidents is the number of incident acts (acts/incident-N.json) in
+	// the ППЭ's newest closing set; nil before a closing set arrives.
+	Incidents *int `json:"incidents,omitempty"`
+	*Progress      // what is still missing, once the exam file is imported
 }
 
 // Status is the board of the РЦОИ: per ППЭ what arrived, and the refusals.
@@ -549,6 +552,18 @@ func (r *Receiver) Status(ctx context.Context) (*Status, error) {
 			ps := get(rc.PPE)
 			ps.Packages = append(ps.Packages, *rc)
 		}
+	}
+	rcs, err := r.latest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inc, err := r.incidents(ctx, rcs)
+	if err != nil {
+		return nil, err
+	}
+	for ppe, n := range inc {
+		n := n
+		get(ppe).Incidents = &n
 	}
 	st := &Status{Now: r.now().UTC()}
 	slicesSortStrings(order)

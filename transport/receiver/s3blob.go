@@ -54,6 +54,22 @@ func (b *s3Blob) Put(ctx context.Context, key string, r io.Reader, size int64) e
 // s3PartSize is the part size of multipart puts, S3's least.
 const s3PartSize = 5 << 20
 
+func (b *s3Blob) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	obj, err := b.c.GetObject(ctx, b.bucket, b.prefix+key, minio.GetObjectOptions{})
+	if err == nil {
+		// GetObject is lazy: Stat makes the request, so a missing key is
+		// told here rather than at the first read.
+		if _, err = obj.Stat(); err == nil {
+			return obj, nil
+		}
+		obj.Close()
+	}
+	if minio.ToErrorResponse(err).Code == minio.NoSuchKey {
+		return nil, fmt.Errorf("store %s: %w", key, fs.ErrNotExist)
+	}
+	return nil, fmt.Errorf("store %s: %w", key, err)
+}
+
 func (b *s3Blob) Get(ctx context.Context, key string) ([]byte, error) {
 	obj, err := b.c.GetObject(ctx, b.bucket, b.prefix+key, minio.GetObjectOptions{})
 	if err == nil {
