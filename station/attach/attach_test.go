@@ -10,37 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-audio/audio"
-	"github.com/go-audio/wav"
+	"giascan/station/attach/attachtest"
 )
 
 // testdata/tone-2s.mp3 is a 2-second 440 Hz tone, made by LAME 3.100 from
-// the WAV that WriteWAV(…, 16000, 2s) writes:
+// the WAV that attachtest.WriteWAV(…, 16000, 2s) writes:
 //
 //	lame --quiet -b 32 -m m tone.wav testdata/tone-2s.mp3
-
-// WriteWAV writes a real mono 16-bit WAV of a 440 Hz tone with the
-// go-audio encoder.
-func WriteWAV(t testing.TB, path string, rate int, d time.Duration) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	e := wav.NewEncoder(f, rate, 16, 1, 1)
-	n := int(d.Seconds() * float64(rate))
-	buf := &audio.IntBuffer{Format: &audio.Format{NumChannels: 1, SampleRate: rate}, SourceBitDepth: 16, Data: make([]int, n)}
-	for i := range buf.Data {
-		buf.Data[i] = int(8000 * math.Sin(2*math.Pi*440*float64(i)/float64(rate)))
-	}
-	if err := e.Write(buf); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
@@ -56,7 +32,7 @@ func copyFile(t *testing.T, from, to string) {
 func TestDurations(t *testing.T) {
 	dir := t.TempDir()
 	w := filepath.Join(dir, "a.wav")
-	WriteWAV(t, w, 16000, 3500*time.Millisecond)
+	attachtest.WriteWAV(t, w, 16000, 3500*time.Millisecond)
 	if got, err := Duration(w); err != nil || math.Abs(got-3.5) > 0.01 {
 		t.Errorf("WAV of 3.5 s: %v s, %v", got, err)
 	}
@@ -84,11 +60,11 @@ var plan = Plan{PPE: "0101", Auditorium: "0012", Kits: []string{"0000012345", "0
 // with a Russian sentence naming the file.
 func TestStageAudioProblems(t *testing.T) {
 	src := t.TempDir()
-	WriteWAV(t, filepath.Join(src, "0000012345.wav"), 16000, 2*time.Second)
+	attachtest.WriteWAV(t, filepath.Join(src, "0000012345.wav"), 16000, 2*time.Second)
 	copyFile(t, "testdata/tone-2s.mp3", filepath.Join(src, "0000012346.mp3"))
 	os.WriteFile(filepath.Join(src, "0000012347.wav"), nil, 0o644)
 	os.WriteFile(filepath.Join(src, "0000012347_копия.mp3"), []byte("просто текст, не запись"), 0o644)
-	WriteWAV(t, filepath.Join(src, "0000099999.wav"), 8000, time.Second)
+	attachtest.WriteWAV(t, filepath.Join(src, "0000099999.wav"), 8000, time.Second)
 	os.WriteFile(filepath.Join(src, "readme.txt"), []byte("список"), 0o644)
 
 	d := FolderOf(t.TempDir(), "0101", "0012")
@@ -150,7 +126,7 @@ func TestStageRefusesFileOverCapUnread(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	WriteWAV(t, filepath.Join(src, "0000012346.wav"), 8000, time.Second)
+	attachtest.WriteWAV(t, filepath.Join(src, "0000012346.wav"), 8000, time.Second)
 	d := FolderOf(t.TempDir(), "0101", "0012")
 	s, _ := Open(src)
 	start := time.Now()

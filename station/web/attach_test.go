@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"io"
-	"math"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -15,10 +14,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/go-audio/audio"
-	"github.com/go-audio/wav"
 
 	"giascan/station/attach"
+	"giascan/station/attach/attachtest"
 	"giascan/station/exam"
 	"giascan/station/store"
 	"giascan/station/web/browsertest"
@@ -28,21 +26,11 @@ import (
 func wavBytes(t *testing.T, seconds float64) []byte {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "a.wav")
-	f, err := os.Create(p)
+	attachtest.WriteWAV(t, p, 8000, time.Duration(seconds*float64(time.Second)))
+	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := wav.NewEncoder(f, 8000, 16, 1, 1)
-	buf := &audio.IntBuffer{Format: &audio.Format{NumChannels: 1, SampleRate: 8000}, SourceBitDepth: 16, Data: make([]int, int(seconds*8000))}
-	for i := range buf.Data {
-		buf.Data[i] = int(5000 * math.Sin(float64(i)/4))
-	}
-	if err := e.Write(buf); err != nil {
-		t.Fatal(err)
-	}
-	e.Close()
-	f.Close()
-	b, _ := os.ReadFile(p)
 	return b
 }
 
