@@ -137,14 +137,25 @@ func (d Folder) Stage(ctx context.Context, kind string, plan Plan, src *Source, 
 }
 
 // Merge puts the staged files of rep into x, each replacing the file of
-// the same kit and kind, and adds to rep what is missing after it.
+// the same kit and kind, and adds to rep what is missing after it and
+// was not refused in it.
 func Merge(x *Index, rep *Report, plan Plan) {
 	for _, f := range rep.Imported {
 		x.Files = slices.DeleteFunc(x.Files, func(g File) bool { return g.Kind == f.Kind && g.Kit == f.Kit })
 		x.Files = append(x.Files, f)
 	}
 	x.sort()
-	rep.Problems = append(rep.Problems, Missing(x, rep.Kind, plan)...)
+	// A kit whose file was refused in this import is already told, with
+	// what to do; saying it is missing as well would only repeat it.
+	told := map[string]bool{}
+	for _, p := range rep.Problems {
+		told[p.Kit] = true
+	}
+	for _, p := range Missing(x, rep.Kind, plan) {
+		if !told[p.Kit] {
+			rep.Problems = append(rep.Problems, p)
+		}
+	}
 	have := map[string]bool{}
 	for _, f := range x.Of(rep.Kind) {
 		have[f.Kit] = true
