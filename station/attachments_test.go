@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,7 +34,12 @@ import (
 // three kits, and keys to seal with; it returns the РЦОИ's identity.
 func attachStation(t *testing.T) (*Station, *age.X25519Identity) {
 	t.Helper()
-	dir := t.TempDir()
+	return attachStationIn(t, t.TempDir())
+}
+
+// attachStationIn is attachStation on the data folder dir.
+func attachStationIn(t *testing.T, dir string) (*Station, *age.X25519Identity) {
+	t.Helper()
 	s, err := Open(dir, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -253,5 +259,68 @@ func TestBigAttachmentSealsWithoutHoldingIt(t *testing.T) {
 	}
 	if err := packaging.Verify(cl.Sealed); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A data folder that fills up during an import of recordings: the import
+// is refused with a sentence that says to free space, the files already
+// taken stay as they were, the copies of the failed import do not keep
+// the space, and once space is freed the same import goes through.
+func TestImportAttachmentsOnAFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	s, _ := attachStationIn(t, dir)
+	ctx := context.Background()
+	place := store.Place{PPE: "0101", Auditorium: "0012"}
+	kege := t.TempDir()
+	os.WriteFile(filepath.Join(kege, "0000012345.txt"), []byte("1 23\n"), 0o644)
+	if _, err := s.ImportAttachments(ctx, "op1", place, attach.KEGE, kege); err != nil {
+		t.Fatal(err)
+	}
+
+	// Three recordings of 1 MiB each, on a disk with 2 MiB free.
+	aud := t.TempDir()
+	for _, k := range []string{"0000012345", "0000012346", "0000012347"} {
+		attachtest.WriteWAV(t, filepath.Join(aud, k+".wav"), 8000, 65*time.Second)
+	}
+	free := func() int64 {
+		var st syscall.Statfs_t
+		syscall.Statfs(dir, &st)
+		return int64(st.Bavail) * st.Bsize
+	}
+	filler := filepath.Join(dir, "filler")
+	if err := os.WriteFile(filler, make([]byte, free()-2<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := free()
+	_, err := s.ImportAttachments(ctx, "op1", place, attach.Audio, aud)
+	if err == nil || !strings.Contains(err.Error(), "освободите место на диске") || strings.Contains(err.Error(), "не читается") {
+		t.Fatalf("import on a full disk: %v, want a refusal that asks for space", err)
+	}
+	if got := free(); got < before-64<<10 {
+		t.Errorf("the failed import keeps %d bytes of the disk", before-got)
+	}
+	list, err := s.Attachments(place)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list[0].Files) != 1 || len(list[1].Files) != 0 {
+		t.Fatalf("after the failed import: %d КЕГЭ files, %d recordings; want 1 and 0", len(list[0].Files), len(list[1].Files))
+	}
+
+	// Space is freed and the same import is given again.
+	os.Remove(filler)
+	rep, err := s.ImportAttachments(ctx, "op1", place, attach.Audio, aud)
+	if err != nil || len(rep.Imported) != 3 || rep.Count(attach.ProblemUnreadable) != 0 {
+		t.Fatalf("import after freeing space: %v %+v", err, rep)
+	}
+	if list, _ := s.Attachments(place); len(list[0].Files) != 1 || len(list[1].Files) != 3 {
+		t.Errorf("after freeing space: %+v", list)
 	}
 }

@@ -238,10 +238,16 @@ func (d Folder) store(kind, kit, ext string, stamp time.Time, r io.Reader) (stor
 	stored = fmt.Sprintf("%s-%s%s", kit, stamp.UTC().Format("20060102T150405.000000000"), ext)
 	h := sha256.New()
 	err = atomicfile.WriteNew(filepath.Join(dir, stored), 0o640, func(w io.Writer) error {
-		n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(r, MaxFileSize+1))
+		src := &sourceReader{r: io.LimitReader(r, MaxFileSize+1)}
+		n, err := io.Copy(io.MultiWriter(w, h), src)
 		size = n
+		if src.err != nil {
+			return &readError{src.err}
+		}
 		if err != nil {
-			return &readError{err}
+			// Writing the data folder failed (a full disk): the station's
+			// problem, not the participant's file.
+			return err
 		}
 		if n > MaxFileSize {
 			return errTooBig
@@ -262,3 +268,18 @@ type readError struct{ err error }
 
 func (e *readError) Error() string { return e.err.Error() }
 func (e *readError) Unwrap() error { return e.err }
+
+// sourceReader remembers a failure to read the source, so that it is told
+// apart from a failure to write the copy.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
+}

@@ -68,9 +68,19 @@ func (r *Report) Count(kind string) int {
 // one: a bad file is reported and skipped, and the others go on. The
 // files are not yet in the index: Commit puts them there. An error is
 // returned only when the data folder cannot be written; the files stored
-// until then are left for the next Save to remove.
-func (d Folder) Stage(ctx context.Context, kind string, plan Plan, src *Source, by string, now time.Time) (*Report, error) {
-	rep := &Report{Kind: kind, Imported: []File{}, Problems: []Problem{}, Planned: len(plan.Kits)}
+// by this import until then are removed.
+func (d Folder) Stage(ctx context.Context, kind string, plan Plan, src *Source, by string, now time.Time) (rep *Report, err error) {
+	rep = &Report{Kind: kind, Imported: []File{}, Problems: []Problem{}, Planned: len(plan.Kits)}
+	defer func() {
+		if err != nil {
+			// The copies of this import go too: on a full disk they would
+			// only hold the space the next try needs.
+			for _, f := range rep.Imported {
+				os.Remove(d.Path(f))
+			}
+			rep.Imported = []File{}
+		}
+	}()
 	seen := map[string]string{}
 	for _, e := range src.Entries {
 		if err := ctx.Err(); err != nil {
@@ -114,7 +124,7 @@ func (d Folder) Stage(ctx context.Context, kind string, plan Plan, src *Source, 
 			problem(ProblemUnreadable, "Файл %s комплекта %s не читается (%v) и не принят: скопируйте его заново и загрузите снова.", e.Name, kit, re.err)
 			continue
 		case err != nil:
-			return rep, fmt.Errorf("файл %s не сохранён на станции: %w; проверьте место на диске", e.Name, err)
+			return rep, fmt.Errorf("файл %s не сохранён на станции: %w; освободите место на диске станции и загрузите файлы снова", e.Name, err)
 		case size == 0:
 			os.Remove(d.Path(File{Kind: kind, Stored: stored}))
 			problem(ProblemEmpty, "Файл %s комплекта %s пустой (0 байт) и не принят: возьмите файл участника заново с компьютера или станции записи и загрузите его снова.", e.Name, kit)
