@@ -8,7 +8,6 @@ import (
 
 	"giascan/atomicfile"
 	"giascan/station/acts"
-	"giascan/station/store"
 )
 
 // The acts of a ППЭ (docs/acts.md) on the command line: the same use
@@ -77,10 +76,7 @@ func runActs(ctx context.Context, e *env, args []string) error {
 			return badInput("укажите номер акта о нештатной ситуации, например 1 (station acts list --ppe %s покажет их)", ppe)
 		}
 	}
-	if e.app == nil && !store.Exists(*data) {
-		return badInput("%s (папка данных %s)", store.ErrNoExam, *data)
-	}
-	st, done, err := e.openStation(*data)
+	st, done, err := e.openExamStation(*data)
 	if err != nil {
 		return err
 	}

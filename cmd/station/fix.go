@@ -115,10 +115,7 @@ func (f *fixFlags) parse(e *env, usage string, args []string, needPage bool) (st
 // openOps opens the data folder (or borrows the daemon's) for
 // corrections; with recognize, new images are recognised at once.
 func openOps(e *env, data string, recognize bool) (*ops.Ops, *station.Station, func(), error) {
-	if e.app == nil && !store.Exists(data) {
-		return nil, nil, nil, badInput("%s (папка данных %s)", store.ErrNoExam, data)
-	}
-	st, done, err := e.openStation(data)
+	st, done, err := e.openExamStation(data)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"giascan/station/layout"
 	"giascan/station/localapi"
 	"giascan/station/refusal"
+	"giascan/station/store"
 )
 
 // command is one subcommand of station. Each lives in its own file and
@@ -67,6 +68,15 @@ func (e *env) openStation(data string) (*station.Station, func(), error) {
 		return nil, nil, err
 	}
 	return st, func() { st.Close() }, nil
+}
+
+// openExamStation is openStation for commands that need an exam already
+// imported: on a folder without one it refuses and creates nothing.
+func (e *env) openExamStation(data string) (*station.Station, func(), error) {
+	if e.app == nil && !store.Exists(data) {
+		return nil, nil, badInput("%s (папка данных %s)", store.ErrNoExam, data)
+	}
+	return e.openStation(data)
 }
 
 // quietLogger drops the station's structured log in one-shot commands:

@@ -81,10 +81,7 @@ func runPackage(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return badInput("%s", err)
 	}
-	if e.app == nil && !store.Exists(*data) {
-		return badInput("%s (папка данных %s)", store.ErrNoExam, *data)
-	}
-	st, done, err := e.openStation(*data)
+	st, done, err := e.openExamStation(*data)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"giascan/atomicfile"
-	"giascan/station/store"
 )
 
 // The ППЭ-15 protocol: printed over the ППЭ summary manifest (see
@@ -49,10 +48,7 @@ func runProtocol(ctx context.Context, e *env, args []string) error {
 	} else if err := requireFlag("file", *file); err != nil {
 		return err
 	}
-	if e.app == nil && !store.Exists(*data) {
-		return badInput("%s (папка данных %s)", store.ErrNoExam, *data)
-	}
-	st, done, err := e.openStation(*data)
+	st, done, err := e.openExamStation(*data)
 	if err != nil {
 		return err
 	}

@@ -154,10 +154,7 @@ func runScan(ctx context.Context, e *env, args []string) error {
 	}
 	// Nothing is written until the exam and the place are known good: a
 	// scan of the wrong auditorium must not leave a store behind.
-	if e.app == nil && !store.Exists(a.data) {
-		return badInput("%s (папка данных %s)", store.ErrNoExam, a.data)
-	}
-	app, done, err := e.openStation(a.data)
+	app, done, err := e.openExamStation(a.data)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -194,20 +193,16 @@ func (s *Server) makeAcceptance(c echo.Context) error {
 
 func (s *Server) matchAcceptance(c echo.Context) error {
 	ppe := c.Param("ppe")
-	fh, err := c.FormFile("scan")
-	if err != nil {
+	data, file, ok, err := readUpload(c, "scan", maxScanUpload)
+	switch {
+	case !ok:
 		return s.showActs(c, http.StatusBadRequest, "Файл не выбран: выберите файл со сканом подписанного акта приёмки-передачи (JPEG, PNG, TIFF или PDF) и повторите. Ничего не изменено.", nil)
-	}
-	f, err := fh.Open()
-	if err != nil {
+	case errors.Is(err, errUploadTooBig):
+		return s.showActs(c, http.StatusRequestEntityTooLarge, "Файл больше 64 МБ — это не скан одного листа: отсканируйте подписанный акт заново (200–300 dpi) и загрузите его. Ничего не изменено.", nil)
+	case err != nil:
 		return err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return err
-	}
-	a, err := s.cfg.App.MatchAcceptance(c.Request().Context(), sessionOf(c).login, ppe, data, fh.Filename)
+	a, err := s.cfg.App.MatchAcceptance(c.Request().Context(), sessionOf(c).login, ppe, data, file)
 	if err != nil {
 		if station.IsInput(err) || errors.Is(err, acts.ErrNone) {
 			return s.showActs(c, http.StatusUnprocessableEntity, opMessage(err), nil)

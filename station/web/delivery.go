@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -105,20 +104,13 @@ func (s *Server) importRecipients(c echo.Context) error {
 // enrol redeems the РЦОИ's one-time invitation file: keys, address and
 // exam come from the РЦОИ, and both fingerprints are shown to compare.
 func (s *Server) enrol(c echo.Context) error {
-	fh, err := c.FormFile("invitation")
-	if err != nil {
+	b, _, ok, err := readUpload(c, "invitation", 64<<10)
+	switch {
+	case !ok:
 		return s.showSettings(c, http.StatusBadRequest, "Файл не выбран: выберите файл приглашения, выданный РЦОИ для этой станции. Ничего не изменено.", "", "")
-	}
-	if fh.Size > 64<<10 {
+	case errors.Is(err, errUploadTooBig):
 		return s.showSettings(c, http.StatusBadRequest, "Файл больше 64 КБ — это не приглашение РЦОИ. Ничего не изменено.", "", "")
-	}
-	f, err := fh.Open()
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(f)
-	if err != nil {
+	case err != nil:
 		return err
 	}
 	res, err := s.cfg.App.Enrol(c.Request().Context(), sessionOf(c).login, b)

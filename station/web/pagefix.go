@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -79,21 +80,45 @@ func (s *Server) takeDesk(c echo.Context, what string) (context.Context, func(),
 // uploaded reads the image file of field name; ok is false when none
 // was chosen.
 func uploaded(c echo.Context, name string) (hardware.Page, bool, error) {
+	data, file, ok, err := readUpload(c, name, maxScanUpload)
+	if !ok || err != nil {
+		return hardware.Page{}, ok, err
+	}
+	img, err := ops.ImageData(data, file)
+	return img, true, err
+}
+
+// maxScanUpload bounds a scanned page or document uploaded in the
+// browser: a 600 dpi colour A4 page is well under it.
+const maxScanUpload = 64 << 20
+
+// errUploadTooBig is readUpload's refusal of a file over its limit.
+var errUploadTooBig = errors.New("загруженный файл больше допустимого")
+
+// readUpload reads the file of form field name whole, up to limit bytes;
+// ok is false when no file was chosen. file is its cleaned name.
+func readUpload(c echo.Context, name string, limit int64) (data []byte, file string, ok bool, err error) {
 	fh, err := c.FormFile(name)
 	if err != nil {
-		return hardware.Page{}, false, nil
+		return nil, "", false, nil
+	}
+	file = cleanName(fh.Filename)
+	if fh.Size > limit {
+		return nil, file, true, fmt.Errorf("%w (%d байт, предел %d)", errUploadTooBig, fh.Size, limit)
 	}
 	f, err := fh.Open()
 	if err != nil {
-		return hardware.Page{}, true, fmt.Errorf("загруженный файл не открывается: %w", err)
+		return nil, file, true, fmt.Errorf("загруженный файл не открывается: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(f)
+	data, err = io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return hardware.Page{}, true, fmt.Errorf("загруженный файл не читается: %w", err)
+		return nil, file, true, fmt.Errorf("загруженный файл не читается: %w", err)
 	}
-	img, err := ops.ImageData(data, cleanName(fh.Filename))
-	return img, true, err
+	if int64(len(data)) > limit {
+		return nil, file, true, fmt.Errorf("%w (предел %d байт)", errUploadTooBig, limit)
+	}
+	return data, file, true, nil
 }
 
 // pageSummary says what a corrected page now is.

@@ -2,8 +2,8 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"time"
@@ -102,20 +102,16 @@ func (s *Server) matchProtocolFile(c echo.Context) error {
 	if !fourDigits.MatchString(ppe) {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	fh, err := c.FormFile("scan")
-	if err != nil {
+	data, file, ok, err := readUpload(c, "scan", maxScanUpload)
+	switch {
+	case !ok:
 		return s.problem(c, http.StatusBadRequest, "Файл не выбран", "Выберите файл со сканом подписанного протокола ППЭ-15 (JPEG, PNG, TIFF или PDF) и повторите.")
-	}
-	f, err := fh.Open()
-	if err != nil {
+	case errors.Is(err, errUploadTooBig):
+		return s.problem(c, http.StatusRequestEntityTooLarge, "Файл слишком большой", "Файл больше 64 МБ — это не скан протокола: отсканируйте подписанный протокол заново (200–300 dpi) и загрузите его.")
+	case err != nil:
 		return err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return err
-	}
-	m, first, err := s.cfg.App.MatchProtocol(c.Request().Context(), sessionOf(c).login, ppe, data, fh.Filename)
+	m, first, err := s.cfg.App.MatchProtocol(c.Request().Context(), sessionOf(c).login, ppe, data, file)
 	if err != nil {
 		if station.IsInput(err) {
 			return s.problem(c, http.StatusUnprocessableEntity, "Протокол не сверен", opMessage(err))
