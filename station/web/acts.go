@@ -193,12 +193,10 @@ func (s *Server) makeAcceptance(c echo.Context) error {
 
 func (s *Server) matchAcceptance(c echo.Context) error {
 	ppe := c.Param("ppe")
-	data, file, ok, err := readUpload(c, "scan", maxScanUpload)
+	data, file, ok, err := readUpload(c, "scan", maxBodyBytes)
 	switch {
 	case !ok:
 		return s.showActs(c, http.StatusBadRequest, "Файл не выбран: выберите файл со сканом подписанного акта приёмки-передачи (JPEG, PNG, TIFF или PDF) и повторите. Ничего не изменено.", nil)
-	case errors.Is(err, errUploadTooBig):
-		return s.showActs(c, http.StatusRequestEntityTooLarge, "Файл больше 64 МБ — это не скан одного листа: отсканируйте подписанный акт заново (200–300 dpi) и загрузите его. Ничего не изменено.", nil)
 	case err != nil:
 		return err
 	}

@@ -177,6 +177,12 @@ func TestAcceptanceScannedBack(t *testing.T) {
 	if r := c.do(req); r.code != http.StatusUnprocessableEntity || !strings.Contains(r.body, "не распознана как акт приёмки-передачи") {
 		t.Errorf("БО №1 as the act: %d %s", r.code, r.body)
 	}
+	// A file over the limit is refused whole, and nothing changes.
+	huge := make([]byte, maxBodyBytes+1)
+	copy(huge, img)
+	if r := c.postFile("/acts/"+s.place.PPE+"/acceptance/match", url.Values{"csrf": {c.token("/acts/" + s.place.PPE)}}, "scan", "huge."+page.Format, huge); r.code != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "до 5 МБ") {
+		t.Errorf("a 5 MB file as the act: %d %s", r.code, r.body)
+	}
 
 	r := c.post("/scan/acceptance", url.Values{"csrf": {c.token("/scan")}, "ppe": {s.place.PPE}, "device": {spec}})
 	if r.code != http.StatusOK || !strings.Contains(r.body, "сверен и сохранён") {

@@ -23,6 +23,9 @@ const (
 	loginCSRFCookie  = "station_login_csrf"
 	ctxSession       = "session"
 	maxExamFileBytes = 4 << 20
+	// maxBodyBytes bounds every request body but the auditorium's files;
+	// the error page tells it as «до 5 МБ».
+	maxBodyBytes = maxExamFileBytes + 1<<20
 )
 
 // Messages the sign-in page shows for ?m=… after a redirect.

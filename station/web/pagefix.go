@@ -80,17 +80,13 @@ func (s *Server) takeDesk(c echo.Context, what string) (context.Context, func(),
 // uploaded reads the image file of field name; ok is false when none
 // was chosen.
 func uploaded(c echo.Context, name string) (hardware.Page, bool, error) {
-	data, file, ok, err := readUpload(c, name, maxScanUpload)
+	data, file, ok, err := readUpload(c, name, maxBodyBytes)
 	if !ok || err != nil {
 		return hardware.Page{}, ok, err
 	}
 	img, err := ops.ImageData(data, file)
 	return img, true, err
 }
-
-// maxScanUpload bounds a scanned page or document uploaded in the
-// browser: a 600 dpi colour A4 page is well under it.
-const maxScanUpload = 64 << 20
 
 // errUploadTooBig is readUpload's refusal of a file over its limit.
 var errUploadTooBig = errors.New("загруженный файл больше допустимого")

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -102,12 +101,10 @@ func (s *Server) matchProtocolFile(c echo.Context) error {
 	if !fourDigits.MatchString(ppe) {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	data, file, ok, err := readUpload(c, "scan", maxScanUpload)
+	data, file, ok, err := readUpload(c, "scan", maxBodyBytes)
 	switch {
 	case !ok:
 		return s.problem(c, http.StatusBadRequest, "Файл не выбран", "Выберите файл со сканом подписанного протокола ППЭ-15 (JPEG, PNG, TIFF или PDF) и повторите.")
-	case errors.Is(err, errUploadTooBig):
-		return s.problem(c, http.StatusRequestEntityTooLarge, "Файл слишком большой", "Файл больше 64 МБ — это не скан протокола: отсканируйте подписанный протокол заново (200–300 dpi) и загрузите его.")
 	case err != nil:
 		return err
 	}

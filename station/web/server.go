@@ -191,7 +191,7 @@ func (s *Server) routes() *echo.Echo {
 	// smaller, and a huge upload must not fill the disk with temp files.
 	// Files of an auditorium (audio) are the one exception: that route
 	// streams its body to the data folder with its own bound.
-	e.Use(bodyLimit(maxExamFileBytes+1<<20, attachPath))
+	e.Use(bodyLimit(maxBodyBytes, attachPath))
 
 	e.GET("/static/*", echo.WrapHandler(http.FileServer(http.FS(staticFS))))
 	// Metrics for Prometheus: counts and times only, nothing about a
