@@ -110,6 +110,7 @@ func TestBrowserBoardUpdatesLive(t *testing.T) {
 	br := startBrowser(t, f.http.URL, 60*time.Second)
 	var before, first, second, closed string
 	var reloaded bool
+	var swapped, links int
 	err := chromedp.Do(br.ctx,
 		br.signIn("head"),
 		chromedp.WaitVisible(chromedp.CSS("#board")),
@@ -123,12 +124,16 @@ func TestBrowserBoardUpdatesLive(t *testing.T) {
 		chromedp.Sleep(2100*time.Millisecond),
 		into(&second, chromedp.Text(chromedp.CSS("#ppe-0101 .countdown"))),
 		br.shot("42-board-live-exam.png"),
+		// Marks on the cards' links that a swap of the nodes would wipe.
+		into(new(bool), chromedp.Evaluate[bool](`document.querySelectorAll("#board .aud a").forEach(function (a) { a.liveNode = true }); true`)),
 		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			return f.st.SetClosure(store.Closure{Place: store.Place{PPE: "0101", Auditorium: "0014"}, By: "head", At: time.Now()})
 		}),
 		chromedp.WaitVisible(chromedp.CSS("#aud-0014.st-closed")),
 		into(&closed, chromedp.Text(chromedp.CSS("#aud-0014"))),
 		into(&reloaded, chromedp.Evaluate[bool](`window.liveMark !== true`)),
+		into(&swapped, chromedp.Evaluate[int](`Array.prototype.filter.call(document.querySelectorAll("#board .aud a"), function (a) { return a.liveNode !== true }).length`)),
+		into(&links, chromedp.Evaluate[int](`document.querySelectorAll("#board .aud a").length`)),
 		br.shot("43-board-live-closed.png"),
 	)
 	if err != nil {
@@ -147,5 +152,10 @@ func TestBrowserBoardUpdatesLive(t *testing.T) {
 	}
 	if !strings.Contains(closed, "закрыта") || reloaded {
 		t.Errorf("closing shown as %q, reloaded %v", closed, reloaded)
+	}
+	// The update changed the closed card in place: no link of the board
+	// was replaced while it could be under the pointer.
+	if links == 0 || swapped != 0 {
+		t.Errorf("%d of the board's %d auditorium links were replaced by the live update", swapped, links)
 	}
 }
