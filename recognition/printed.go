@@ -30,8 +30,9 @@ type printedRefs struct {
 }
 
 type printedKey struct {
-	spec forms.BarcodeSpec
-	k2   int // twice the scale: scales are taken in half px/mm steps
+	spec  forms.BarcodeSpec
+	k2    int // twice the scale: scales are taken in half px/mm steps
+	blur4 int // four times the references' blur, px
 }
 
 var printedCache sync.Map // printedKey → *printedRefs
@@ -46,8 +47,8 @@ const (
 
 // printedReferences renders the references of spec at k px/mm, once per
 // process.
-func printedReferences(spec forms.BarcodeSpec, k float64) (*printedRefs, error) {
-	key := printedKey{spec, int(math.Round(k * 2))}
+func printedReferences(spec forms.BarcodeSpec, k, blur float64) (*printedRefs, error) {
+	key := printedKey{spec, int(math.Round(k * 2)), int(math.Round(blur * 4))}
 	if v, ok := printedCache.Load(key); ok {
 		return v.(*printedRefs), nil
 	}
@@ -74,6 +75,9 @@ func printedReferences(spec forms.BarcodeSpec, k float64) (*printedRefs, error) 
 		g, err := forms.Rasterize(&forms.Drawing{Width: strip.W, Height: strip.H, Ops: []forms.Op{ref}}, k*25.4)
 		if err != nil {
 			return nil, err
+		}
+		if blur > 0 {
+			g = gaussian(g, blur)
 		}
 		for i, c := range p.cells {
 			p.refs[i][d] = unitWindow(g, c)
@@ -111,11 +115,18 @@ func unitWindow(g *image.Gray, r image.Rectangle) []float32 {
 }
 
 // Thresholds of a digit's reading: its correlation with the best digit's
-// drawing, and how far ahead of the next digit's it must be.
+// drawing, and how far ahead of the next digit's it must be. A misread
+// that passes them still has to pass the check digit and the QR code.
 const (
-	printedMinCorr = 0.45
-	printedMinGap  = 0.03
+	printedMinCorr = 0.5
+	printedMinGap  = 0.01
 )
+
+// printedBlurs are the blurs (px at the crop's scale) the references are
+// drawn with: the renderer's glyphs are sharp, a scan's are not, and the
+// dot in DejaVu's zero tells it from an eight only when the reference is
+// as soft as the scan. The page's own is the one its digits match best.
+var printedBlurs = []float64{0.5, 1, 1.5}
 
 // readPrinted reads the human-readable digits of the barcode on the page
 // placed by h: spec.Digits characters, '?' for each position that matches
@@ -124,10 +135,15 @@ func readPrinted(full *plane, h *homography, spec forms.BarcodeSpec) string {
 	// 6–8 px/mm puts some 15 px on a digit's height: enough to tell the
 	// digits apart, and little to correlate.
 	k := clampScale(math.Round(h.scaleAt(pt{spec.X + 10, spec.TextY0})*2)/2, 6, 8)
-	p, err := printedReferences(spec, k)
-	if err != nil {
-		return ""
+	refs := make([]*printedRefs, len(printedBlurs))
+	for i, b := range printedBlurs {
+		p, err := printedReferences(spec, k, b)
+		if err != nil {
+			return ""
+		}
+		refs[i] = p
 	}
+	p := refs[len(refs)/2]
 	crop := full.warp(h, p.strip, k)
 	if crop.Rect.Dx() != p.w || crop.Rect.Dy() != p.h {
 		return ""
@@ -153,7 +169,23 @@ func readPrinted(full *plane, h *homography, spec forms.BarcodeSpec) string {
 			}
 		}
 	}
+	// Each blur reads the line; the one whose digits match best says it.
+	var out []byte
+	best = math.Inf(-1)
+	for _, p := range refs {
+		line, total := p.readLine(crop, bx, by)
+		if total > best {
+			best, out = total, line
+		}
+	}
+	return string(out)
+}
+
+// readLine reads each digit of the crop around the line's shift (bx, by)
+// and returns the digits and the sum of their correlations.
+func (p *printedRefs) readLine(crop *image.Gray, bx, by int) ([]byte, float64) {
 	out := make([]byte, len(p.cells))
+	total := 0.0
 	for i := range p.cells {
 		var score [10]float64
 		for d := range score {
@@ -173,12 +205,13 @@ func readPrinted(full *plane, h *homography, spec forms.BarcodeSpec) string {
 				second = d
 			}
 		}
+		total += score[first]
 		out[i] = '?'
 		if score[first] >= printedMinCorr && score[first]-score[second] >= printedMinGap {
 			out[i] = byte('0' + first)
 		}
 	}
-	return string(out)
+	return out, total
 }
 
 // corr is the normalised correlation of digit d's reference at position i
@@ -208,4 +241,45 @@ func (p *printedRefs) corr(crop *image.Gray, i, d, dx, dy int) float64 {
 		return 0
 	}
 	return dot / math.Sqrt(v)
+}
+
+// gaussian returns g blurred by a Gaussian of sigma px (separable, edges
+// replicated).
+func gaussian(g *image.Gray, sigma float64) *image.Gray {
+	r := int(math.Ceil(3 * sigma))
+	kern := make([]float64, 2*r+1)
+	sum := 0.0
+	for i := range kern {
+		x := float64(i - r)
+		kern[i] = math.Exp(-x * x / (2 * sigma * sigma))
+		sum += kern[i]
+	}
+	for i := range kern {
+		kern[i] /= sum
+	}
+	b := g.Bounds()
+	w, h := b.Dx(), b.Dy()
+	tmp := make([]float64, w*h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			v := 0.0
+			for i, kv := range kern {
+				xx := min(max(x+i-r, 0), w-1)
+				v += kv * float64(g.Pix[g.PixOffset(b.Min.X+xx, b.Min.Y+y)])
+			}
+			tmp[y*w+x] = v
+		}
+	}
+	out := image.NewGray(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			v := 0.0
+			for i, kv := range kern {
+				yy := min(max(y+i-r, 0), h-1)
+				v += kv * tmp[yy*w+x]
+			}
+			out.Pix[y*out.Stride+x] = uint8(math.Round(v))
+		}
+	}
+	return out
 }
