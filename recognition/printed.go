@@ -18,7 +18,8 @@ import (
 // witness: applyIdentity accepts it when its check digit verifies and it
 // equals the QR code's B, and otherwise sends the barcode to a person.
 
-// printedRefs are the references of one barcode layout at one scale.
+// printedRefs are the references of one barcode layout at one scale and
+// one blur.
 type printedRefs struct {
 	strip forms.Rect        // the crop, template mm
 	k     float64           // crop px per mm
@@ -45,8 +46,8 @@ const (
 	printedPadY    = 0.15
 )
 
-// printedReferences renders the references of spec at k px/mm, once per
-// process.
+// printedReferences renders the references of spec at k px/mm, blurred by
+// a Gaussian of blur px, once per process.
 func printedReferences(spec forms.BarcodeSpec, k, blur float64) (*printedRefs, error) {
 	key := printedKey{spec, int(math.Round(k * 2)), int(math.Round(blur * 4))}
 	if v, ok := printedCache.Load(key); ok {
