@@ -2,6 +2,7 @@ package forms
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -9,6 +10,9 @@ import (
 	"github.com/makiuchi-d/gozxing/oned"
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 	"github.com/makiuchi-d/gozxing/qrcode/encoder"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/sfnt"
+	"golang.org/x/image/math/fixed"
 )
 
 // OpKind is the kind of a drawing operation.
@@ -237,10 +241,77 @@ func (d *Drawing) barcode(spec BarcodeSpec, content string) error {
 		d.fill(Rect{spec.X + float64(x)*spec.Module, spec.Y, float64(run) * spec.Module, spec.H}, 1)
 		x += run
 	}
-	width := float64(len(mods)) * spec.Module
-	d.Ops = append(d.Ops, Op{Kind: OpText, Rect: Rect{X: spec.X + width/2, Y: spec.TextY1 - 0.5},
-		Text: content, Size: 8, Font: FontMono, Align: "center", Ink: 1})
+	d.Ops = append(d.Ops, barcodeText(spec, content, len(mods)))
 	return nil
+}
+
+// Size of the barcode's human-readable digits, points.
+const barcodeTextSize = 8
+
+// barcodeText is the operation that prints the digits of a barcode of
+// modules modules under its bars: centred on the bars, baseline half a
+// millimetre above the text band's bottom.
+func barcodeText(spec BarcodeSpec, content string, modules int) Op {
+	width := float64(modules) * spec.Module
+	return Op{Kind: OpText, Rect: Rect{X: spec.X + width/2, Y: spec.TextY1 - 0.5},
+		Text: content, Size: barcodeTextSize, Font: FontMono, Align: "center", Ink: 1}
+}
+
+// BarcodeText returns the operation that prints content as the
+// human-readable digits of a barcode placed by spec, exactly as Compose
+// prints them, and where each character stands: one rectangle per
+// character, its advance across and from the digits' height above the
+// baseline down to the baseline. A reader of the printed digits renders
+// references with it and knows where to look for each digit.
+func BarcodeText(spec BarcodeSpec, content string) (Op, []Rect, error) {
+	mods, err := Code128Modules(content)
+	if err != nil {
+		return Op{}, nil, err
+	}
+	op := barcodeText(spec, content, len(mods))
+	p, err := FontPath(op.Font)
+	if err != nil {
+		return Op{}, nil, err
+	}
+	f, err := LoadFont(p)
+	if err != nil {
+		return Op{}, nil, err
+	}
+	// Font units are read at one unit per em: advances and heights come
+	// out as fractions of the em, which is op.Size points.
+	var buf sfnt.Buffer
+	upem := float64(f.UnitsPerEm())
+	em := op.Size * 25.4 / 72
+	scale := fixed.Int26_6(upem * 64)
+	metrics, err := f.Metrics(&buf, scale, font.HintingNone)
+	if err != nil {
+		return Op{}, nil, fmt.Errorf("barcode digits: %w", err)
+	}
+	// sfnt gives the cap height in its y-down sense: negative above the
+	// baseline.
+	height := math.Abs(float64(metrics.CapHeight)) / 64 / upem * em
+	advances := make([]float64, 0, len(content))
+	total := 0.0
+	for _, c := range content {
+		gi, err := f.GlyphIndex(&buf, c)
+		if err != nil {
+			return Op{}, nil, fmt.Errorf("barcode digits: %w", err)
+		}
+		adv, err := f.GlyphAdvance(&buf, gi, scale, font.HintingNone)
+		if err != nil {
+			return Op{}, nil, fmt.Errorf("barcode digits: %w", err)
+		}
+		a := float64(adv) / 64 / upem * em
+		advances = append(advances, a)
+		total += a
+	}
+	x := op.Rect.X - total/2
+	cells := make([]Rect, len(advances))
+	for i, a := range advances {
+		cells[i] = Rect{X: x, Y: op.Rect.Y - height, W: a, H: height}
+		x += a
+	}
+	return op, cells, nil
 }
 
 func (d *Drawing) qr(spec QRSpec, content string) error {

@@ -25,6 +25,10 @@ const (
 	FlagUnreadableDigit   = "unreadable_digit"
 	FlagEmptyAnswerArea   = "empty_answer_area"
 	FlagNoSignature       = "no_signature"
+	// FlagBarcodeFromDigits: the bars did not read, and the barcode is the
+	// human-readable digits printed under them, whose check digit verifies
+	// and which equal the QR code's B.
+	FlagBarcodeFromDigits = "barcode_from_digits"
 )
 
 // Context is the QR context of a page as the recognizer reports it.
@@ -50,21 +54,24 @@ func ContextOf(id Identity) Context {
 // PageResult is one line of `station recognize` output (recognize-cli.md);
 // the simulated scanner writes the same shape as ground truth.
 type PageResult struct {
-	File        string             `json:"file"`
-	Page        int                `json:"page"`
-	Error       string             `json:"error,omitempty"`
-	Type        string             `json:"type"`
-	Barcode     string             `json:"barcode"`
-	Context     Context            `json:"context"`
-	Rotation    int                `json:"rotation"`
-	Skew        float64            `json:"skew"`
-	Marks       map[string]string  `json:"marks"`
-	Digits      map[string]string  `json:"digits"`
-	Ink         map[string]float64 `json:"ink"`
-	Flags       []string           `json:"flags"`
-	NeedsReview bool               `json:"needs_review"`
-	Review      []string           `json:"review"`
-	Ms          float64            `json:"ms"`
+	File    string `json:"file"`
+	Page    int    `json:"page"`
+	Error   string `json:"error,omitempty"`
+	Type    string `json:"type"`
+	Barcode string `json:"barcode"`
+	// BarcodeDigits is what the digits printed under the bars read as,
+	// '?' for one not legible; only on pages whose bars did not read.
+	BarcodeDigits string             `json:"barcode_digits,omitempty"`
+	Context       Context            `json:"context"`
+	Rotation      int                `json:"rotation"`
+	Skew          float64            `json:"skew"`
+	Marks         map[string]string  `json:"marks"`
+	Digits        map[string]string  `json:"digits"`
+	Ink           map[string]float64 `json:"ink"`
+	Flags         []string           `json:"flags"`
+	NeedsReview   bool               `json:"needs_review"`
+	Review        []string           `json:"review"`
+	Ms            float64            `json:"ms"`
 }
 
 // NewPageResult returns a result with every collection empty but not nil,

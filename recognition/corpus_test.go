@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"runtime"
+	"slices"
 	"testing"
 
 	"giascan/forms"
@@ -67,8 +68,14 @@ func TestCorpusAccuracy(t *testing.T) {
 		t.Run(string(tg.profile), func(t *testing.T) {
 			truth, got := readCorpus(t, rc, tg.profile, n)
 			s := Score(truth, got)
-			ident := 0
+			ident, fromDigits, digitsTried := 0, 0, 0
 			for i := range truth {
+				if got[i].BarcodeDigits != "" {
+					digitsTried++
+				}
+				if slices.Contains(got[i].Flags, forms.FlagBarcodeFromDigits) {
+					fromDigits++
+				}
 				if identityRight(truth[i], got[i]) {
 					ident++
 					continue
@@ -78,6 +85,7 @@ func TestCorpusAccuracy(t *testing.T) {
 			idPct, marksPct, fieldsPct := pct(ident, s.Pages), pct(s.MarksOK, s.Marks), pct(s.FieldsOK, s.Fields)
 			t.Logf("%s: %d pages, identity %.2f%% (not in review), marks %.3f%% of %d, digit fields %.2f%% of %d, reviewed %d pages, silent errors %d",
 				tg.profile, s.Pages, idPct, marksPct, s.Marks, fieldsPct, s.Fields, s.Reviewed, len(s.Silent))
+			t.Logf("%s: bars not read on %d pages, barcode taken from the printed digits on %d", tg.profile, digitsTried, fromDigits)
 			for i, e := range s.Silent {
 				if i == 50 {
 					t.Errorf("… and %d more silent errors", len(s.Silent)-50)

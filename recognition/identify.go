@@ -1,6 +1,7 @@
 package recognition
 
 import (
+	"errors"
 	"image"
 	"math"
 	"sync"
@@ -18,6 +19,9 @@ type codes struct {
 	badCheck string // a 13-digit reading whose check digit is wrong
 	qrText   string // raw QR content, "" if none was decoded
 	qr       *forms.Identity
+	// printed is the human-readable digits under the bars, '?' for each
+	// one not legible, read only when the bars gave no valid barcode.
+	printed string
 }
 
 // any says whether any code was decoded at all.
@@ -237,6 +241,9 @@ func applyIdentity(r *forms.PageResult, c codes, set *forms.Set) *forms.Template
 	if c.badCheck != "" && c.barcode == "" {
 		r.Flags = append(r.Flags, forms.FlagBadCheckDigit)
 	}
+	if c.barcode == "" {
+		r.BarcodeDigits = c.printed
+	}
 	var pageType string
 	switch {
 	case c.barcode != "" && c.qr != nil:
@@ -257,7 +264,24 @@ func applyIdentity(r *forms.PageResult, c codes, set *forms.Set) *forms.Template
 		r.Barcode = c.qr.Barcode
 		r.Context = forms.ContextOf(*c.qr)
 		pageType = c.qr.Type
-		r.Flags = append(r.Flags, forms.FlagNoBarcode)
+		// The printed digits stand in for the bars only when their check
+		// digit verifies and they say what the QR code says; anything
+		// else leaves the barcode to a person, with the reason in flags.
+		switch err := forms.CheckBarcode(c.printed); {
+		case err == nil && c.printed == c.qr.Barcode:
+			r.Flags = append(r.Flags, forms.FlagBarcodeFromDigits)
+		case err == nil:
+			r.Barcode, r.Context = "", forms.Context{}
+			r.Flags = append(r.Flags, forms.FlagNoBarcode, forms.FlagBarcodeQRMismatch)
+			review("barcode", "type", "context")
+			return nil
+		case errors.Is(err, forms.ErrCheckDigit):
+			r.Flags = append(r.Flags, forms.FlagNoBarcode, forms.FlagBadCheckDigit)
+			review("barcode")
+		default:
+			r.Flags = append(r.Flags, forms.FlagNoBarcode)
+			review("barcode")
+		}
 	default:
 		r.Flags = append(r.Flags, forms.FlagNoBarcode, forms.FlagNoQR, forms.FlagUnknownType)
 		review("barcode", "type", "context")

@@ -132,6 +132,12 @@ func (rc *Recognizer) page(r *forms.PageResult, m gocv.Mat) error {
 			reg.skew = skewOf(&reg.h, reg.rotation)
 		}
 	}
+	if c.barcode == "" {
+		// The bars did not read: their printed digits may witness the
+		// QR code's barcode. Only here, so a page whose bars read pays
+		// nothing for it.
+		c.printed = readPrinted(&full, &reg.h, rc.header.Barcode)
+	}
 	r.Rotation = reg.rotation
 	r.Skew = math.Round(reg.skew*100) / 100
 	qualityFlags(r, lv, &reg)

@@ -104,7 +104,8 @@ func (o *Ops) Identify(actor string, ref store.Ref, barcode, kit string, sheet i
 	res := cloneResult(p.Result)
 	res.Error, res.Barcode, res.Type, res.Context = "", barcode, typ, ctx
 	res.Flags = slices.DeleteFunc(res.Flags, func(f string) bool {
-		return f == forms.FlagNoBarcode || f == forms.FlagNoQR || f == forms.FlagBadCheckDigit || f == forms.FlagBarcodeQRMismatch
+		return f == forms.FlagNoBarcode || f == forms.FlagNoQR || f == forms.FlagBadCheckDigit || f == forms.FlagBarcodeQRMismatch ||
+			f == forms.FlagBarcodeFromDigits
 	})
 	// The person read the identity off the paper: it no longer waits.
 	res.Review = slices.DeleteFunc(res.Review, func(f string) bool { return f == "barcode" || f == "context" || f == "type" })

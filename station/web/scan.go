@@ -68,6 +68,7 @@ var flagNames = map[string]string{
 	forms.FlagUnreadableDigit:   "неразборчивая цифра",
 	forms.FlagEmptyAnswerArea:   "пустое поле ответов",
 	forms.FlagNoSignature:       "нет подписи",
+	forms.FlagBarcodeFromDigits: "штрихкод прочитан по цифрам под ним",
 }
 
 // scanEvent is one line of the scanning screen's event stream.
