@@ -388,8 +388,11 @@ const (
 // workers) over 2,000 pages (-mempages), a few files read again and
 // again, and fails if the resident set after all of them exceeds the one
 // after the first 200 by more than a small margin: a leaked Mat or a
-// growing cache shows up as megabytes per hundred pages. It reports both
-// sizes in MB and the growth.
+// growing cache shows up as megabytes per hundred pages. It reports the
+// resident set and the Go heap in use after the first 200 pages, half way
+// and at the end, and logs them at every tenth of the run, so that
+// allocator slack (a step that levels off) can be told from a leak (a
+// climb that goes on).
 func BenchmarkRecognizeMemory(b *testing.B) {
 	scans, err := benchScans()
 	if err != nil {
@@ -397,31 +400,55 @@ func BenchmarkRecognizeMemory(b *testing.B) {
 	}
 	paths := writeScans(b, b.TempDir(), scans[:memFiles])
 	rc := benchRecognizer(b)
-	var warm, end int64
+	total := max(*memPagesFlag, memWarmup)
+	type reading struct {
+		pages      int
+		rss, heap  int64
+		sinceStart time.Duration
+	}
+	var readings []reading
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
+		readings = readings[:0]
+		start := time.Now()
+		done := 0
 		run := func(n int) {
 			parallel(n, benchWorkers, func(i int) { recognizeFile(rc, paths[i%len(paths)]) })
+			done += n
 		}
 		// Garbage the collector has not returned yet is not growth:
-		// both readings are taken with the Go heap returned to the system.
+		// every reading is taken with the Go heap returned to the system.
+		read := func() {
+			debug.FreeOSMemory()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			readings = append(readings, reading{done, vmRSS(), int64(ms.HeapInuse), time.Since(start)})
+		}
 		run(memWarmup)
-		debug.FreeOSMemory()
-		warm = vmRSS()
-		run(max(*memPagesFlag, memWarmup) - memWarmup)
-		debug.FreeOSMemory()
-		end = vmRSS()
+		read()
+		step := max((total-memWarmup)/10, 1)
+		for done < total {
+			run(min(step, total-done))
+			read()
+		}
 	}
 	b.StopTimer()
-	if warm == 0 {
+	const mb = 1 << 20
+	for _, r := range readings {
+		b.Logf("after %6d pages (%v): resident %4d MB, Go heap in use %3d MB", r.pages, r.sinceStart.Round(time.Second), r.rss/mb, r.heap/mb)
+	}
+	warm, mid, end := readings[0], readings[len(readings)/2], readings[len(readings)-1]
+	if warm.rss == 0 {
 		b.Skip("no /proc/self/status: resident set not measured")
 	}
-	const mb = 1 << 20
-	b.ReportMetric(float64(warm)/mb, "rss_MB_after_200")
-	b.ReportMetric(float64(end)/mb, "rss_MB_at_end")
-	b.ReportMetric(float64(end-warm)/mb, "rss_growth_MB")
-	if end > warm+memMarginMB*mb {
-		b.Errorf("resident set grew from %d MB after %d pages to %d MB after %d", warm/mb, memWarmup, end/mb, max(*memPagesFlag, memWarmup))
+	b.ReportMetric(float64(warm.rss)/mb, "rss_MB_after_200")
+	b.ReportMetric(float64(mid.rss)/mb, "rss_MB_half_way")
+	b.ReportMetric(float64(end.rss)/mb, "rss_MB_at_end")
+	b.ReportMetric(float64(end.rss-warm.rss)/mb, "rss_growth_MB")
+	b.ReportMetric(float64(warm.heap)/mb, "heap_MB_after_200")
+	b.ReportMetric(float64(end.heap)/mb, "heap_MB_at_end")
+	if end.rss > warm.rss+memMarginMB*mb {
+		b.Errorf("resident set grew from %d MB after %d pages to %d MB after %d", warm.rss/mb, memWarmup, end.rss/mb, total)
 	}
 }
 
