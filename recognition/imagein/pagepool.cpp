@@ -62,8 +62,8 @@ public:
     }
 
 private:
-    static const size_t maxBlocks = 6;
-    static const size_t maxBytes = size_t(96) << 20;
+    static const size_t maxBlocks = 4;
+    static const size_t maxBytes = size_t(64) << 20;
 
     struct block {
         uchar* data;
