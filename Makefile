@@ -6,8 +6,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 GO ?= go
 
-# Debian packages: OpenCV for gocv, libjpeg-turbo's headers for the
-# station's own JPEG decoder, libusb for gousb, SANE's scanimage and
+# Debian packages: OpenCV for gocv, libusb for gousb, SANE's scanimage and
 # its test backend, sane-airscan as the eSCL client of the scan agent's
 # test, qpdf and poppler to check PDFs, libtiff-tools for G4
 # TIFF, zbar-tools as the benchmark baseline, age to check packages decrypt
@@ -15,7 +14,7 @@ GO ?= go
 # handwriting fonts for simulated and training digits, Chromium for the
 # browser tests of the web UI, PostgreSQL for receivers that share their
 # state (its tests start their own throwaway cluster).
-APT_PACKAGES := build-essential pkg-config libopencv-dev libjpeg62-turbo-dev libusb-1.0-0-dev \
+APT_PACKAGES := build-essential pkg-config libopencv-dev libusb-1.0-0-dev \
 	sane-utils sane-airscan qpdf poppler-utils libtiff-tools zbar-tools img2pdf age \
 	fonts-dejavu-core fonts-dkg-handwriting fonts-breip fonts-bwht \
 	fonts-femkeklaver fonts-humor-sans fonts-tlwg-purisa-ttf fonts-sjfonts \

@@ -5,11 +5,7 @@
 // (white), so later stages see one pixel format whatever the scanner wrote.
 //
 // Decoding is done by OpenCV, which is several times faster than Go's image
-// packages on a full A4 page; a grey or colour JPEG without Exif (what
-// scanners write) is decoded by libjpeg-turbo directly, the same library
-// and the same pixels as OpenCV, into a page buffer released by an earlier
-// page of the same size, so that a long batch does not take fresh memory
-// from the system for every page. Neither can be interrupted or recovered from
+// packages on a full A4 page. OpenCV cannot be interrupted or recovered from
 // once it runs, so everything that decides how much memory it will take is
 // checked first from the file's own headers (JPEG SOF, PNG IHDR, TIFF tags,
 // the PDF image dictionary): an oversized or malformed file is refused with
@@ -21,8 +17,7 @@
 // copied into a Mat). A page without an image is an error for that page.
 //
 // Building needs OpenCV 4 with its pkg-config file (Debian: libopencv-dev,
-// pkg-config) and libjpeg-turbo's headers (libjpeg62-turbo-dev); this
-// package compiles small C and C++ files against them. The
+// pkg-config); this package compiles a small C++ file against it. The
 // tests read committed files and need no tools; remaking those files
 // (IMAGEIN_REGENERATE=1) needs Debian's libtiff-tools and img2pdf.
 //

@@ -18,11 +18,7 @@ type singleImage struct {
 	rotatable bool
 	// jpeg: libjpeg can decode the image reduced in the DCT domain.
 	jpeg bool
-	// direct: a grey or YCbCr JPEG with no Exif block, which libjpeg
-	// decodes to the same pixels as OpenCV (no orientation to apply, no
-	// CMYK to convert) into a reused buffer.
-	direct bool
-	info   Info
+	info Info
 	// err is a problem found while parsing that makes the page, not the
 	// file, unreadable (a truncated body, an unsupported encoding).
 	err error
@@ -50,13 +46,7 @@ func (s *singleImage) decode(denom int) (gocv.Mat, Info, error) {
 	if err := s.limits.checkSize(s.w, s.h); err != nil {
 		return gocv.Mat{}, Info{}, err
 	}
-	var m gocv.Mat
-	var err error
-	if s.direct {
-		m, err = jpegDecode(s.data, denom)
-	} else {
-		m, err = cvDecodeReduced(s.data, denom)
-	}
+	m, err := cvDecodeReduced(s.data, denom)
 	if err != nil {
 		return gocv.Mat{}, Info{}, err
 	}
@@ -90,8 +80,6 @@ type jpegHeader struct {
 	// silently pads a cut-off file with grey, so this is the only way to
 	// tell a truncated scan from a good one.
 	complete bool
-	// exif: the file has an Exif block, whose orientation OpenCV applies.
-	exif bool
 }
 
 // parseJPEG walks the marker segments up to the first scan the way libjpeg
@@ -153,11 +141,8 @@ func parseJPEG(data []byte) (jpegHeader, error) {
 			h.components = int(seg[5])
 		case m == 0xE0 && bytes.HasPrefix(seg, []byte("JFIF\x00")) && len(seg) >= 12 && h.dpiX == 0:
 			h.dpiX, h.dpiY = density(seg[7], binary.BigEndian.Uint16(seg[8:]), binary.BigEndian.Uint16(seg[10:]))
-		case m == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")):
-			h.exif = true
-			if h.dpiX == 0 {
-				h.dpiX, h.dpiY = exifDensity(seg[6:])
-			}
+		case m == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) && h.dpiX == 0:
+			h.dpiX, h.dpiY = exifDensity(seg[6:])
 		case m == 0xDA:
 			if !haveSOF {
 				return h, errorf(ErrCorrupt, "JPEG scan before the frame header")
@@ -202,8 +187,7 @@ func openJPEG(data []byte, limits Limits) (pager, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &singleImage{data: data, limits: limits, w: h.width, h: h.height, rotatable: true, jpeg: true,
-		direct: !h.exif && (h.components == 1 || h.components == 3)}
+	s := &singleImage{data: data, limits: limits, w: h.width, h: h.height, rotatable: true, jpeg: true}
 	s.info = Info{DPIX: h.dpiX, DPIY: h.dpiY, BitsPerSample: h.precision, Compression: "jpeg"}
 	s.info.Model = ModelGrey
 	if h.components > 1 {
