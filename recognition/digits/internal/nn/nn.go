@@ -345,7 +345,9 @@ func allZero(v []float32) bool {
 	return true
 }
 
-func dot(a, b []float32) float32 {
+// dotGo is the dot product of a and b (b at least as long as a) in plain
+// Go, where no vector unit is used.
+func dotGo(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
 	i := 0
