@@ -19,11 +19,10 @@ const attachUsage = `usage: station attach import --ppe P --auditorium A --kind 
        station attach list   --ppe P --auditorium A [--json]`
 
 func runAttach(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || (args[0] != "import" && args[0] != "list") {
-		fmt.Fprintln(e.stderr, attachUsage)
-		return badInput("укажите действие import или list")
+	verb, args, err := subcommand(e, attachUsage, args, "import", "list")
+	if err != nil {
+		return err
 	}
-	verb := args[0]
 	f := newFixFlags("attach " + verb)
 	var kind, from *string
 	if verb == "import" {
@@ -31,17 +30,12 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 		from = f.fs.String("from", "", "folder or zip archive of the files, each named by the participant's kit number")
 	}
 	asJSON := f.fs.Bool("json", false, "print the result as JSON")
-	ref, err := f.parse(e, attachUsage, args[1:], false)
+	ref, err := f.parsePlace(e, attachUsage, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
 		return err
-	}
-	if ref.Auditorium == "" {
-		if _, err := parseAuditorium(""); err != nil {
-			return err
-		}
 	}
 	if verb == "import" {
 		if !attach.ValidKind(*kind) {

@@ -57,6 +57,37 @@ func receiverCmd(t testing.TB, bin string, args ...string) string {
 	return string(out)
 }
 
+// receiverFolder builds the receiver and prepares its data folder: keys
+// and the exam.
+func receiverFolder(t testing.TB, examJSON []byte) (rbin, rdir string) {
+	t.Helper()
+	rbin, rdir = buildReceiver(t), t.TempDir()
+	receiverCmd(t, rbin, "keys", "init", "--data", rdir)
+	examFile := filepath.Join(t.TempDir(), "exam.json")
+	os.WriteFile(examFile, examJSON, 0o600)
+	receiverCmd(t, rbin, "exam", "import", "--data", rdir, examFile)
+	return rbin, rdir
+}
+
+// serveReceiver runs `receiver serve` on addr until the test ends and
+// waits until it says it listens; its output is in the buffer returned.
+func serveReceiver(t testing.TB, rbin, rdir, addr string) *lockedBuffer {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	proc := exec.CommandContext(ctx, rbin, "serve", "--data", rdir, "--listen", addr)
+	out := &lockedBuffer{}
+	proc.Stdout, proc.Stderr = out, out
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(); proc.Wait() })
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), addr) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return out
+}
+
 // dropSheets writes the scans of sheets into the scanner's folder as its
 // software would, named so that they are taken in order after what is
 // there. A sheet fed twice gets a second, slightly different scan.
@@ -125,25 +156,13 @@ func TestBrowserWholeExamDay(t *testing.T) {
 	}
 
 	// The РЦОИ: a real receiver process behind a 2 Mbit/s link.
-	rbin := buildReceiver(t)
-	rdir := t.TempDir()
-	receiverCmd(t, rbin, "keys", "init", "--data", rdir)
-	examFile := filepath.Join(t.TempDir(), "exam.json")
-	os.WriteFile(examFile, p.exam, 0o600)
-	receiverCmd(t, rbin, "exam", "import", "--data", rdir, examFile)
+	rbin, rdir := receiverFolder(t, p.exam)
 	raddr := freeAddr(t)
 	link := linktest.New(t, raddr, 250_000)
 	proxied := strings.Replace(link.URL(), "http://", "https://", 1)
 	invitation := filepath.Join(t.TempDir(), "enrol.json")
 	receiverCmd(t, rbin, "station", "enrol", "--data", rdir, "--ppe", p.ppe, "--url", proxied, "--out", invitation)
-	rctx, rstop := context.WithCancel(context.Background())
-	rproc := exec.CommandContext(rctx, rbin, "serve", "--data", rdir, "--listen", raddr)
-	var rlog lockedBuffer
-	rproc.Stdout, rproc.Stderr = &rlog, &rlog
-	if err := rproc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rstop(); rproc.Wait() })
+	rlog := serveReceiver(t, rbin, rdir, raddr)
 
 	// The station: an empty data folder, the daemon serving the browser,
 	// a scanner that drops its files into a folder.

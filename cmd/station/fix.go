@@ -75,6 +75,16 @@ func newFixFlags(name string) *fixFlags {
 	}
 }
 
+// parsePlace is parse for commands about one auditorium: the auditorium
+// is required.
+func (f *fixFlags) parsePlace(e *env, usage string, args []string) (store.Ref, error) {
+	ref, err := f.parse(e, usage, args, false)
+	if err == nil && ref.Auditorium == "" {
+		_, err = parseAuditorium("")
+	}
+	return ref, err
+}
+
 // parse parses args after the subcommand word and checks the shared flags.
 func (f *fixFlags) parse(e *env, usage string, args []string, needPage bool) (store.Ref, error) {
 	pos, err := parseFlags(f.fs, args)
@@ -409,17 +419,12 @@ func runAuditorium(ctx context.Context, e *env, args []string) error {
 	}
 	verb := args[0]
 	f := newFixFlags("auditorium " + verb)
-	ref, err := f.parse(e, auditoriumUsage, args[1:], false)
+	ref, err := f.parsePlace(e, auditoriumUsage, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
 		return err
-	}
-	if ref.Auditorium == "" {
-		if _, err := parseAuditorium(""); err != nil {
-			return err
-		}
 	}
 	_, st, done, err := openOps(e, *f.data, false)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -67,27 +66,11 @@ func TestPPEPaperworkEndToEnd(t *testing.T) {
 
 	// The РЦОИ: a real receiver process, serving TLS with its own
 	// certificate; the station enrols with its one-time invitation.
-	rbin := buildReceiver(t)
-	rdir := t.TempDir()
-	receiverCmd(t, rbin, "keys", "init", "--data", rdir)
-	examFile := filepath.Join(t.TempDir(), "exam.json")
-	os.WriteFile(examFile, p.exam, 0o600)
-	receiverCmd(t, rbin, "exam", "import", "--data", rdir, examFile)
+	rbin, rdir := receiverFolder(t, p.exam)
 	raddr := freeAddr(t)
 	invitation := filepath.Join(t.TempDir(), "enrol.json")
 	receiverCmd(t, rbin, "station", "enrol", "--data", rdir, "--ppe", p.ppe, "--url", "https://"+raddr, "--out", invitation)
-	rctx, rstop := context.WithCancel(context.Background())
-	rproc := exec.CommandContext(rctx, rbin, "serve", "--data", rdir, "--listen", raddr)
-	var rlog lockedBuffer
-	rproc.Stdout, rproc.Stderr = &rlog, &rlog
-	if err := rproc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rstop(); rproc.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(rlog.String(), raddr) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	rlog := serveReceiver(t, rbin, rdir, raddr)
 
 	dir := filepath.Join(t.TempDir(), "data")
 	mustRun(t, "rcoi", "enrol", "--data", dir, "--user", "tech1", invitation)
@@ -216,7 +199,7 @@ func TestPPEPaperworkEndToEnd(t *testing.T) {
 	signProtocol(t, dir, p.ppe)
 
 	// Everything reaches the РЦОИ.
-	deadline = time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		st := receiverCmd(t, rbin, "status", "--data", rdir, "--json")
 		if strings.Contains(st, `"complete": true`) || strings.Contains(st, `"complete":true`) {

@@ -341,17 +341,19 @@ func (p *Packager) seal(b *pkg.Builder, key ed25519.PrivateKey, rcpt []age.Recip
 	// package as sealed only once its .sig exists. The ciphertext is
 	// encrypted straight into its file.
 	var sig []byte
-	var ctSize int64
 	err = atomicfile.WriteNew(base+seal.CiphertextExt, 0o640, func(w io.Writer) error {
-		cw := &counter{w: w}
 		var err error
-		sig, err = seal.Seal(cw, tmp, rcpt, key, seal.Info{Station: station, Package: m.ID, Version: m.Version, ManifestHash: hash})
-		ctSize = cw.n
+		sig, err = seal.Seal(w, tmp, rcpt, key, seal.Info{Station: station, Package: m.ID, Version: m.Version, ManifestHash: hash})
 		return err
 	})
+	var ct os.FileInfo
+	if err == nil {
+		ct, err = os.Stat(base + seal.CiphertextExt)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("пакет %s не зашифрован и не записан в папку исходящих: %w; проверьте место на диске и соберите пакет заново", m.Name(), err)
 	}
+	ctSize := ct.Size()
 	for _, f := range []struct {
 		path string
 		data []byte
@@ -362,18 +364,6 @@ func (p *Packager) seal(b *pkg.Builder, key ed25519.PrivateKey, rcpt []age.Recip
 		}
 	}
 	return &Sealed{Manifest: m, ManifestHash: hash, Ciphertext: base + seal.CiphertextExt, Signature: base + seal.SignatureExt, Size: ctSize}, nil
-}
-
-// counter counts the bytes written through it.
-type counter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *counter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // samePages tells whether two manifests hold the same page images with
