@@ -184,7 +184,8 @@ func skewOf(h *homography, rot int) float64 {
 // noisy page the labelling alone cost more than the rest of the anchor
 // search.
 func anchorBlobs(small gocv.Mat, sp *plane, k, reach float64) ([]blob, error) {
-	hist := sp.histogram()
+	// Levels of the whole page: a quarter of its pixels tell them.
+	hist := sp.histogramEvery(2)
 	paper := percentile(&hist, 0.9)
 	dark := percentile(&hist, 0.003)
 	c := math.Max(8, 0.25*(paper-dark))
