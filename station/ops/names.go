@@ -37,7 +37,7 @@ var (
 	reRTask  = regexp.MustCompile(`^r(\d)_task$`)
 	reYesNo  = regexp.MustCompile(`^(yes|no)_(\d)$`)
 	fixedIDs = map[string]string{
-		"barcode": "штрихкод", "context": "QR-код", "type": "тип листа",
+		"barcode": "Штрихкод", "context": "QR-код", "type": "Тип листа",
 		"removed": "удалён с экзамена", "unfinished": "не закончил по уважительной причине",
 	}
 )

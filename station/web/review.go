@@ -170,6 +170,7 @@ type reviewItem struct {
 	Crop     forms.Rect // the viewBox of the crop
 	Box      forms.Rect
 	Hint     string
+	PageOnly bool // fixed on the page's own screen, not in the queue
 }
 
 // ViewBox is the crop's SVG viewBox.
@@ -238,7 +239,10 @@ func (s *Server) buildQueue() (reviewView, error) {
 					it.Value = markNames[m]
 					it.Hint = "Enter — подтвердить; или введите «да» (отметка стоит) / «нет» (пусто)"
 				} else {
-					it.Hint = "Это поле правится на странице листа: откройте её"
+					it.Hint, it.PageOnly = "Это поле правится на странице листа: откройте её.", true
+					if n := barcodeDigitsNote(p.Result); n != "" && (f == "barcode" || f == "type") {
+						it.Value, it.Hint = p.Result.BarcodeDigits, n+" Опознайте лист на его странице."
+					}
 				}
 				if why := foreign[f]; why != "" {
 					it.Hint = sentence(why) + " Введите значение с листа и нажмите Enter."
@@ -255,6 +259,27 @@ func (s *Server) buildQueue() (reviewView, error) {
 		}
 	}
 	return v, nil
+}
+
+// barcodeDigitsNote says, for the person checking a page whose bars did
+// not read, what the digits printed under them read as and why they did
+// not stand in for the bars; "" when they were not read.
+func barcodeDigitsNote(r *forms.PageResult) string {
+	if r == nil || r.BarcodeDigits == "" {
+		return ""
+	}
+	d := r.BarcodeDigits
+	switch {
+	case slices.Contains(r.Flags, forms.FlagBarcodeFromDigits):
+		return "Штрихкод прочитан по цифрам под ним: " + d + ", они сходятся с QR-кодом."
+	case strings.Contains(d, "?"):
+		return "Штрихкод не прочитан; цифры под ним прочитаны не все: " + d + " (? — не разобрана). Сверьте их с листом."
+	case slices.Contains(r.Flags, forms.FlagBadCheckDigit):
+		return "Штрихкод не прочитан; цифры под ним прочитаны как " + d + ", но контрольная цифра не сходится. Сверьте их с листом."
+	case slices.Contains(r.Flags, forms.FlagBarcodeQRMismatch):
+		return "Штрихкод не прочитан; цифры под ним (" + d + ") не совпадают со штрихкодом в QR-коде. Сверьте их с листом."
+	}
+	return "Штрихкод не прочитан; цифры под ним прочитаны как " + d + ". Сверьте их с листом."
 }
 
 var markNames = map[string]string{
@@ -337,22 +362,26 @@ type pageView struct {
 	Shapes   []shape
 	Type     string
 	Barcode  string
-	Context  string
-	Digits   []kv
-	Marks    []kv
-	Hidden   int // digit fields left empty and not waiting, shown on request
-	Flags    []string
-	Review   []string
-	Active   bool
-	Closed   string // why the auditorium takes no corrections, "" when open
-	Error    string
-	Others   []string // the other auditoriums of the ППЭ, for moving
-	Form     map[string]string
-	Confirm  bool // the deletion waits for confirmation
-	Devices  []deviceChoice
-	Device   string // the scanner offered first: the last scan's
-	Fixes    []fixView
-	Foreign  []string // values that are not this exam's
+	// BarcodeNote says what the digits under the bars read as, when the
+	// bars did not read.
+	BarcodeNote string
+	BarcodeWait bool // the barcode waits for a person
+	Context     string
+	Digits      []kv
+	Marks       []kv
+	Hidden      int // digit fields left empty and not waiting, shown on request
+	Flags       []string
+	Review      []string
+	Active      bool
+	Closed      string // why the auditorium takes no corrections, "" when open
+	Error       string
+	Others      []string // the other auditoriums of the ППЭ, for moving
+	Form        map[string]string
+	Confirm     bool // the deletion waits for confirmation
+	Devices     []deviceChoice
+	Device      string // the scanner offered first: the last scan's
+	Fixes       []fixView
+	Foreign     []string // values that are not this exam's
 }
 
 // fixView is one review of the page that can be undone.
@@ -449,6 +478,7 @@ func (s *Server) buildPage(ref store.Ref) (*pageView, error) {
 		return v, nil
 	}
 	v.Type, v.Barcode, v.Error = r.Type, r.Barcode, r.Error
+	v.BarcodeNote, v.BarcodeWait = barcodeDigitsNote(r), slices.Contains(r.Review, "barcode")
 	if t := templateOf(r); t != nil {
 		v.Type = t.Name + " (" + r.Type + ")"
 	}
