@@ -106,14 +106,17 @@ func (p *plane) warp(h *homography, r forms.Rect, k float64) *image.Gray {
 }
 
 // inside says whether bilinear sampling at q (pixel centres at integers)
-// reads only pixels of the plane.
+// reads only pixels of the plane. warpSpan's fixed point never slips
+// past a low edge: its start is floored and its step rounded towards
+// zero, so a sample can only fall below 0 when the step is a 65536th of
+// a pixel or more, and then the span's far end lies below 0 too.
 func (p *plane) inside(q pt) bool {
 	return q.X >= 0 && q.Y >= 0 && q.X < float64(p.w-1) && q.Y < float64(p.h-1)
 }
 
 // warpSpan fills dst by bilinear sampling from a, stepping by d per
-// pixel, in 16.16 fixed point with 8-bit weights: within one grey level
-// of the exact interpolation at a fraction of its cost. Every sample must
+// pixel, in 16.16 fixed point: within a grey level of the exact
+// interpolation at a fraction of its cost. Every sample must
 // lie inside the plane (see inside).
 func (p *plane) warpSpan(dst []uint8, a, d pt) {
 	u, v := int64(a.X*65536), int64(a.Y*65536)
@@ -121,12 +124,12 @@ func (p *plane) warpSpan(dst []uint8, a, d pt) {
 	st := p.stride
 	for i := range dst {
 		x0, y0 := int(u>>16), int(v>>16)
-		fx, fy := int32(u>>8)&0xFF, int32(v>>8)&0xFF
+		fx, fy := u&0xFFFF, v&0xFFFF
 		o := y0*st + x0
 		q := p.pix[o : o+st+2]
-		top := int32(q[0])*(256-fx) + int32(q[1])*fx
-		bot := int32(q[st])*(256-fx) + int32(q[st+1])*fx
-		dst[i] = uint8((top*(256-fy) + bot*fy + 32768) >> 16)
+		top := int64(q[0])*(1<<16-fx) + int64(q[1])*fx
+		bot := int64(q[st])*(1<<16-fx) + int64(q[st+1])*fx
+		dst[i] = uint8((top*(1<<16-fy) + bot*fy + 1<<31) >> 32)
 		u += du
 		v += dv
 	}
