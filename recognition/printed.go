@@ -1,10 +1,13 @@
 package recognition
 
 import (
+	"fmt"
 	"image"
 	"math"
 	"strings"
 	"sync"
+
+	"gocv.io/x/gocv"
 
 	"giascan/forms"
 )
@@ -78,7 +81,9 @@ func printedReferences(spec forms.BarcodeSpec, k, blur float64) (*printedRefs, e
 			return nil, err
 		}
 		if blur > 0 {
-			g = gaussian(g, blur)
+			if g, err = gaussian(g, blur); err != nil {
+				return nil, err
+			}
 		}
 		for i, c := range p.cells {
 			p.refs[i][d] = unitWindow(g, c)
@@ -244,43 +249,25 @@ func (p *printedRefs) corr(crop *image.Gray, i, d, dx, dy int) float64 {
 	return dot / math.Sqrt(v)
 }
 
-// gaussian returns g blurred by a Gaussian of sigma px (separable, edges
-// replicated).
-func gaussian(g *image.Gray, sigma float64) *image.Gray {
-	r := int(math.Ceil(3 * sigma))
-	kern := make([]float64, 2*r+1)
-	sum := 0.0
-	for i := range kern {
-		x := float64(i - r)
-		kern[i] = math.Exp(-x * x / (2 * sigma * sigma))
-		sum += kern[i]
-	}
-	for i := range kern {
-		kern[i] /= sum
-	}
+// gaussian returns g blurred by a Gaussian of sigma px, edges replicated:
+// OpenCV's, as the scans themselves are blurred in the tests.
+func gaussian(g *image.Gray, sigma float64) (*image.Gray, error) {
 	b := g.Bounds()
-	w, h := b.Dx(), b.Dy()
-	tmp := make([]float64, w*h)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			v := 0.0
-			for i, kv := range kern {
-				xx := min(max(x+i-r, 0), w-1)
-				v += kv * float64(g.Pix[g.PixOffset(b.Min.X+xx, b.Min.Y+y)])
-			}
-			tmp[y*w+x] = v
-		}
+	m, err := gocv.NewMatFromBytes(b.Dy(), b.Dx(), gocv.MatTypeCV8UC1, packGray(g))
+	if err != nil {
+		return nil, err
 	}
-	out := image.NewGray(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			v := 0.0
-			for i, kv := range kern {
-				yy := min(max(y+i-r, 0), h-1)
-				v += kv * tmp[yy*w+x]
-			}
-			out.Pix[y*out.Stride+x] = uint8(math.Round(v))
-		}
+	defer m.Close()
+	out := gocv.NewMat()
+	defer out.Close()
+	gocv.GaussianBlur(m, &out, image.Point{}, sigma, sigma, gocv.BorderReplicate)
+	img, err := out.ToImage()
+	if err != nil {
+		return nil, err
 	}
-	return out
+	bg, ok := img.(*image.Gray)
+	if !ok {
+		return nil, fmt.Errorf("blurred reference is %T, not grey", img)
+	}
+	return bg, nil
 }
